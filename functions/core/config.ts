@@ -1,0 +1,505 @@
+/**
+ * The flink-elastic config file: one JSON document that describes every Flink job flink-elastic manages.
+ *
+ * Pure: this module validates a value that someone else read from disk. It never touches the file system.
+ * The JSON Schema in `schema/flink-elastic.config.schema.json` is generated from these definitions
+ * (`npm run schema`), and `docs/config-reference.md` is checked against it by the tests.
+ */
+import { z } from 'zod';
+
+/** Flink's own limits for the job-level max parallelism (number of key groups), per seed 001: 128..32768. */
+export const FLINK_MAX_PARALLELISM_MIN = 128;
+export const FLINK_MAX_PARALLELISM_MAX = 32768;
+
+const int = (min: number, max: number, what = 'an integer') =>
+  z
+    .number({ error: `must be ${what} from ${min} to ${max}` })
+    .int({ error: `must be ${what} from ${min} to ${max}` })
+    .min(min, { error: `must be ${what} from ${min} to ${max}` })
+    .max(max, { error: `must be ${what} from ${min} to ${max}` });
+
+const num = (min: number, max: number, what = 'a number') =>
+  z
+    .number({ error: `must be ${what} from ${min} to ${max}` })
+    .min(min, { error: `must be ${what} from ${min} to ${max}` })
+    .max(max, { error: `must be ${what} from ${min} to ${max}` });
+
+const nonEmpty = (what: string, max = 1024) =>
+  z
+    .string({ error: `must be ${what} (a non-empty string)` })
+    .min(1, { error: `must be ${what} (a non-empty string)` })
+    .max(max, { error: `must be at most ${max} characters` });
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of: ${values.map((v) => `"${v}"`).join(', ')}` });
+
+const strict = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${Object.keys(shape).join(', ')}`
+        : 'must be an object',
+  });
+
+export const JOB_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+export const FLINK_VERSIONS = ['1.14', '1.15', '1.16', '1.17', '1.18', '1.19', '1.20', '2.0', '2.1'] as const;
+export type FlinkVersion = (typeof FLINK_VERSIONS)[number];
+
+export const JOB_MODES = ['savepoint', 'adaptive', 'reactive'] as const;
+export type JobMode = (typeof JOB_MODES)[number];
+
+const FlinkAuth = z.discriminatedUnion(
+  'type',
+  [
+    strict({
+      type: z.literal('basic').describe('HTTP basic auth'),
+      secretName: nonEmpty('a Secrets Manager secret name').describe(
+        'Secrets Manager secret holding {"username": "...", "password": "..."}; never put credentials in the config',
+      ),
+    }),
+    strict({
+      type: z.literal('bearer').describe('Bearer token'),
+      secretName: nonEmpty('a Secrets Manager secret name').describe('Secrets Manager secret holding {"token": "..."}'),
+    }),
+  ],
+  { error: 'must be {"type": "basic" | "bearer", "secretName": "..."}' },
+);
+
+export const FlinkEndpointSchema = strict({
+  url: z
+    .string({ error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
+    .regex(/^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, { error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
+    .describe('Base URL of the JobManager REST API (rest.port, default 8081)'),
+  version: oneOf(FLINK_VERSIONS)
+    .optional()
+    .describe('Flink version of the cluster. Optional: detected from GET /config when absent; set it to skip detection'),
+  auth: FlinkAuth.optional().describe('Optional authentication for the REST API'),
+  caCertSecretName: nonEmpty('a Secrets Manager secret name')
+    .optional()
+    .describe('Secrets Manager secret holding a PEM CA bundle for HTTPS endpoints with a private CA'),
+  requestTimeoutMs: int(100, 120_000).default(10_000).describe('Timeout of one REST call in milliseconds'),
+  jobName: nonEmpty('the Flink job name')
+    .optional()
+    .describe('Name of the job as Flink shows it (job ids change on every resubmission); defaults to the job entry name'),
+});
+
+export const SubmitSchema = strict({
+  jarId: nonEmpty('a jar id from GET /jars')
+    .optional()
+    .describe('Id of an uploaded jar (GET /jars), e.g. "5c3d..._orders.jar"'),
+  jarPath: nonEmpty('a jar location')
+    .optional()
+    .describe('Where the job jar lives (local path or s3:// URI); uploaded with POST /jars/upload when no jar with that name exists'),
+  entryClass: nonEmpty('a Java class name').optional().describe('Main class; defaults to the jar manifest'),
+  programArgs: z.array(z.string({ error: 'must be a string' }), { error: 'must be an array of strings' }).default([]).describe('Program arguments (sent as programArgsList)'),
+  allowNonRestoredState: z.boolean({ error: 'must be true or false' }).default(false).describe('Skip savepoint state that cannot be mapped to the new job graph'),
+  flinkConfiguration: z
+    .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of string values' })
+    .optional()
+    .describe('Job-level Flink configuration overrides (Flink >= 1.16 only)'),
+});
+
+export const SavepointSchema = strict({
+  directory: nonEmpty('a savepoint directory URI such as "s3://bucket/savepoints/job"').describe(
+    'Target directory of savepoints taken by the rescale workflow',
+  ),
+  formatType: oneOf(['CANONICAL', 'NATIVE'] as const).default('CANONICAL').describe('Savepoint format (Flink >= 1.15)'),
+  stopWithSavepoint: z.boolean({ error: 'must be true or false' }).default(false).describe(
+    'Use stop-with-savepoint (drain=false) instead of savepoint-then-cancel',
+  ),
+  timeoutSeconds: int(30, 7200).default(900).describe('Give up (job untouched) if the savepoint has not completed by then'),
+});
+
+const AsgTarget = strict({
+  kind: z.literal('asg'),
+  autoScalingGroupName: nonEmpty('an Auto Scaling group name', 255).describe('EC2 Auto Scaling group running the TaskManagers'),
+});
+const EksDeploymentTarget = strict({
+  kind: z.literal('eks-deployment'),
+  clusterName: nonEmpty('an EKS cluster name', 100),
+  namespace: nonEmpty('a Kubernetes namespace', 63),
+  deploymentName: nonEmpty('a Deployment name', 253),
+});
+const FlinkDeploymentTarget = strict({
+  kind: z.literal('flink-deployment'),
+  clusterName: nonEmpty('an EKS cluster name', 100),
+  namespace: nonEmpty('a Kubernetes namespace', 63),
+  name: nonEmpty('a FlinkDeployment name', 253),
+  operatorOwnsJob: z.boolean({ error: 'must be true or false' }).default(false).describe(
+    'When true the Flink Kubernetes Operator resubmits the job; flink-elastic patches spec.job.parallelism instead of calling the REST API',
+  ),
+});
+
+export const TargetSchema = z.discriminatedUnion('kind', [AsgTarget, EksDeploymentTarget, FlinkDeploymentTarget], {
+  error: 'must have "kind": "asg" | "eks-deployment" | "flink-deployment"',
+});
+export type CapacityTargetConfig = z.infer<typeof TargetSchema>;
+
+export const BoundsSchema = strict({
+  minParallelism: int(1, 32768).default(1),
+  maxParallelism: int(1, 32768).describe('Highest job parallelism flink-elastic may set'),
+  minTaskManagers: int(0, 10_000).default(1),
+  maxTaskManagers: int(1, 10_000),
+  jobMaxParallelism: int(FLINK_MAX_PARALLELISM_MIN, FLINK_MAX_PARALLELISM_MAX)
+    .optional()
+    .describe("The job's maxParallelism (number of key groups) when set in the job; read from Flink otherwise"),
+});
+
+const MskLag = strict({
+  type: z.literal('msk'),
+  clusterName: nonEmpty('an MSK cluster name'),
+  consumerGroup: nonEmpty('a consumer group'),
+  topic: nonEmpty('a topic'),
+  metric: oneOf(['EstimatedMaxTimeLag', 'MaxOffsetLag', 'SumOffsetLag'] as const).default('SumOffsetLag'),
+});
+const KinesisLag = strict({
+  type: z.literal('kinesis'),
+  streamName: nonEmpty('a Kinesis stream name'),
+});
+const FlinkPendingRecordsLag = strict({
+  type: z.literal('flink-pending-records'),
+});
+const CloudWatchLag = strict({
+  type: z.literal('cloudwatch'),
+  namespace: nonEmpty('a CloudWatch namespace', 255),
+  metricName: nonEmpty('a metric name', 255),
+  dimensions: z.record(z.string(), z.string(), { error: 'must be an object of string values' }).default({}),
+  statistic: oneOf(['Average', 'Maximum', 'Minimum', 'Sum', 'SampleCount'] as const).default('Maximum'),
+  unit: oneOf(['records', 'seconds', 'milliseconds'] as const).describe('What the metric measures'),
+});
+export const LagSourceSchema = z.discriminatedUnion('type', [MskLag, KinesisLag, FlinkPendingRecordsLag, CloudWatchLag], {
+  error: 'must have "type": "msk" | "kinesis" | "flink-pending-records" | "cloudwatch"',
+});
+export type LagSource = z.infer<typeof LagSourceSchema>;
+
+export const AlarmShapeSchema = strict({
+  periodSeconds: z
+    .number({ error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+    .refine((v) => [10, 30, 60, 120, 300].includes(v), { error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+    .default(60)
+    .describe('CloudWatch alarm period in seconds (10, 30, 60, 120 or 300)'),
+  evaluationPeriods: int(1, 60).default(3),
+  datapointsToAlarm: int(1, 60).default(2),
+});
+
+export const LagSchema = strict({
+  source: LagSourceSchema,
+  highThreshold: num(0, Number.MAX_SAFE_INTEGER).describe('Lag above this (in the source unit) raises the lag-high alarm'),
+  lowThreshold: num(0, Number.MAX_SAFE_INTEGER).default(0).describe('Lag at or below this raises the lag-low alarm (scale-in candidate)'),
+  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 }),
+});
+
+export const CpuSchema = strict({
+  source: oneOf(['asg', 'container-insights', 'flink-jvm'] as const)
+    .optional()
+    .describe('Where CPU comes from; defaults to "asg" for asg targets and "container-insights" for EKS targets'),
+  highPercent: num(1, 100).default(75),
+  lowPercent: num(0, 99).default(20),
+  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 }),
+});
+
+export const PolicySchema = strict({
+  maxBacklogSeconds: num(0.1, 86_400).default(10).describe('Max tolerated backlog time: lag / consume rate above this is an SLO breach (seed 001)'),
+  targetUtilization: num(0.1, 1).default(0.7).describe('Target busy fraction of each subtask after a rescale'),
+  utilizationBoundary: num(0, 0.9).default(0.3).describe('No rescale while utilization stays within target ± boundary'),
+  catchUpSeconds: int(0, 86_400).default(300).describe('Capacity is sized to work off the current backlog within this time'),
+  restartSeconds: int(0, 3600).default(60).describe('Expected downtime of one rescale, used for restart compensation until observed'),
+  ewmaAlpha: num(0.3, 0.5).default(0.4).describe('EWMA smoothing factor for input rates (seed 002: 0.3-0.5)'),
+  minChangeFraction: num(0, 1).default(0.1).describe('Changes smaller than this fraction of the current parallelism are not made'),
+  alignment: oneOf(['key-groups', 'source-partitions', 'off'] as const).default('key-groups').describe(
+    'Prefer parallelism that spreads key groups (divisors of maxParallelism) or source partitions evenly',
+  ),
+  sourcePartitions: int(1, 100_000).optional().describe('Partition/shard count of the source, for alignment and as a cap on source parallelism'),
+  slotFreeRatioBelow: num(0, 1).default(0.2).describe('Seed 001 slot rule: when free/total slots drops below this...'),
+  slotAddFraction: num(0, 10).default(0.2).describe('...add this fraction of TaskManagers at once'),
+  pinnedVertices: z
+    .record(z.string(), int(1, 32768), { error: 'must be an object of vertex name to parallelism' })
+    .default({})
+    .describe('Vertices whose parallelism is fixed, by vertex name (e.g. a source pinned to 1, per seed 001)'),
+});
+
+export const ScheduleSchema = strict({
+  name: z.string().regex(/^[a-zA-Z0-9-_]{1,40}$/, { error: 'must be 1-40 letters, digits, - or _' }),
+  cron: z
+    .string({ error: 'must be an EventBridge Scheduler cron expression like "cron(0 8 ? * MON-FRI *)"' })
+    .regex(/^cron\((\S+\s+){5}\S+\)$/, { error: 'must be an EventBridge Scheduler cron expression like "cron(0 8 ? * MON-FRI *)"' }),
+  timezone: nonEmpty('an IANA time zone').default('UTC'),
+  parallelism: int(1, 32768),
+});
+
+export const JobSchema = strict({
+  name: z
+    .string({ error: 'must be a job name: lower-case letter first, then lower-case letters, digits or -, at most 40' })
+    .regex(JOB_NAME_PATTERN, { error: 'must be a job name: lower-case letter first, then lower-case letters, digits or -, at most 40' })
+    .describe('Unique name; used in alarm, execution and dashboard names'),
+  enabled: z.boolean({ error: 'must be true or false' }).default(true),
+  dryRun: z.boolean({ error: 'must be true or false' }).default(false).describe('Decide, log and notify, but change nothing'),
+  flink: FlinkEndpointSchema,
+  mode: oneOf(JOB_MODES).default('savepoint').describe(
+    'savepoint: savepoint, cancel, resubmit (any Flink >= 1.14); adaptive: in-place via resource requirements (Flink >= 1.18, adaptive scheduler); reactive: capacity only',
+  ),
+  submit: SubmitSchema.optional().describe('How to resubmit the job (savepoint mode)'),
+  savepoint: SavepointSchema.optional(),
+  target: TargetSchema,
+  slotsPerTaskManager: int(1, 256).describe('taskmanager.numberOfTaskSlots'),
+  bounds: BoundsSchema,
+  lag: LagSchema.optional(),
+  cpu: CpuSchema.default({ highPercent: 75, lowPercent: 20, alarm: { periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 } }),
+  policy: PolicySchema.default(PolicySchema.parse({})),
+  cooldownSeconds: int(0, 86_400).default(60).describe('No rescale within this time after the last one (seed 001: 1 min window)'),
+  scaleDownDelaySeconds: int(0, 7 * 86_400).default(600).describe('A scale-down must be wanted this long before it is made'),
+  drainTimeoutSeconds: int(10, 7200).default(300).describe('How long scale-in waits for surplus TaskManagers to hold no slots (seed 000: 5 min)'),
+  notificationEmail: z.email({ error: 'must be an email address' }).optional(),
+  schedules: z.array(ScheduleSchema, { error: 'must be an array' }).default([]),
+});
+export type JobConfig = z.infer<typeof JobSchema>;
+export type JobConfigInput = z.input<typeof JobSchema>;
+
+export const DeploymentSchema = strict({
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { error: 'must be a CloudFormation stack name (letter first, letters, digits, -)' })
+    .default('FlinkElastic'),
+  vpc: strict({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: 'must be a VPC id like vpc-0abc1234' }),
+    subnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'must be a subnet id like subnet-0abc1234' }))
+      .min(1, { error: 'must list at least one subnet' }),
+    securityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, { error: 'must be a security group id like sg-0abc1234' }))
+      .min(1, { error: 'must list at least one security group' }),
+  })
+    .optional()
+    .describe('Where the Lambdas run so they reach the JobManagers; omit when the JobManagers are reachable publicly'),
+  tags: z.record(z.string(), z.string(), { error: 'must be an object of string values' }).default({}),
+  notificationEmail: z.email({ error: 'must be an email address' }).optional(),
+  collectorIntervalMinutes: int(1, 60).default(1).describe('How often the collector publishes Flink REST metrics to CloudWatch'),
+});
+
+export const ConfigSchema = strict({
+  $schema: z.string().optional(),
+  deployment: DeploymentSchema.default(DeploymentSchema.parse({})),
+  jobs: z.array(JobSchema, { error: 'must be an array of jobs' }).min(1, { error: 'must list at least one job' }),
+});
+
+interface IssueSink {
+  addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }): void;
+}
+
+/**
+ * Rules that relate fields to each other. They run on every job whose own fields are valid, even when other
+ * jobs are not, so one run reports every problem at once.
+ */
+function crossFieldChecks(jobs: readonly (JobConfig | undefined)[], names: readonly unknown[], ctx: IssueSink): void {
+  const seen = new Map<unknown, number>();
+  names.forEach((name, i) => {
+    const prev = seen.get(name);
+    if (typeof name !== 'string') return;
+    if (prev !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jobs', i, 'name'], message: `duplicate job name "${name}" (also jobs[${prev}].name); names must be unique` });
+    } else seen.set(name, i);
+  });
+  jobs.forEach((job, i) => {
+    if (!job) return;
+    const at = (...p: (string | number)[]) => ['jobs', i, ...p];
+
+    const b = job.bounds;
+    if (b.minParallelism > b.maxParallelism) {
+      ctx.addIssue({ code: 'custom', path: at('bounds', 'minParallelism'), message: `must be ≤ bounds.maxParallelism (${b.maxParallelism})` });
+    }
+    if (b.minTaskManagers > b.maxTaskManagers) {
+      ctx.addIssue({ code: 'custom', path: at('bounds', 'minTaskManagers'), message: `must be ≤ bounds.maxTaskManagers (${b.maxTaskManagers})` });
+    }
+    if (b.jobMaxParallelism !== undefined && b.jobMaxParallelism < b.maxParallelism) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('bounds', 'maxParallelism'),
+        message: `must be ≤ bounds.jobMaxParallelism (${b.jobMaxParallelism}): Flink cannot run more subtasks than key groups`,
+      });
+    }
+    const slots = b.maxTaskManagers * job.slotsPerTaskManager;
+    if (slots < b.maxParallelism) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('bounds', 'maxTaskManagers'),
+        message: `maxTaskManagers × slotsPerTaskManager = ${b.maxTaskManagers} × ${job.slotsPerTaskManager} = ${slots} slots, fewer than bounds.maxParallelism (${b.maxParallelism}); must be ≥ ${Math.ceil(b.maxParallelism / job.slotsPerTaskManager)}`,
+      });
+    }
+    if (job.lag && job.lag.lowThreshold >= job.lag.highThreshold) {
+      ctx.addIssue({ code: 'custom', path: at('lag', 'lowThreshold'), message: `must be < lag.highThreshold (${job.lag.highThreshold})` });
+    }
+    if (job.cpu.lowPercent >= job.cpu.highPercent) {
+      ctx.addIssue({ code: 'custom', path: at('cpu', 'lowPercent'), message: `must be < cpu.highPercent (${job.cpu.highPercent})` });
+    }
+    for (const [k, a] of [['lag', job.lag?.alarm], ['cpu', job.cpu.alarm]] as const) {
+      if (a && a.datapointsToAlarm > a.evaluationPeriods) {
+        ctx.addIssue({ code: 'custom', path: at(k, 'alarm', 'datapointsToAlarm'), message: `must be ≤ ${k}.alarm.evaluationPeriods (${a.evaluationPeriods})` });
+      }
+    }
+    if (job.cpu.source === 'asg' && job.target.kind !== 'asg') {
+      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"asg" needs target.kind "asg" (this job's target is "${job.target.kind}"); use "container-insights" or "flink-jvm"` });
+    }
+    if (job.cpu.source === 'container-insights' && job.target.kind === 'asg') {
+      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"container-insights" needs an EKS target (this job's target is "asg"); use "asg" or "flink-jvm"` });
+    }
+    const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
+    if (job.mode === 'savepoint' && !operatorOwnsJob) {
+      if (!job.submit || (!job.submit.jarId && !job.submit.jarPath)) {
+        ctx.addIssue({ code: 'custom', path: at('submit'), message: 'savepoint mode needs submit.jarId or submit.jarPath to resubmit the job' });
+      }
+      if (!job.savepoint) {
+        ctx.addIssue({ code: 'custom', path: at('savepoint'), message: 'savepoint mode needs savepoint.directory' });
+      }
+    }
+    if (job.mode === 'adaptive' && job.flink.version && versionLess(job.flink.version, '1.18')) {
+      ctx.addIssue({ code: 'custom', path: at('mode'), message: `"adaptive" needs Flink ≥ 1.18 (flink.version is ${job.flink.version}); use "savepoint"` });
+    }
+    if (job.submit?.flinkConfiguration && job.flink.version && versionLess(job.flink.version, '1.16')) {
+      ctx.addIssue({ code: 'custom', path: at('submit', 'flinkConfiguration'), message: `needs Flink ≥ 1.16 (flink.version is ${job.flink.version})` });
+    }
+    if (job.savepoint?.formatType === 'NATIVE' && job.flink.version && versionLess(job.flink.version, '1.15')) {
+      ctx.addIssue({ code: 'custom', path: at('savepoint', 'formatType'), message: `"NATIVE" needs Flink ≥ 1.15 (flink.version is ${job.flink.version})` });
+    }
+    if (job.policy.alignment === 'source-partitions' && job.policy.sourcePartitions === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('policy', 'sourcePartitions'), message: 'is required when policy.alignment is "source-partitions"' });
+    }
+    job.schedules.forEach((s, j) => {
+      if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('schedules', j, 'parallelism'),
+          message: `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`,
+        });
+      }
+    });
+  });
+}
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Compares "major.minor" Flink versions. */
+export function versionLess(a: string, b: string): boolean {
+  const [am, an] = a.split('.').map(Number);
+  const [bm, bn] = b.split('.').map(Number);
+  return am !== bm ? am < bm : an < bn;
+}
+
+/** One validation problem, addressed by a JSON path such as `jobs[0].bounds.maxParallelism`. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  value?: unknown;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly source = 'config',
+  ) {
+    super(`${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const got = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)?.slice(0, 80)})`;
+  return `  - ${p.path || '(root)'}: ${p.message}${got}`;
+}
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Turns zod issues into problems that name the path, the bad value and what is allowed. */
+export function problemsFrom(error: z.ZodError, input: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const walk = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]) => {
+    for (const iss of issues) {
+      const path = [...prefix, ...iss.path];
+      if (iss.code === 'invalid_union' && iss.errors.length > 0 && !iss.message.startsWith('must')) {
+        // report the branch that got furthest rather than "invalid input"
+        const best = iss.errors.reduce((a, b) => (b.length < a.length ? b : a));
+        walk(best, path);
+        continue;
+      }
+      out.push({ path: jsonPath(path), message: iss.message, value: iss.code === 'unrecognized_keys' ? undefined : valueAt(input, path) });
+    }
+  };
+  walk(error.issues, []);
+  return out;
+}
+
+function check(input: unknown): { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] } {
+  const r = ConfigSchema.safeParse(input);
+  const problems: ConfigProblem[] = r.success ? [] : problemsFrom(r.error, input);
+  const rawJobs = (input as { jobs?: unknown } | null)?.jobs;
+  const jobs: (JobConfig | undefined)[] = r.success
+    ? r.data.jobs
+    : Array.isArray(rawJobs)
+      ? rawJobs.map((j) => {
+          const one = JobSchema.safeParse(j);
+          return one.success ? one.data : undefined;
+        })
+      : [];
+  const names = Array.isArray(rawJobs) ? rawJobs.map((j) => (j as { name?: unknown } | null)?.name) : [];
+  crossFieldChecks(jobs, names, {
+    addIssue: (i) => problems.push({ path: jsonPath(i.path), message: i.message, value: valueAt(input, i.path) }),
+  });
+  problems.sort((a, b) => comparePaths(a.path, b.path));
+  return r.success && problems.length === 0 ? { ok: true, config: r.data } : { ok: false, problems };
+}
+
+function comparePaths(a: string, b: string): number {
+  const ja = /^jobs\[(\d+)\]/.exec(a);
+  const jb = /^jobs\[(\d+)\]/.exec(b);
+  if (ja && jb && ja[1] !== jb[1]) return Number(ja[1]) - Number(jb[1]);
+  return 0;
+}
+
+/** Validates a parsed config document. Throws ConfigError listing every problem at once. */
+export function parseConfig(input: unknown, source = 'config'): Config {
+  const r = check(input);
+  if (!r.ok) throw new ConfigError(r.problems, source);
+  return r.config;
+}
+
+/** Like parseConfig, but returns the problems instead of throwing. */
+export function validateConfig(input: unknown): { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] } {
+  return check(input);
+}
+
+/** Validates one job entry on its own (used by handlers that receive a single job's config). */
+export function parseJob(input: unknown, source = 'job'): JobConfig {
+  const r = JobSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(problemsFrom(r.error, input), source);
+  return r.data;
+}
+
+export function findJob(config: Config, name: string): JobConfig {
+  const job = config.jobs.find((j) => j.name === name);
+  if (!job) {
+    throw new ConfigError([{ path: 'job', message: `no job named "${name}"; configured jobs: ${config.jobs.map((j) => j.name).join(', ')}`, value: name }]);
+  }
+  return job;
+}
+
+/** Where TaskManager CPU is read from for a job (explicit, or by target kind). */
+export function cpuSourceOf(job: JobConfig): 'asg' | 'container-insights' | 'flink-jvm' {
+  return job.cpu.source ?? (job.target.kind === 'asg' ? 'asg' : 'container-insights');
+}
+
+/** Capacity always follows parallelism: TMs = ceil(slots needed / slots per TM), within the TM bounds. */
+export function taskManagersFor(job: Pick<JobConfig, 'slotsPerTaskManager' | 'bounds'>, parallelism: number): number {
+  const need = Math.ceil(parallelism / job.slotsPerTaskManager);
+  return Math.min(job.bounds.maxTaskManagers, Math.max(job.bounds.minTaskManagers, need));
+}
