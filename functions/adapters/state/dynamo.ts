@@ -5,6 +5,7 @@
  *   `policy`                       opaque policy state with an optimistic version
  *   `decision#<iso time>#<id>`     decision history (TTL: historyTtlDays)
  *   `rescale#<iso time>#<id>`      rescale history (TTL: historyTtlDays)
+ *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
  * Every mutation is a conditional write, so concurrent callers behave as DynamoDB guarantees.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -189,6 +190,24 @@ export class DynamoStateStore implements StateStore {
       if (!isConditionFailed(e)) throw e;
       const current = await this.getPolicyState(job);
       throw new VersionConflictError(job, expectedVersion, current?.version);
+    }
+  }
+
+  async claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pkOf(job), sk: `once#${key}`, claimedAt: now, expiresAt: Math.ceil(now / 1000) + Math.max(1, Math.round(ttlSeconds)) },
+          // An expired claim (TTL deletion is lazy) may be claimed again.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSec',
+          ExpressionAttributeValues: { ':nowSec': Math.floor(now / 1000) },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      return false;
     }
   }
 

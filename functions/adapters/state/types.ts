@@ -85,6 +85,12 @@ export interface StateStore {
    */
   putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number>;
 
+  /**
+   * Claims a one-time key (e.g. "notify#<execution>", "alarm#<id>") for `ttlSeconds`. True for the first caller,
+   * false for every later one: duplicate deliveries act once.
+   */
+  claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean>;
+
   /** Appends a decision or rescale record. Writing the same (kind, at, id) twice stores it once. */
   appendHistory(entry: HistoryEntry): Promise<void>;
   /** History of one kind, newest first. */
