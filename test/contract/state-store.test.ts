@@ -109,3 +109,13 @@ describe('history', () => {
     expect(await store.history('nobody', 'rescale')).toEqual([]);
   });
 });
+
+describe('one-time claims', () => {
+  test('the first caller wins, later callers lose until the claim expires', async () => {
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0, 3600)).toBe(true);
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 1000, 3600)).toBe(false);
+    expect(await store.claimOnce('orders', 'notify#exec-2', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('clicks', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 3_601_000, 3600)).toBe(true);
+  });
+});
