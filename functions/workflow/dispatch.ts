@@ -46,7 +46,7 @@ export const STEPS = {
   releaseIdle: (d, s) => releaseIdleStep(d, s),
   recover: (d, s) => recoverStep(d, s),
   record: (d, s, e) => recordStep(d, s, e),
-  unlock: (d, s) => unlockStep(d, s),
+  unlock: (d, s, e) => unlockStep(d, s, e),
   notify: (d, s, e) => notifyStep(d, s, e),
 } satisfies Record<string, StepFn>;
 

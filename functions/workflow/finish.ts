@@ -49,7 +49,7 @@ export function outcomeOf(s: AnyState): Outcome {
         return 'failed-rollback-failed';
     }
     // No recovery ran: the failure came after the job was rescaled (drain / release / record).
-    if (s.running?.done || s.parallelism?.done) return 'rescaled-cleanup-failed';
+    if (s.running?.done || s.inPlace?.done) return 'rescaled-cleanup-failed';
     return 'failed-untouched';
   }
   if (plan.route === 'dry-run') return 'dry-run';
@@ -70,14 +70,23 @@ export function phasesOf(s: AnyState, now: number): Record<string, number> {
   if (s.savepoint && s.savepointStatus?.done) p.savepointMs = s.savepointStatus.at - s.savepoint.at;
   if (s.savepointStatus?.done && s.running?.done) p.restartMs = s.running.at - s.savepointStatus.at;
   const inPlaceFrom = s.requirements?.at ?? s.shrink?.at ?? s.slots?.at ?? lockAt;
-  if (s.parallelism?.done) p.inPlaceMs = s.parallelism.at - inPlaceFrom;
-  const rescaledAt = s.running?.at ?? s.parallelism?.at;
+  if (s.inPlace?.done) p.inPlaceMs = s.inPlace.at - inPlaceFrom;
+  const rescaledAt = s.running?.at ?? s.inPlace?.at;
   if (s.drain && rescaledAt !== undefined) p.drainMs = s.drain.at - rescaledAt;
   p.totalMs = now - plan.startedAt;
   return p;
 }
 
-export async function recordStep(deps: WorkflowDeps, state: AnyState, execution: ExecutionRef): Promise<{ at: number; outcome: Outcome; savepointPath?: string }> {
+/**
+ * Only a plan that Validate made for *this* execution counts: after a Validate failure the state is the raw input,
+ * which must not be able to pass itself off as a plan.
+ */
+export function ownState(state: AnyState, execution: ExecutionRef): AnyState {
+  return state.plan && state.plan.owner !== execution.id ? { ...state, plan: undefined } : state;
+}
+
+export async function recordStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<{ at: number; outcome: Outcome; savepointPath?: string }> {
+  const state = ownState(rawState, execution);
   const now = deps.now();
   const outcome = outcomeOf(state);
   const plan = state.plan;
@@ -117,7 +126,8 @@ export async function recordStep(deps: WorkflowDeps, state: AnyState, execution:
   return { at: now, outcome, savepointPath };
 }
 
-export async function unlockStep(deps: WorkflowDeps, state: AnyState): Promise<WorkflowState['unlock']> {
+export async function unlockStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<WorkflowState['unlock']> {
+  const state = ownState(rawState, execution);
   const now = deps.now();
   if (!state.plan) return { released: false, at: now };
   const r = await deps.store.releaseLock(state.plan.job, state.plan.owner);
@@ -132,7 +142,8 @@ export interface Message {
   outcome: Outcome;
 }
 
-export function formatNotification(state: AnyState, execution: ExecutionRef): Message {
+export function formatNotification(rawState: AnyState, execution: ExecutionRef): Message {
+  const state = ownState(rawState, execution);
   const outcome = outcomeOf(state);
   const plan = state.plan;
   const jobName = plan?.job ?? (typeof state.job === 'string' ? state.job : 'unknown job');
@@ -239,7 +250,8 @@ export function formatNotification(state: AnyState, execution: ExecutionRef): Me
   return { subject: ascii(`flink-elastic: ${subject}`).slice(0, 99), body, outcome };
 }
 
-export async function notifyStep(deps: WorkflowDeps, state: AnyState, execution: ExecutionRef): Promise<WorkflowState['notify'] & { outcome: Outcome }> {
+export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<WorkflowState['notify'] & { outcome: Outcome }> {
+  const state = ownState(rawState, execution);
   const msg = formatNotification(state, execution);
   const now = deps.now();
   const job = state.plan?.job ?? (typeof state.job === 'string' ? state.job : '_unknown');

@@ -112,30 +112,35 @@ export async function checkSlotsStep(deps: WorkflowDeps, state: WorkflowState): 
 export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepoint']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  const triggerId = plan.savepointTriggerId;
-  // Delivered twice? The first delivery's trigger is known to Flink (same caller-chosen id): do nothing more.
-  const known = await flink.savepointStatus(plan.from.jobId, triggerId).then(
+  const stop = plan.stopWithSavepoint;
+  // Delivered twice? The first delivery recorded the trigger id under our lock (Flink < 1.15 picks its own ids),
+  // and on Flink >= 1.15 the derived id is known to Flink: either way, no second savepoint.
+  const lock = await deps.store.getLock(plan.job);
+  const recorded = lock?.owner === plan.owner ? lock.progress.savepointTriggerId : undefined;
+  if (typeof recorded === 'string') return { triggerId: recorded, at: deps.now(), stop };
+  const known = await flink.savepointStatus(plan.from.jobId, plan.savepointTriggerId).then(
     () => true,
     () => false,
   );
+  let triggerId = plan.savepointTriggerId;
   if (!known) {
     const details = await flink.job(plan.from.jobId);
     if (details.state !== 'RUNNING') {
       throw new PreconditionError(`Flink job ${plan.from.jobId} is ${details.state}, not RUNNING; no savepoint taken, nothing changed`);
     }
     const req = { targetDirectory: plan.savepointDirectory!, triggerId, formatType: plan.formatType };
-    if (plan.stopWithSavepoint) await flink.stopWithSavepoint(plan.from.jobId, { ...req, drain: false });
-    else await flink.triggerSavepoint(plan.from.jobId, req);
+    const r = stop ? await flink.stopWithSavepoint(plan.from.jobId, { ...req, drain: false }) : await flink.triggerSavepoint(plan.from.jobId, req);
+    triggerId = r.triggerId;
   }
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: plan.stopWithSavepoint ? 'stop-with-savepoint' : 'savepoint', savepointTriggerId: triggerId });
-  return { triggerId, at: deps.now(), stop: plan.stopWithSavepoint };
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: stop ? 'stop-with-savepoint' : 'savepoint', savepointTriggerId: triggerId });
+  return { triggerId, at: deps.now(), stop };
 }
 
 export async function pollSavepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepointStatus']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
   const r = await check(deps, state.savepointStatus, `savepoint of job "${plan.job}"`, plan.timeouts.savepoint, async () => {
-    const s = await flink.savepointStatus(plan.from.jobId, plan.savepointTriggerId);
+    const s = await flink.savepointStatus(plan.from.jobId, state.savepoint?.triggerId ?? plan.savepointTriggerId);
     if (s.state === 'FAILED') {
       throw new WorkflowError('SavepointFailed', `savepoint of Flink job ${plan.from.jobId} failed: ${s.failureCause}`);
     }
@@ -256,10 +261,10 @@ export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowStat
   return { previous: r.previous, desired: r.desired, at: deps.now() };
 }
 
-export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['parallelism']> {
+export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  return check(deps, state.parallelism, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, async () => {
+  return check(deps, state.inPlace, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, async () => {
     const d = await flink.job(plan.from.jobId);
     if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `Flink job ${plan.from.jobId} ended ${d.state} while rescaling in place`);
     const run = runningAtPlan(d, plan, true);
@@ -283,12 +288,12 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
     plan.timeouts.drain,
     async () => {
       const tms = await flink.taskManagers();
+      const desc = await target.describe(tms);
       if (!protectedOnce) {
         // Busy members are kept (ASG scale-in protection / pod-deletion-cost) so nothing but `release` removes members.
-        await target.protectBusy(tms);
+        await target.protectBusy(desc);
         protectedOnce = true;
       }
-      const desc = await target.describe(tms);
       const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
       const idle = idleMembers(desc);
       const busy = desc.members.filter((m) => m.idle === false).map((m) => m.id).sort();
@@ -315,7 +320,7 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
   const chosen = idleMembers(desc).slice(0, wanted);
   if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
-  const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });
+  const r = await target.release(chosen, desc);
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
   return { released: r.released, desired: r.desired, wanted, at: deps.now() };
 }
@@ -359,7 +364,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const added = Math.max(0, desc.desired - state.capacity.previous);
       const idle = idleMembers(desc).slice(0, added);
       if (idle.length) {
-        const r = await target.release(idle, tms, { minRequired: state.capacity.previous });
+        const r = await target.release(idle, desc);
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
       if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);
@@ -369,8 +374,9 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
 
   const lock = await deps.store.getLock(plan.job);
   let location = state.savepointStatus?.location ?? (lock?.owner === plan.owner ? (lock.progress.savepointPath as string | undefined) : undefined);
-  if (!location && state.savepoint) {
-    const s = await flink.savepointStatus(plan.from.jobId, plan.savepointTriggerId).catch(() => undefined);
+  const triggerId = state.savepoint?.triggerId ?? (lock?.owner === plan.owner ? (lock.progress.savepointTriggerId as string | undefined) : undefined);
+  if (!location && triggerId) {
+    const s = await flink.savepointStatus(plan.from.jobId, triggerId).catch(() => undefined);
     if (s?.state === 'COMPLETED') location = s.location;
   }
 

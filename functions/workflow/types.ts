@@ -97,7 +97,7 @@ export interface WorkflowState {
   running?: CheckResult & { jobId?: string; checkpointed?: boolean };
   requirements?: { at: number; previous: Record<string, { lowerBound: number; upperBound: number }> };
   shrink?: { previous: number; desired: number; at: number };
-  parallelism?: CheckResult;
+  inPlace?: CheckResult;
   drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean };
   release?: { released: string[]; desired: number; wanted: number; at: number };
   record?: { at: number; outcome: string };

@@ -221,11 +221,11 @@ export class RescaleWorkflow extends Construct {
     savepoint.next(pollSavepoint);
 
     // --- adaptive / reactive ---
-    const checkParallelism = task(S.checkParallelism, 'checkParallelism', '$.parallelism');
+    const checkParallelism = task(S.checkParallelism, 'checkParallelism', '$.inPlace');
     catchTo(checkParallelism, abort);
     checkParallelism.next(
       new sfn.Choice(this, 'ParallelismReady', { stateName: 'ParallelismReady' })
-        .when(sfn.Condition.booleanEquals('$.parallelism.done', true), isScaleIn)
+        .when(sfn.Condition.booleanEquals('$.inPlace.done', true), isScaleIn)
         .otherwise(wait(S.waitForParallelism, WAIT_SECONDS.parallelism, checkParallelism)),
     );
     const putRequirements = task(S.putRequirements, 'putRequirements', '$.requirements');
@@ -261,7 +261,9 @@ export class RescaleWorkflow extends Construct {
         .otherwise(byMode),
     );
 
-    const validate = task(S.validate, 'validate', '$', { resultSelector: { 'plan.$': '$' } });
+    // The state becomes {"plan": ...}: the raw input is not carried along (ResultSelector + OutputPath rather than
+    // ResultPath "$", which aws-local-stepfunctions 3.0.0 mishandles).
+    const validate = task(S.validate, 'validate', '$.validated', { resultSelector: { 'plan.$': '$' }, outputPath: '$.validated' });
     catchTo(validate, notifyFailure);
     validate.next(
       new sfn.Choice(this, 'Route', { stateName: 'Route' })
