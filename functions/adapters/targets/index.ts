@@ -1,0 +1,65 @@
+/**
+ * Builds the capacity target a job's config names. Consumers use only the `CapacityTarget` interface; the
+ * FlinkDeployment target additionally offers `setJobParallelism` for operator-owned jobs.
+ */
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EKSClient } from '@aws-sdk/client-eks';
+import type { JobConfig } from '../../core/config';
+import { AsgCapacityTarget, type ResolveAddresses } from './asg';
+import { EksKubeConfigProvider, type CredentialsProvider } from './eks-auth';
+import { EksDeploymentTarget } from './eks-deployment';
+import { FlinkDeploymentTarget } from './flink-deployment';
+import type { KubeConfigSource } from './kube';
+import type { CapacityTarget } from './types';
+
+export interface CapacityTargetDeps {
+  /** ASG: the Auto Scaling client (default: a new one for the Lambda's region). */
+  autoScaling?: AutoScalingClient;
+  /** ASG: instance id → private IPs/DNS names (e.g. from ec2:DescribeInstances). Optional. */
+  resolveAddresses?: ResolveAddresses;
+  /** EKS: the EKS client used for eks:DescribeCluster (default: a new one). */
+  eks?: EKSClient;
+  /** EKS: credentials that sign the token (default: the EKS client's credential chain). */
+  credentials?: CredentialsProvider;
+  region?: string;
+  /** Kubernetes access override (tests, local clusters): used instead of eks:DescribeCluster + token. */
+  kube?: KubeConfigSource;
+  /** Overrides job.dryRun. */
+  dryRun?: boolean;
+}
+
+export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = {}): CapacityTarget {
+  const t = job.target;
+  const bounds = { minTaskManagers: job.bounds.minTaskManagers, maxTaskManagers: job.bounds.maxTaskManagers };
+  const dryRun = deps.dryRun ?? job.dryRun;
+  switch (t.kind) {
+    case 'asg':
+      return new AsgCapacityTarget({ autoScalingGroupName: t.autoScalingGroupName, bounds, client: deps.autoScaling, resolveAddresses: deps.resolveAddresses, dryRun });
+    case 'eks-deployment': {
+      const target = { kind: t.kind, name: `${t.namespace}/${t.deploymentName}` };
+      const kube = deps.kube ?? new EksKubeConfigProvider({ clusterName: t.clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+      return new EksDeploymentTarget({ namespace: t.namespace, deploymentName: t.deploymentName, bounds, kube, dryRun });
+    }
+    case 'flink-deployment': {
+      const target = { kind: t.kind, name: `${t.namespace}/${t.name}` };
+      const kube = deps.kube ?? new EksKubeConfigProvider({ clusterName: t.clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+      return new FlinkDeploymentTarget({
+        namespace: t.namespace,
+        flinkDeploymentName: t.name,
+        operatorOwnsJob: t.operatorOwnsJob,
+        job: { slotsPerTaskManager: job.slotsPerTaskManager, bounds: job.bounds },
+        bounds,
+        kube,
+        dryRun,
+      });
+    }
+  }
+}
+
+export * from './types';
+export { AsgCapacityTarget, asgError, MAX_PROTECTION_IDS_PER_CALL, type AsgTargetOptions, type ResolveAddresses } from './asg';
+export { EksDeploymentTarget, type EksDeploymentTargetOptions } from './eks-deployment';
+export { FlinkDeploymentTarget, type FlinkDeploymentTargetOptions, type SetJobParallelismResult } from './flink-deployment';
+export { EksKubeConfigProvider, createEksToken, kubeConfigFor, stsHostFor, TOKEN_PREFIX, CLUSTER_ID_HEADER, type CredentialsProvider, type AwsCredentials } from './eks-auth';
+export { POD_DELETION_COST, BUSY_POD_COST, RELEASE_POD_COST, fixedKubeConfig, type KubeConfigSource } from './kube';
+export { mapMembers, planDesired, planRelease } from './common';
