@@ -6,11 +6,14 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
   type Instance,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AsgCapacityTarget, CapacityTargetError } from '../../functions/adapters/targets';
+import { parseJob } from '../../functions/core/config';
+import { AsgCapacityTarget, CapacityTargetError, createCapacityTarget } from '../../functions/adapters/targets';
 import { tm } from '../support/task-managers';
 
 const asg = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
 const NAME = 'flink-tm-asg';
 const bounds = { minTaskManagers: 1, maxTaskManagers: 10 };
 
@@ -49,7 +52,10 @@ function writes() {
     .map((c) => [c.constructor.name, c.input]);
 }
 
-beforeEach(() => asg.reset());
+beforeEach(() => {
+  asg.reset();
+  ec2.reset();
+});
 
 describe('AsgCapacityTarget.describe', () => {
   test('maps instances to TaskManagers by resource id or private IP/DNS, and reports the rest', async () => {
@@ -76,6 +82,45 @@ describe('AsgCapacityTarget.describe', () => {
     expect(d.unmappedMembers).toEqual(['i-0aaaaaaaaaaaaaaa4']);
     expect(d.unmappedTaskManagers).toEqual(['tm-elsewhere']);
     expect(d.notes.join('\n')).toMatch(/i-0aaaaaaaaaaaaaaa4 \(10\.0\.3\.99\) matches no TaskManager/);
+  });
+
+  test('the factory maps by private IP / DNS from ec2:DescribeInstances (all pages, all interfaces)', async () => {
+    group([instance('i-0ccccccccccccccc1'), instance('i-0ccccccccccccccc2')]);
+    ec2
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-0ccccccccccccccc1', 'i-0ccccccccccccccc2'], NextToken: undefined })
+      .resolves({
+        Reservations: [{ Instances: [{ InstanceId: 'i-0ccccccccccccccc1', PrivateIpAddress: '10.0.1.5', PrivateDnsName: 'ip-10-0-1-5.ec2.internal' }] }],
+        NextToken: 'p2',
+      })
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-0ccccccccccccccc1', 'i-0ccccccccccccccc2'], NextToken: 'p2' })
+      .resolves({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: 'i-0ccccccccccccccc2',
+                PrivateIpAddress: '10.0.1.6',
+                NetworkInterfaces: [{ PrivateIpAddresses: [{ PrivateIpAddress: '10.0.1.6' }, { PrivateIpAddress: '10.0.9.6', PrivateDnsName: 'ip-10-0-9-6.ec2.internal' }] }],
+              },
+            ],
+          },
+        ],
+      });
+    const job = parseJob({
+      name: 'orders',
+      flink: { url: 'http://127.0.0.1:8081' },
+      mode: 'reactive',
+      target: { kind: 'asg', autoScalingGroupName: NAME },
+      slotsPerTaskManager: 2,
+      bounds: { maxParallelism: 8, maxTaskManagers: 4 },
+    });
+    const t = createCapacityTarget(job, { autoScaling: new AutoScalingClient({}), ec2: new EC2Client({}) });
+    const d = await t.describe([tm('a', 'ip-10-0-1-5.ec2.internal', 2, 2), tm('b', '10.0.9.6', 2, 0)]);
+    expect(d.members.map((m) => [m.id, m.taskManagerId])).toEqual([
+      ['i-0ccccccccccccccc1', 'a'],
+      ['i-0ccccccccccccccc2', 'b'],
+    ]);
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
   });
 
   test('two TaskManagers on one address are left unmapped, not guessed', async () => {

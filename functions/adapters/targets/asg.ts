@@ -16,6 +16,7 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { TaskManagerInfo } from '../flink/types';
 import { chunk, mapMembers, planDesired, planRelease, type RawMember } from './common';
 import {
@@ -34,11 +35,48 @@ import {
 /** Instance id → its private IPs / DNS names. Backed by ec2:DescribeInstances in production. */
 export type ResolveAddresses = (instanceIds: string[]) => Promise<Record<string, string[]>>;
 
+/** DescribeInstances accepts many ids per call; we ask for at most this many at a time. */
+export const DESCRIBE_INSTANCES_BATCH = 100;
+
+/**
+ * ResolveAddresses backed by ec2:DescribeInstances: each instance's private IPs (all network interfaces) and private
+ * DNS name, which is what Flink reports as the TaskManager host on EC2.
+ */
+export function ec2AddressResolver(ec2: EC2Client = new EC2Client({})): ResolveAddresses {
+  return async (instanceIds) => {
+    const out: Record<string, string[]> = {};
+    for (const ids of chunk(instanceIds, DESCRIBE_INSTANCES_BATCH)) {
+      let NextToken: string | undefined;
+      do {
+        const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken }));
+        for (const inst of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+          if (!inst.InstanceId) continue;
+          const addrs = new Set<string>();
+          if (inst.PrivateIpAddress) addrs.add(inst.PrivateIpAddress);
+          if (inst.PrivateDnsName) addrs.add(inst.PrivateDnsName);
+          for (const ni of inst.NetworkInterfaces ?? []) {
+            for (const pa of ni.PrivateIpAddresses ?? []) {
+              if (pa.PrivateIpAddress) addrs.add(pa.PrivateIpAddress);
+              if (pa.PrivateDnsName) addrs.add(pa.PrivateDnsName);
+            }
+          }
+          out[inst.InstanceId] = [...addrs];
+        }
+        NextToken = page.NextToken;
+      } while (NextToken);
+    }
+    return out;
+  };
+}
+
 export interface AsgTargetOptions {
   autoScalingGroupName: string;
   bounds: JobTaskManagerBounds;
   client?: AutoScalingClient;
-  /** Optional: maps instance ids to addresses. Without it, only TMs whose resource id contains the instance id map. */
+  /**
+   * Maps instance ids to addresses (`ec2AddressResolver()` in production). Without it, only TaskManagers whose resource
+   * id contains the instance id are mapped.
+   */
   resolveAddresses?: ResolveAddresses;
   /** Read, plan and explain, but make no change. */
   dryRun?: boolean;

@@ -3,9 +3,10 @@
  * FlinkDeployment target additionally offers `setJobParallelism` for operator-owned jobs.
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import type { JobConfig } from '../../core/config';
-import { AsgCapacityTarget, type ResolveAddresses } from './asg';
+import { AsgCapacityTarget, ec2AddressResolver, type ResolveAddresses } from './asg';
 import { EksKubeConfigProvider, type CredentialsProvider } from './eks-auth';
 import { EksDeploymentTarget } from './eks-deployment';
 import { FlinkDeploymentTarget } from './flink-deployment';
@@ -15,8 +16,10 @@ import type { CapacityTarget } from './types';
 export interface CapacityTargetDeps {
   /** ASG: the Auto Scaling client (default: a new one for the Lambda's region). */
   autoScaling?: AutoScalingClient;
-  /** ASG: instance id → private IPs/DNS names (e.g. from ec2:DescribeInstances). Optional. */
-  resolveAddresses?: ResolveAddresses;
+  /** ASG: instance id → private IPs/DNS names. Default: ec2:DescribeInstances through `ec2`; `false` turns it off. */
+  resolveAddresses?: ResolveAddresses | false;
+  /** ASG: the EC2 client for the default address resolver. */
+  ec2?: EC2Client;
   /** EKS: the EKS client used for eks:DescribeCluster (default: a new one). */
   eks?: EKSClient;
   /** EKS: credentials that sign the token (default: the EKS client's credential chain). */
@@ -34,7 +37,13 @@ export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = 
   const dryRun = deps.dryRun ?? job.dryRun;
   switch (t.kind) {
     case 'asg':
-      return new AsgCapacityTarget({ autoScalingGroupName: t.autoScalingGroupName, bounds, client: deps.autoScaling, resolveAddresses: deps.resolveAddresses, dryRun });
+      return new AsgCapacityTarget({
+        autoScalingGroupName: t.autoScalingGroupName,
+        bounds,
+        client: deps.autoScaling,
+        resolveAddresses: deps.resolveAddresses === false ? undefined : (deps.resolveAddresses ?? ec2AddressResolver(deps.ec2)),
+        dryRun,
+      });
     case 'eks-deployment': {
       const target = { kind: t.kind, name: `${t.namespace}/${t.deploymentName}` };
       const kube = deps.kube ?? new EksKubeConfigProvider({ clusterName: t.clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
@@ -57,7 +66,7 @@ export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = 
 }
 
 export * from './types';
-export { AsgCapacityTarget, asgError, MAX_PROTECTION_IDS_PER_CALL, type AsgTargetOptions, type ResolveAddresses } from './asg';
+export { AsgCapacityTarget, asgError, ec2AddressResolver, MAX_PROTECTION_IDS_PER_CALL, type AsgTargetOptions, type ResolveAddresses } from './asg';
 export { EksDeploymentTarget, type EksDeploymentTargetOptions } from './eks-deployment';
 export { FlinkDeploymentTarget, type FlinkDeploymentTargetOptions, type SetJobParallelismResult } from './flink-deployment';
 export { EksKubeConfigProvider, createEksToken, kubeConfigFor, stsHostFor, TOKEN_PREFIX, CLUSTER_ID_HEADER, type CredentialsProvider, type AwsCredentials } from './eks-auth';
