@@ -120,7 +120,9 @@ export type LifecycleOutcome =
   /** A Spot interruption warning: reported, nothing done. */
   | 'spot-interruption'
   /** The group / instance is not one flink-elastic manages: nothing done. */
-  | 'not-managed';
+  | 'not-managed'
+  /** Dry run only: the TaskManager still holds slots; a real run would heartbeat and check again. */
+  | 'drain-pending';
 
 export type LifecycleResult =
   | {
@@ -159,6 +161,8 @@ export interface LifecycleCheckDeps {
   now?: () => number;
   /** Called with one line per step, for logs. */
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Decide and explain, but neither heartbeat nor complete the action (the hook's own timeout then applies). */
+  dryRun?: boolean;
 }
 
 /** Where a TaskManager on this instance stands. */
@@ -208,6 +212,7 @@ export async function checkLifecycleAction(action: LifecycleActionRef, deps: Lif
   log('lifecycle check', { ...base, state: drain.state, reason: drain.reason });
 
   const complete = async (result: 'CONTINUE' | 'ABANDON'): Promise<boolean> => {
+    if (deps.dryRun) return true;
     try {
       await deps.autoScaling.send(
         new CompleteLifecycleActionCommand({
@@ -241,7 +246,7 @@ export async function checkLifecycleAction(action: LifecycleActionRef, deps: Lif
       outcome: 'drained',
       completedWith: 'CONTINUE',
       notify: false,
-      message: `${action.instanceId} released after ${waitedSeconds}s: ${drain.reason}`,
+      message: `${deps.dryRun ? 'dry run: would complete with CONTINUE; ' : ''}${action.instanceId} released after ${waitedSeconds}s: ${drain.reason}`,
       ...base,
       taskManagerId: drain.taskManagerId,
       busySlots: 0,
@@ -260,13 +265,26 @@ export async function checkLifecycleAction(action: LifecycleActionRef, deps: Lif
       outcome: 'drain-timeout',
       completedWith: result,
       notify: true,
-      message: `Drain timeout (${deps.drainTimeoutSeconds}s) reached for ${action.instanceId} in ${action.autoScalingGroupName}: ${drain.reason}; ${effect}. Flink restarts the affected tasks from the last checkpoint.`,
+      message: `${deps.dryRun ? 'dry run (nothing completed): ' : ''}Drain timeout (${deps.drainTimeoutSeconds}s) reached for ${action.instanceId} in ${action.autoScalingGroupName}: ${drain.reason}; ${effect}. Flink restarts the affected tasks from the last checkpoint.`,
       ...base,
       taskManagerId: drain.taskManagerId,
       busySlots: drain.busySlots,
     };
   }
 
+  const poll = deps.pollSeconds ?? 15;
+  const left = Math.ceil((deadline - now) / 1000);
+  if (deps.dryRun) {
+    return {
+      done: true,
+      outcome: 'drain-pending',
+      notify: false,
+      message: `dry run: would heartbeat and keep waiting: ${drain.reason} (${left}s left of ${deps.drainTimeoutSeconds}s)`,
+      ...base,
+      taskManagerId: drain.taskManagerId,
+      busySlots: drain.busySlots,
+    };
+  }
   try {
     await deps.autoScaling.send(
       new RecordLifecycleActionHeartbeatCommand({
@@ -280,13 +298,12 @@ export async function checkLifecycleAction(action: LifecycleActionRef, deps: Lif
     if (isActionGone(e)) return gone();
     throw asgError(action.autoScalingGroupName, 'RecordLifecycleActionHeartbeat', e);
   }
-  const poll = deps.pollSeconds ?? 15;
   return {
     done: false,
-    nextCheckSeconds: Math.max(1, Math.min(poll, Math.ceil((deadline - now) / 1000))),
+    nextCheckSeconds: Math.max(1, Math.min(poll, left)),
     action,
     waitedSeconds,
-    reason: `${drain.reason}; waiting (${Math.ceil((deadline - now) / 1000)}s left of ${deps.drainTimeoutSeconds}s)`,
+    reason: `${drain.reason}; waiting (${left}s left of ${deps.drainTimeoutSeconds}s)`,
   };
 }
 
