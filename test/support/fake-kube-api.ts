@@ -69,6 +69,8 @@ export class FakeKubeApi {
   /** FlinkDeployments served without a scale subresource (older operators). */
   noScaleSubresource = false;
   private denied: { method: string; path: RegExp }[] = [];
+  /** When set, every request must be allowed by one of these RBAC rules (as in a Role), else 403. */
+  rbac?: RbacRule[];
   private server?: Server;
   private seq = 0;
 
@@ -94,7 +96,7 @@ export class FakeKubeApi {
             ? verifyEksToken(auth.slice(7), { ...this.opts, nowMs: (this.opts.now ?? Date.now)() })
             : 'no bearer token';
           if (bad) return send(401, status(401, 'Unauthorized', `Unauthorized: ${bad}`));
-          if (this.denied.some((d) => d.method === rec.method && d.path.test(rec.path))) {
+          if (this.denied.some((d) => d.method === rec.method && d.path.test(rec.path)) || (this.rbac && !rbacAllows(this.rbac, rec))) {
             return send(403, status(403, 'Forbidden', `forbidden: User "arn:aws:sts::123456789012:assumed-role/flink-elastic/scaler" cannot ${rec.method.toLowerCase()} ${rec.path}`));
           }
           if (rec.method === 'PATCH' && rec.contentType === 'application/json-patch+json' && !Array.isArray(rec.body)) {
@@ -214,6 +216,30 @@ export class FakeKubeApi {
     });
     for (const p of order.slice(0, live.length - replicas)) this.pods.get(ns)!.delete(p.name);
   }
+}
+
+export interface RbacRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** Kubernetes RBAC semantics for the requests this fake serves: (apiGroup, resource[/subresource], name, verb). */
+export function rbacAllows(rules: RbacRule[], rec: { method: string; path: string }): boolean {
+  const m = NS_PATH.exec(rec.path);
+  if (!m) return false;
+  const [, groupPath, , resource, name, sub] = m;
+  const apiGroup = groupPath === 'api/v1' ? '' : groupPath.split('/')[1];
+  const res = sub ? `${resource}/${sub}` : resource;
+  const verb = rec.method === 'GET' ? (name ? 'get' : 'list') : rec.method === 'PATCH' ? 'patch' : rec.method.toLowerCase();
+  return rules.some(
+    (r) =>
+      r.apiGroups.includes(apiGroup) &&
+      r.resources.includes(res) &&
+      r.verbs.includes(verb) &&
+      (!r.resourceNames || r.resourceNames.length === 0 || (name !== undefined && r.resourceNames.includes(name))),
+  );
 }
 
 function status(code: number, reason: string, message: string) {
