@@ -72,12 +72,18 @@ export function mapMembers(
   raw: RawMember[],
   taskManagers: TaskManagerInfo[],
 ): Pick<TargetDescription, 'members' | 'unmappedMembers' | 'unmappedTaskManagers' | 'notes'> {
-  const mKeys = raw.map((m) => new Set(memberKeys(m)));
-  const tmMatches = taskManagers.map((tm) => {
-    const keys = taskManagerKeys(tm);
-    return raw.map((_, i) => i).filter((i) => keys.some((k) => mKeys[i].has(k)));
+  // Index member keys once: matching is linear in members + TaskManagers, not their product.
+  const byKey = new Map<string, number[]>();
+  raw.forEach((m, i) => {
+    for (const k of memberKeys(m)) {
+      const list = byKey.get(k);
+      if (list) list.push(i);
+      else byKey.set(k, [i]);
+    }
   });
-  const memberMatches = raw.map((_, i) => taskManagers.map((_t, j) => j).filter((j) => tmMatches[j].includes(i)));
+  const tmMatches = taskManagers.map((tm) => [...new Set(taskManagerKeys(tm).flatMap((k) => byKey.get(k) ?? []))].sort((a, b) => a - b));
+  const memberMatches: number[][] = raw.map(() => []);
+  tmMatches.forEach((is, j) => is.forEach((i) => memberMatches[i].push(j)));
   const notes: string[] = [];
   const members: TargetMember[] = raw.map((m, i) => {
     const out: TargetMember = { id: m.id, state: m.state, addresses: m.addresses };
@@ -176,8 +182,9 @@ export function planRelease(
   let room = Math.max(0, description.desired - floor);
   const release: TargetMember[] = [];
   const skipped: SkippedMember[] = [];
+  const byId = new Map(description.members.map((m) => [m.id, m]));
   for (const id of [...new Set(requested)]) {
-    const m = description.members.find((x) => x.id === id);
+    const m = byId.get(id);
     if (!m) skipped.push({ id, code: 'not-found', reason: `${id} is not a member of ${description.name}` });
     else if (m.taskManagerId === undefined)
       skipped.push({ id, code: 'unmapped', reason: `${id} could not be mapped to a Flink TaskManager, so it cannot be shown to be idle` });
