@@ -108,7 +108,8 @@ export class AsgCapacityTarget implements CapacityTarget {
     const instances = group.Instances ?? [];
     const ids = instances.map((i) => i.InstanceId!).filter(Boolean);
     let addresses: Record<string, string[]> = {};
-    if (this.opts.resolveAddresses && ids.length > 0) {
+    // Addresses only matter for mapping; without TaskManagers to map (setDesired) skip the EC2 call.
+    if (this.opts.resolveAddresses && ids.length > 0 && taskManagers.length > 0) {
       const resolve = this.opts.resolveAddresses;
       addresses = await this.call('resolveAddresses', () => resolve(ids));
     }

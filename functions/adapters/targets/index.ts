@@ -31,6 +31,22 @@ export interface CapacityTargetDeps {
   dryRun?: boolean;
 }
 
+/**
+ * Production default (no injected EKS client or credentials): one provider per cluster and region for the life of the
+ * Lambda container, so warm invocations reuse the cluster endpoint/CA and a still-valid token.
+ */
+const sharedProviders = new Map<string, EksKubeConfigProvider>();
+
+function kubeFor(clusterName: string, target: { kind: 'eks-deployment' | 'flink-deployment'; name: string }, deps: CapacityTargetDeps): KubeConfigSource {
+  if (deps.kube) return deps.kube;
+  const make = () => new EksKubeConfigProvider({ clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+  if (deps.eks || deps.credentials) return make();
+  const key = `${clusterName}|${deps.region ?? process.env.AWS_REGION ?? ''}`;
+  let p = sharedProviders.get(key);
+  if (!p) sharedProviders.set(key, (p = make()));
+  return p;
+}
+
 export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = {}): CapacityTarget {
   const t = job.target;
   const bounds = { minTaskManagers: job.bounds.minTaskManagers, maxTaskManagers: job.bounds.maxTaskManagers };
@@ -46,12 +62,12 @@ export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = 
       });
     case 'eks-deployment': {
       const target = { kind: t.kind, name: `${t.namespace}/${t.deploymentName}` };
-      const kube = deps.kube ?? new EksKubeConfigProvider({ clusterName: t.clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+      const kube = kubeFor(t.clusterName, target, deps);
       return new EksDeploymentTarget({ namespace: t.namespace, deploymentName: t.deploymentName, bounds, kube, dryRun });
     }
     case 'flink-deployment': {
       const target = { kind: t.kind, name: `${t.namespace}/${t.name}` };
-      const kube = deps.kube ?? new EksKubeConfigProvider({ clusterName: t.clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+      const kube = kubeFor(t.clusterName, target, deps);
       return new FlinkDeploymentTarget({
         namespace: t.namespace,
         flinkDeploymentName: t.name,
