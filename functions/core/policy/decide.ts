@@ -19,7 +19,7 @@
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
  */
 import { taskManagersFor, type JobConfig } from '../config';
-import { alignDown, alignUp, busiestShare, ewma, fmt } from './math';
+import { LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt } from './math';
 import { emptyState, topoOrder, type JobSnapshot, type PolicyState, type VertexSnapshot } from './snapshot';
 import type { Action, Decision, Limit, PolicyResult, RuleName } from './types';
 
@@ -66,6 +66,8 @@ class Ctx {
   figures: Record<string, number> = {};
   steps: string[] = [];
   missing = new Set<string>();
+  /** Demand series whose level shift is not confirmed yet. */
+  unconfirmed: string[] = [];
   constructor(
     readonly snap: JobSnapshot,
     readonly job: JobConfig,
@@ -83,7 +85,11 @@ class Ctx {
     const r = ewma(this.prev.smoothed[key], raw, this.job.policy.ewmaAlpha);
     const { shifted, ...rest } = r;
     this.next.smoothed[key] = rest;
-    if (shifted) this.step(`${key}: level shift detected, average restarts at ${fmt(r.value)}`);
+    if (shifted) this.step(`${key}: level shift confirmed, average restarts at ${fmt(r.value)}`);
+    if (r.shiftN !== undefined && (key.startsWith('demand:') || key === 'produce' || key === 'consume')) {
+      this.unconfirmed.push(key);
+      this.step(`${key}: ${fmt(raw)} is more than ${fmt(LEVEL_SHIFT_FRACTION * 100)}% away from the average ${fmt(this.prev.smoothed[key]!.value)}; waiting for ${LEVEL_SHIFT_SAMPLES - r.shiftN} more sample(s) to confirm the change`);
+    }
     return r.value;
   }
   carry(key: string): number | undefined {
@@ -227,12 +233,13 @@ function run(x: Ctx): Decision {
   // ---- rule 1: rate-based target per vertex ------------------------------------------------------------------
   const u = x.fig('targetUtilization', pol.targetUtilization);
   const uMax = x.fig('utilizationMax', backlog ? 1 : Math.min(1, pol.targetUtilization + pol.utilizationBoundary));
-  const uMin = x.fig('utilizationMin', backlog ? 0 : Math.max(0, pol.targetUtilization - pol.utilizationBoundary));
+  // during a backlog the scale-down is frozen in finish(), which says so (limitedBy 'backlog-freeze')
+  const uMin = x.fig('utilizationMin', Math.max(0, pol.targetUtilization - pol.utilizationBoundary));
   const catchUpSec = x.fig('catchUpSeconds', pol.catchUpSeconds);
   const observed = x.snap.history.restartSeconds.slice(-RESTART_SAMPLES);
   const restartSec = x.fig('restartSeconds', observed.length > 0 ? Math.min(3600, Math.max(...observed)) : pol.restartSeconds);
   x.step(
-    `utilization band ${pct(uMin)}–${pct(uMax)} around target ${pct(u)}${backlog ? ' (backlog: no scale-down)' : ''}; restart time ${fmt(restartSec)} s ${observed.length > 0 ? `(max of last ${observed.length} observed)` : '(configured)'}`,
+    `utilization band ${pct(uMin)}–${pct(uMax)} around target ${pct(u)}${backlog ? ' (backlog: up to 100%, no scale-down)' : ''}; restart time ${fmt(restartSec)} s ${observed.length > 0 ? `(max of last ${observed.length} observed)` : '(configured)'}`,
   );
 
   for (const c of order.map((v) => calcs.get(v.id)!)) {
@@ -267,8 +274,9 @@ function run(x: Ctx): Decision {
     if (v.inputRate !== undefined && busy !== undefined && v.inputRate > 0 && busy > 0) {
       capRaw = (v.inputRate * busiestShare(c.units, v.parallelism)) / (busy / 1000);
     }
-    if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}`, capRaw);
-    else c.cap = x.carry(`cap:${v.id}`);
+    // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
+    if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
+    else c.cap = x.carry(`cap:${v.id}@${v.parallelism}`);
     if (c.pinned) continue;
     if (busy === undefined) x.missing.add(`busyTimeMsPerSecond of "${c.key}"`);
     if (v.inputRate === undefined && !c.isSource) x.missing.add(`inputRate of "${c.key}"`);
@@ -282,7 +290,7 @@ function run(x: Ctx): Decision {
     if (c.target === 0 && c.catchUp === 0) {
       c.r = 0;
       c.want = c.lower;
-      c.outsideDown = v.parallelism > c.lower && !backlog;
+      c.outsideDown = v.parallelism > c.lower;
       c.outsideUp = false;
       x.step(`${c.key}: idle (target rate 0) → wants the minimum ${c.lower}`);
       continue;
@@ -501,7 +509,7 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     }
     return p > cur ? 'up' : p < cur ? 'down' : undefined;
   };
-  let direction = dirOf(wanted, per);
+  const direction = dirOf(wanted, per);
   if (per && direction === 'up') {
     // scale-ups are immediate; the scale-downs of other vertices wait for the delay
     per = Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.max(q, f.curPer[id] ?? q)]));
@@ -542,6 +550,9 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     return none(`no change at ${cur}: ${change} is a ${pct(rel)} change, below the ${pct(job.policy.minChangeFraction)} minimum (${plan.why})`, ['min-change']);
   }
   if (inProgress.length > 0) return none(`${change} wanted, but a rescale is still in progress`, ['in-progress']);
+  if (x.unconfirmed.length > 0 && !f.boundsRepair) {
+    return none(`${change} wanted, but the load just changed sharply (${x.unconfirmed.join(', ')}); waiting one more sample to size the change once`, ['smoothing']);
+  }
 
   if (direction === 'up') {
     delete x.next.pendingScaleDown;

@@ -17,6 +17,7 @@ export type Limit =
   | 'min-task-managers'
   | 'pinned'
   | 'in-progress'
+  | 'smoothing'
   | 'source-partitions';
 
 /** Which rule sized the change. */
