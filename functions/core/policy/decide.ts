@@ -50,6 +50,10 @@ interface VertexCalc {
   capacity?: number;
   outsideUp?: boolean;
   outsideDown?: boolean;
+  /** Alignment moved the wanted value away from plain ceil(r). */
+  aligned?: boolean;
+  /** The wanted value hit the vertex's upper bound. */
+  capped?: boolean;
 }
 
 interface Plan {
@@ -88,7 +92,7 @@ class Ctx {
     if (shifted) this.step(`${key}: level shift confirmed, average restarts at ${fmt(r.value)}`);
     if (r.shiftN !== undefined && (key.startsWith('demand:') || key === 'produce' || key === 'consume')) {
       this.unconfirmed.push(key);
-      this.step(`${key}: ${fmt(raw)} is more than ${fmt(LEVEL_SHIFT_FRACTION * 100)}% away from the average ${fmt(this.prev.smoothed[key]!.value)}; waiting for ${LEVEL_SHIFT_SAMPLES - r.shiftN} more sample(s) to confirm the change`);
+      this.step(`${key}: ${fmt(raw)} is more than ${fmt(LEVEL_SHIFT_FRACTION * 100)}% away from the level ${fmt(r.shiftBase ?? this.prev.smoothed[key]!.value)}; waiting for ${LEVEL_SHIFT_SAMPLES - r.shiftN} more sample(s) to confirm the change`);
     }
     return r.value;
   }
@@ -300,11 +304,13 @@ function run(x: Ctx): Decision {
     x.fig(`${c.key}.capacityPerSubtask`, c.cap);
     c.r = x.fig(`${c.key}.requiredParallelism`, c.need / c.cap);
     let want = alignUp(c.units, c.r);
+    c.aligned = c.units !== undefined && want !== alignUp(undefined, c.r);
     const limits: string[] = [];
     if (want > c.upper) {
       want = Math.max(alignDown(c.units, c.upper), Math.min(c.upper, v.parallelism));
       limits.push(`capped at ${c.upper} (${c.upperWhy.join(', ')})`);
     }
+    c.capped = c.r > c.upper;
     if (want < c.lower) {
       want = c.lower;
       const up = alignUp(c.units, c.lower);
@@ -353,27 +359,37 @@ function run(x: Ctx): Decision {
   let plan: Plan | undefined;
   const curPer: Record<string, number> = Object.fromEntries(free.map((c) => [c.v.id, c.v.parallelism]));
   if (rateAvailable) {
-    const outside = measured.filter((c) => c.outsideUp || c.outsideDown);
-    if (outside.length === 0) {
-      plan = { p: cur, rule: 'rate', why: `every vertex is within the utilization band ${pct(uMin)}–${pct(uMax)}`, limits: [] };
-    } else {
-      const bottleneck = measured.reduce((a, b) => (b.want! > a.want! ? b : a));
-      const limits: Limit[] = [];
-      for (const c of measured) {
-        if (c.units !== undefined && c.want !== Math.max(1, Math.ceil(c.r! - 1e-9))) limits.push('alignment');
-        if (c.want === c.upper && c.r! > c.upper) limits.push(...c.upperWhy);
-      }
-      const driver = outside.find((c) => c.outsideUp) ?? outside[0];
-      const why = `${driver.key} ${driver.outsideUp ? 'is over' : 'is under'} its band: it needs ${fmt(driver.r!)} subtasks for ${fmt(driver.need!)} rec/s at ${fmt(driver.cap!)} rec/s each`;
-      if (job.mode === 'adaptive') {
+    const limitsOf = (cs: VertexCalc[]): Limit[] => cs.flatMap((c) => [...(c.aligned ? (['alignment'] as Limit[]) : []), ...(c.capped ? c.upperWhy : [])]);
+    const needs = (c: VertexCalc) => `${c.key} needs ${fmt(c.r!)} subtasks for ${fmt(c.need!)} rec/s at ${fmt(c.cap!)} rec/s each`;
+    const within = `every vertex is within the utilization band ${pct(uMin)}–${pct(uMax)}`;
+    if (job.mode === 'adaptive') {
+      // per vertex: a change is made when some vertex is outside its band in that direction (scale-ups first)
+      const ups = measured.filter((c) => c.outsideUp && c.want! > c.v.parallelism);
+      const downs = measured.filter((c) => c.outsideDown && c.want! < c.v.parallelism);
+      const moving = ups.length > 0 ? measured.filter((c) => c.want! > c.v.parallelism) : downs.length > 0 ? measured.filter((c) => c.want! < c.v.parallelism) : [];
+      if (moving.length === 0) plan = { p: cur, rule: 'rate', why: within, limits: [] };
+      else {
         const per: Record<string, number> = { ...curPer };
-        for (const c of measured) per[c.v.id] = c.want!;
-        plan = { p: Math.max(...Object.values(per)), perVertex: per, rule: 'rate', why, limits };
-      } else {
-        plan = { p: bottleneck.want!, rule: 'rate', why, limits };
+        for (const c of moving) per[c.v.id] = c.want!;
+        const driver = (ups.length > 0 ? ups : downs)[0];
+        plan = { p: Math.max(...Object.values(per)), perVertex: per, rule: 'rate', why: `${needs(driver)}${ups.length + downs.length > 1 ? ` (${moving.length} vertices change)` : ''}`, limits: limitsOf(moving) };
       }
-      plan.urgent = backlog;
+    } else {
+      // one job-level parallelism: the tightest vertex sets it; up when some vertex is over its band, down only when
+      // the tightest vertex itself is under its band
+      const b = measured.reduce((a, c) => (c.want! > a.want! ? c : a));
+      const upDriver = measured.find((c) => c.outsideUp && c.want! > cur);
+      if (b.want! > cur && upDriver) {
+        plan = { p: b.want!, rule: 'rate', why: `${needs(b)}${upDriver !== b ? ` (${upDriver.key} is over its band)` : ''}`, limits: limitsOf([b]) };
+      } else if (b.want! < cur && b.outsideDown) {
+        plan = { p: b.want!, rule: 'rate', why: `the tightest vertex, ${needs(b)}`, limits: limitsOf([b]) };
+      } else if (b.want! === cur) {
+        plan = { p: cur, rule: 'rate', why: `the tightest vertex, ${needs(b)} → ${cur}`, limits: [] };
+      } else {
+        plan = { p: cur, rule: 'rate', why: within, limits: [] };
+      }
     }
+    plan.urgent = backlog;
   } else {
     // rule 2: the seed's lag rule
     if (backlog && produce !== undefined && consume !== undefined && consume > 0 && cur > 0) {
@@ -428,7 +444,7 @@ function run(x: Ctx): Decision {
 
   // rule 7: bounds repair — a current parallelism outside the (possibly changed) bounds is brought back
   let boundsRepair = false;
-  if (plan.p === cur && (cur < jobLower || cur > jobUpper)) {
+  if ((cur > jobUpper && !(plan.p < cur && job.scaleDownDelaySeconds === 0)) || (cur < jobLower && plan.p <= cur)) {
     const p = Math.min(Math.max(cur, jobLower), jobUpper);
     plan = { p, rule: 'bounds', why: `parallelism ${cur} is outside the bounds ${jobLower}–${jobUpper}`, limits: ['bounds'] };
     boundsRepair = true;

@@ -52,6 +52,7 @@ export interface Smoothed {
   shiftDir?: 1 | -1;
   shiftN?: number;
   shiftSum?: number;
+  shiftBase?: number;
 }
 
 /**
@@ -61,14 +62,17 @@ export interface Smoothed {
  */
 export function ewma(prev: Smoothed | undefined, x: number, alpha: number): Smoothed & { shifted: boolean } {
   if (!prev) return { value: x, shifted: false };
-  const base = Math.abs(prev.value);
-  const dev = base === 0 ? (x === 0 ? 0 : Math.sign(x - prev.value)) : (x - prev.value) / base;
+  // a run of deviating samples is measured against the level before the run started
+  const ref = prev.shiftDir !== undefined && prev.shiftBase !== undefined ? prev.shiftBase : prev.value;
+  const base = Math.abs(ref);
+  const dev = base === 0 ? (x === 0 ? 0 : Math.sign(x - ref)) : (x - ref) / base;
   const dir = Math.abs(dev) > LEVEL_SHIFT_FRACTION ? (Math.sign(dev) as 1 | -1) : undefined;
   const value = alpha * x + (1 - alpha) * prev.value;
   if (dir === undefined) return { value, shifted: false };
-  const run = prev.shiftDir === dir ? { n: (prev.shiftN ?? 0) + 1, sum: (prev.shiftSum ?? 0) + x } : { n: 1, sum: x };
+  const run =
+    prev.shiftDir === dir ? { n: (prev.shiftN ?? 0) + 1, sum: (prev.shiftSum ?? 0) + x, base: ref } : { n: 1, sum: x, base: prev.value };
   if (run.n >= LEVEL_SHIFT_SAMPLES) return { value: run.sum / run.n, shifted: true };
-  return { value, shiftDir: dir, shiftN: run.n, shiftSum: run.sum, shifted: false };
+  return { value, shiftDir: dir, shiftN: run.n, shiftSum: run.sum, shiftBase: run.base, shifted: false };
 }
 
 /** Formats a number for explanations: integers as is, others with up to 3 significant decimals. */

@@ -119,6 +119,7 @@ export const SmoothedSchema = strict({
   shiftDir: z.union([z.literal(1), z.literal(-1)]).optional(),
   shiftN: int(0, 1000).optional(),
   shiftSum: num(-Number.MAX_VALUE, Number.MAX_VALUE).optional(),
+  shiftBase: num(-Number.MAX_VALUE, Number.MAX_VALUE).optional(),
 });
 
 export const PolicyStateSchema = strict({

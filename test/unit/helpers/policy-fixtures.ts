@@ -37,6 +37,8 @@ export interface ChainOpts {
   /** busy ms/s of the work vertex (max over subtasks) */
   busy?: number;
   keyed?: boolean;
+  /** busy ms/s of the sink (default 50: lightly loaded) */
+  sinkBusy?: number;
   maxParallelism?: number;
   pendingRecords?: number;
   produceRate?: number;
@@ -57,7 +59,7 @@ export function chain(o: ChainOpts): JobSnapshot {
     vertices: [
       { id: SRC, name: 'Source', parallelism: 1, maxParallelism: 128, pinned: true, inputRate: rate, outputRate: rate, busyTimeMsPerSecond: rate === undefined ? undefined : 100, pendingRecords: o.pendingRecords },
       { id: WORK, name: 'Work', parallelism: o.p, maxParallelism: o.maxParallelism ?? 128, keyedInput: o.keyed ?? false, inputs: [SRC], inputRate: rate, outputRate: rate, busyTimeMsPerSecond: o.busy },
-      { id: SINK, name: 'Sink', parallelism: o.p, maxParallelism: o.maxParallelism ?? 128, inputs: [WORK], inputRate: rate, outputRate: 0, busyTimeMsPerSecond: rate === undefined ? undefined : 50 },
+      { id: SINK, name: 'Sink', parallelism: o.p, maxParallelism: o.maxParallelism ?? 128, inputs: [WORK], inputRate: rate, outputRate: 0, busyTimeMsPerSecond: rate === undefined ? undefined : (o.sinkBusy ?? 50) },
     ],
     cluster: { taskManagers: tms, slotsTotal: tms, slotsFree: o.slotsFree ?? Math.max(0, tms - o.p) },
     signals: { produceRate: o.produceRate, consumeRate: o.consumeRate, cpuPercent: o.cpuPercent },
