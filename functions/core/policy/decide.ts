@@ -90,7 +90,7 @@ class Ctx {
     const { shifted, ...rest } = r;
     this.next.smoothed[key] = rest;
     if (shifted) this.step(`${key}: level shift confirmed, average restarts at ${fmt(r.value)}`);
-    if (r.shiftN !== undefined && (key.startsWith('demand:') || key === 'produce' || key === 'consume')) {
+    if (r.shiftN !== undefined && (key.startsWith('demand:') || key === 'produce')) {
       this.unconfirmed.push(key);
       this.step(`${key}: ${fmt(raw)} is more than ${fmt(LEVEL_SHIFT_FRACTION * 100)}% away from the level ${fmt(r.shiftBase ?? this.prev.smoothed[key]!.value)}; waiting for ${LEVEL_SHIFT_SAMPLES - r.shiftN} more sample(s) to confirm the change`);
     }
@@ -449,7 +449,7 @@ function run(x: Ctx): Decision {
     plan = { p, rule: 'bounds', why: `parallelism ${cur} is outside the bounds ${jobLower}–${jobUpper}`, limits: ['bounds'] };
     boundsRepair = true;
   }
-  return finish(x, plan, { cur, curTMs, curPer, s, pinnedSlots, backlog, boundsRepair, jobUnits, measured });
+  return finish(x, plan, { cur, curTMs, curPer, s, pinnedSlots, backlog, boundsRepair, jobUnits, measured, names: Object.fromEntries(all.map((c) => [c.v.id, c.key])) });
 }
 
 function cpuRule(x: Ctx, cur: number, backlog: boolean, alignJob: (r: number) => { p: number; limits: Limit[] }): Plan | undefined {
@@ -498,6 +498,8 @@ interface Finish {
   boundsRepair: boolean;
   jobUnits?: number;
   measured: VertexCalc[];
+  /** vertex id → display name */
+  names: Record<string, string>;
 }
 
 /** Rule 8 and 9 (stability, effectiveness), then capacity: turns the wanted plan into an action. */
@@ -553,7 +555,13 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${plan.why}`);
   }
-  const change = `${direction === 'up' ? 'scale up' : 'scale down'} ${cur} → ${wanted}`;
+  const moves = per
+    ? Object.entries(per)
+        .filter(([id, q]) => q !== f.curPer[id])
+        .map(([id, q]) => `${f.names[id] ?? id} ${f.curPer[id]} → ${q}`)
+        .join(', ')
+    : `${cur} → ${wanted}`;
+  const change = `${direction === 'up' ? 'scale up' : 'scale down'} ${moves}`;
 
   // minimum change: one rescale costs a restart
   const rel = per
@@ -632,7 +640,14 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
   return act(
     x,
     f,
-    { ...base, direction, targetParallelism: target, perVertex: targetPer, reason: `scale down ${cur} → ${target}: ${plan.why}`, limitedBy: [...limits] },
+    { ...base, direction, targetParallelism: target, perVertex: targetPer, reason: `scale down ${
+        targetPer
+          ? Object.entries(targetPer)
+              .filter(([id, q]) => q !== f.curPer[id])
+              .map(([id, q]) => `${f.names[id] ?? id} ${f.curPer[id]} → ${q}`)
+              .join(', ')
+          : `${cur} → ${target}`
+      }: ${plan.why}`, limitedBy: [...limits] },
     tmsFor,
   );
 }

@@ -125,6 +125,7 @@ export function simulate(o: SimOpts): { steps: SimStep[]; rescales: SimStep[] } 
       maxParallelism: n,
       pendingRecords: lag,
       produceRate: o.withProduceRate === false ? undefined : demand,
+      consumeRate: input,
       now: t,
       extra: { history: JSON.parse(JSON.stringify(decisions)) },
     });
