@@ -7,6 +7,10 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { JobConfig } from '../core/config';
 import { FlinkAuth, FlinkRestClient } from '../adapters/flink/client';
 import type { FlinkApi } from '../adapters/flink/types';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { createCapacityTarget } from '../adapters/targets';
 import type { CapacityTarget } from '../adapters/targets/types';
 
 let secrets: SecretsManagerClient | undefined;
@@ -50,6 +54,14 @@ export async function flinkClientFor(job: JobConfig, tracer: Tracer): Promise<Fl
   });
 }
 
-export async function capacityTargetFor(job: JobConfig, _tracer: Tracer): Promise<CapacityTarget> {
-  throw new Error(`no capacity target is wired for job "${job.name}" yet (pending merge of the targets branch: createCapacityTarget)`);
+let aws: { autoScaling: AutoScalingClient; ec2: EC2Client; eks: EKSClient } | undefined;
+
+/** The job's capacity target (ASG, EKS Deployment or FlinkDeployment), with traced AWS clients shared per container. */
+export async function capacityTargetFor(job: JobConfig, tracer: Tracer): Promise<CapacityTarget> {
+  aws ??= {
+    autoScaling: tracer.captureAWSv3Client(new AutoScalingClient({})),
+    ec2: tracer.captureAWSv3Client(new EC2Client({})),
+    eks: tracer.captureAWSv3Client(new EKSClient({})),
+  };
+  return createCapacityTarget(job, aws);
 }
