@@ -350,7 +350,12 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
   const rollbackJob = find(plan.rollbackJobId);
   const newJob = find(plan.newJobId);
 
-  if (orig && !isTerminal(orig.state)) {
+  if (orig?.state === 'CANCELLING') {
+    // Our cancel is under way: the job is no longer untouched. Let it finish, then restore from the savepoint.
+    const st = await waitTerminal(deps, flink, orig.id);
+    if (!isTerminal(st)) throw new TransientError(`Flink job ${orig.id} is still CANCELLING; waiting before restoring it`);
+    actions.push(`waited for the cancelled Flink job ${orig.id} to stop (${st})`);
+  } else if (orig && !isTerminal(orig.state)) {
     if (state.requirements) {
       const restore: ResourceRequirements = {};
       for (const [id, p] of Object.entries(state.requirements.previous)) restore[id] = { parallelism: p };
