@@ -142,7 +142,8 @@ export class FlinkElasticStack extends Stack {
             target: {
               arn: this.scaler.functionArn,
               roleArn: role.roleArn,
-              input: JSON.stringify({ source: 'schedule', job: job.name, parallelism: s.parallelism, schedule: s.name }),
+              // Scheduler fills <aws.scheduler.scheduled-time>: retries of one run share it, so they start one execution.
+              input: JSON.stringify({ source: 'schedule', job: job.name, parallelism: s.parallelism, schedule: s.name, scheduledTime: '<aws.scheduler.scheduled-time>' }),
               retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 900 },
             },
           });

@@ -1,21 +1,15 @@
 /* Shared by the infra tests: build the stack from a config, with cdk-nag on, without bundling. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig, type Config } from '../../functions/core/config';
+import type { Config } from '../../functions/core/config';
+import { exampleConfig } from '../support/example-config';
 import { FlinkElasticStack } from '../../lib/flink-elastic-stack';
 
 export const ROOT = join(__dirname, '..', '..');
 
-export function exampleDoc(): any {
-  return JSON.parse(readFileSync(join(ROOT, 'flink-elastic.config.json'), 'utf8'));
-}
-
-export function exampleConfig(): Config {
-  return parseConfig(exampleDoc());
-}
+export { exampleConfig, exampleDoc } from '../support/example-config';
 
 export interface Built {
   app: App;

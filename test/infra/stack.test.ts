@@ -310,7 +310,7 @@ describe('state, notifications, dashboards, schedules', () => {
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: { Arn: { 'Fn::GetAtt': [scaler.id, 'Arn'] }, RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^SchedulerRole/), 'Arn'] } },
     });
-    expect(JSON.parse(byName['business-hours'].Target.Input)).toEqual({ source: 'schedule', job: 'orders-enrichment', parallelism: 16, schedule: 'business-hours' });
+    expect(JSON.parse(byName['business-hours'].Target.Input)).toEqual({ source: 'schedule', job: 'orders-enrichment', parallelism: 16, schedule: 'business-hours', scheduledTime: '<aws.scheduler.scheduled-time>' });
     expect(JSON.parse(byName.night.Target.Input)).toMatchObject({ parallelism: 4 });
   });
 });
