@@ -84,14 +84,14 @@ export interface ScalerDeps {
   log: ScalerLog;
 }
 
-/** Input of the rescale workflow's execution. */
+/**
+ * Input of the rescale workflow's execution (its schema: functions/workflow/validate.ts RescaleInputSchema, strict).
+ * The workflow re-validates it against the config and the live cluster and plans capacity and per-vertex targets.
+ */
 export interface RescaleInput {
   job: string;
   parallelism: number;
-  perVertex?: Record<string, number>;
-  taskManagers: number;
   reason: string;
-  startedBy: 'scaler' | 'schedule';
-  /** The trigger this execution answers (alarm name@state change time, or schedule@scheduled time). */
-  trigger: string;
+  /** Who started it and why: `scaler: <trigger>` or `schedule: <trigger>` (at most 200 characters). */
+  startedBy: string;
 }

@@ -178,18 +178,15 @@ async function act(
   taskManagers: Parameters<ReturnType<ScalerDeps['target']>['release']>[1],
   base: Omit<ScalerResult, 'outcome' | 'reason'>,
   name: string,
-  startedBy: RescaleInput['startedBy'],
+  startedBy: 'scaler' | 'schedule',
 ): Promise<ScalerResult> {
   if (decision.action === 'rescale') {
     if (!deps.startExecution) throw new Error('no rescale workflow is attached to this stack (STATE_MACHINE_ARN is not set)');
     const input: RescaleInput = {
       job: job.name,
       parallelism: decision.targetParallelism,
-      ...(decision.perVertex ? { perVertex: decision.perVertex } : {}),
-      taskManagers: decision.targetTaskManagers,
-      reason: decision.reason,
-      startedBy,
-      trigger: base.trigger,
+      reason: decision.reason.slice(0, 500),
+      startedBy: `${startedBy}: ${base.trigger}`.slice(0, 200),
     };
     const s = await deps.startExecution(name, input);
     return {

@@ -12,7 +12,7 @@ beforeEach(() => {
   sns.reset();
 });
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:FlinkElasticRescale';
-const input = { job: 'orders-enrichment', parallelism: 8, taskManagers: 4, reason: 'lag', startedBy: 'scaler' as const, trigger: 't' };
+const input = { job: 'orders-enrichment', parallelism: 8, reason: 'lag', startedBy: 'scaler: t' };
 
 test('StartExecution with the given name and input', async () => {
   sfn.on(StartExecutionCommand).resolves({ executionArn: `${executionArnOf(SM, 'n1')}`, startDate: new Date() });
