@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
+import { registerEmulator } from './commands/emulator';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -23,6 +24,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerValidate(program, io);
+  registerEmulator(program, io);
   return program;
 }
 
