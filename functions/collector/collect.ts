@@ -26,6 +26,14 @@ const max = (xs: (number | undefined)[]) => {
   return v.length ? Math.max(...v) : undefined;
 };
 
+/** Average TaskManager JVM CPU load in percent (Flink's Status.JVM.CPU.Load, 0..1), undefined when none reports it. */
+export async function jvmCpuPercent(api: FlinkApi): Promise<number | undefined> {
+  const tms = await api.taskManagers();
+  const loads = await Promise.all(tms.map((tm) => api.taskManagerMetrics(tm.id, ['Status.JVM.CPU.Load']).then((m) => m['Status.JVM.CPU.Load'])));
+  const ok = loads.filter((x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+  return ok.length ? Math.min(100, (ok.reduce((a, b) => a + b, 0) / ok.length) * 100) : undefined;
+}
+
 /**
  * Reads one job's metrics. Cluster figures (TaskManagers, slots) are always published; job figures only when a
  * non-terminal job with the configured name runs (JobRunning says whether it is RUNNING).
