@@ -14,7 +14,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { JobConfigInput } from '../functions/core/config';
 import { SimulatedCapacityTarget, startEmulator, type Emulator } from '../local/emulator';
 import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
-import { SimTarget } from '../test/support/sim-target';
 import { WorkflowHarness, type RunResult } from '../test/support/workflow-harness';
 
 interface Scenario {
@@ -101,7 +100,7 @@ async function runScenario(dynamo: LocalDynamo, s: Scenario, i: number): Promise
   const emu = await startEmulator({ version: '1.19', taskManagers: s.taskManagers, slotsPerTaskManager: 2, scheduler: s.mode === 'savepoint' ? 'default' : s.mode, slotAllocation: s.slotAllocation });
   try {
     const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-    const h = new WorkflowHarness({ emulator: emu, dynamo, target: new SimTarget(sim), sns: new SNSClient({}), jobs: [jobConfig(emu.url, s.mode)], inlinePollSeconds: s.inlinePollSeconds });
+    const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(emu.url, s.mode)], inlinePollSeconds: s.inlinePollSeconds });
     emu.model.startJob({ name: 'orders', parallelism: s.parallelism, inputRate: 1000 });
     await h.elapse(40_000);
     s.before?.(emu);

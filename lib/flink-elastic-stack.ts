@@ -22,6 +22,7 @@ import { ElasticFunction, importVpcPlacement } from './constructs/elastic-functi
 import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
+import { RescaleWorkflow } from './constructs/rescale-workflow';
 
 export interface FlinkElasticStackProps extends StackProps {
   config: Config;
@@ -42,6 +43,7 @@ export class FlinkElasticStack extends Stack {
   readonly schedulerRole?: iam.Role;
   /** The rescale workflow, once attached (`attachWorkflow`). The scaler may start executions of it and nothing else. */
   stateMachine?: sfn.IStateMachine;
+  readonly workflow: RescaleWorkflow;
 
   constructor(scope: Construct, id: string, props: FlinkElasticStackProps) {
     super(scope, id, props);
@@ -156,6 +158,11 @@ export class FlinkElasticStack extends Stack {
       const alarms = this.alarms.find((a) => a.node.id === `Alarms-${job.name}`)?.alarms.map((a) => a.alarm) ?? [];
       this.dashboards.push(new JobDashboard(this, `Dashboard-${job.name}`, { stackName, job, alarms, scalerLogGroup: this.scaler.logGroup }));
     }
+
+    // --- the rescale workflow (Step Functions): savepoint / adaptive / reactive, drain, rollback, notify ---
+    this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
+    this.attachWorkflow(this.workflow.stateMachine);
+    new CfnOutput(this, 'RescaleStateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Start manual rescales here (docs/workflow.md)' });
 
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });

@@ -253,7 +253,9 @@ describe('Lambdas', () => {
   });
 
   test('log groups with retention', () => {
-    b.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 2);
+    // scaler, collector, rescale workflow steps (30 days); the state machine's own log group keeps 90 days
+    b.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+    b.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 1);
   });
 });
 

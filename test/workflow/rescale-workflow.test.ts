@@ -8,7 +8,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { JobConfigInput } from '../../functions/core/config';
 import { EmulatorServer, startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { SimTarget } from '../support/sim-target';
 import { WorkflowHarness, type RunResult } from '../support/workflow-harness';
 
 const snsMock = mockClient(SNSClient);
@@ -63,7 +62,7 @@ async function setup(o: SetupOptions) {
   const scheduler = mode === 'savepoint' ? 'default' : mode;
   emu = await startEmulator({ version: '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
   const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: new SimTarget(sim), sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra)] });
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra)] });
   const job = emu.model.startJob({ name, parallelism: mode === 'reactive' ? undefined : o.parallelism, inputRate: 1000 });
   await h.elapse(40_000); // deployed, RUNNING, first checkpoint completed
   expect((await h.flink.job(job.id)).state).toBe('RUNNING');
