@@ -163,6 +163,10 @@ export class FlinkElasticStack extends Stack {
     this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
     this.attachWorkflow(this.workflow.stateMachine);
     new CfnOutput(this, 'RescaleStateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Start manual rescales here (docs/workflow.md)' });
+    new CfnOutput(this, 'RescaleStepRoleArn', {
+      value: this.workflow.stepFunction.role!.roleArn,
+      description: 'Grant this role access on EKS clusters of eks-deployment / flink-deployment targets too (docs/deploy.md)',
+    });
 
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
