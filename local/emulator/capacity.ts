@@ -8,7 +8,16 @@
  * the named idle members and lowers the desired count by exactly that many.
  */
 import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
-import type { CapacityTarget, ReleaseResult, SetDesiredResult, TargetDescription, TargetMember } from '../../functions/adapters/targets/types';
+import { mapMembers, planDesired, planRelease } from '../../functions/adapters/targets/common';
+import type {
+  CapacityTarget,
+  JobTaskManagerBounds,
+  ProtectResult,
+  ReleaseOptions,
+  ReleaseResult,
+  SetDesiredResult,
+  TargetDescription,
+} from '../../functions/adapters/targets/types';
 import { FlinkModel, hex32 } from './model';
 
 export interface SimulatedCapacityOptions {
@@ -20,6 +29,8 @@ export interface SimulatedCapacityOptions {
   bootDelayMs?: number;
   /** Slots of TaskManagers started by this target. Default: the model's slotsPerTaskManager. */
   slotsPerTaskManager?: number;
+  /** The job's TaskManager bounds, clamped to like the real targets do. Default: no bounds beyond min/max. */
+  bounds?: JobTaskManagerBounds;
 }
 
 interface Member {
@@ -40,6 +51,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   private readonly members: Member[] = [];
   private seq = 0;
   private readonly slots?: number;
+  private readonly bounds: JobTaskManagerBounds;
   /** What happened, for tests and explanations. */
   readonly activity: { at: number; message: string }[] = [];
 
@@ -56,6 +68,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     }
     if (!(this.bootDelayMs >= 0)) throw new Error(`SimulatedCapacityTarget: bootDelayMs must be >= 0, got ${this.bootDelayMs}`);
     this.slots = opts.slotsPerTaskManager;
+    this.bounds = opts.bounds ?? { minTaskManagers: 0, maxTaskManagers: Number.MAX_SAFE_INTEGER };
     // Adopt the TaskManagers already running: one member each.
     for (const tm of model.taskManagers) {
       this.members.push({ id: this.nextId(), host: tm.host, state: 'InService', protected: false, tmId: tm.id });
@@ -98,53 +111,25 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     return this.desired;
   }
 
+  /** Maps members to TaskManagers with the same rules as the real targets (functions/adapters/targets/common.ts). */
   async describe(taskManagers: TaskManagerInfo[]): Promise<TargetDescription> {
-    const live = this.live();
-    const byHost = new Map(taskManagers.map((t) => [t.host, t]));
-    const members: TargetMember[] = live.map((m) => {
-      const tm = byHost.get(m.host);
-      return {
-        id: m.id,
-        state: m.state,
-        addresses: [m.host],
-        ...(tm ? { taskManagerId: tm.id, idle: tm.freeSlots === tm.slotsNumber } : {}),
-        protected: m.protected,
-      };
-    });
-    const hosts = new Set(live.map((m) => m.host));
-    return {
-      kind: this.kind,
-      name: this.name,
-      desired: this.desired,
-      min: this.min,
-      max: this.max,
-      members,
-      unmappedMembers: members.filter((m) => !m.taskManagerId).map((m) => m.id),
-      unmappedTaskManagers: taskManagers.filter((t) => !hosts.has(t.host)).map((t) => t.id),
-    };
+    const raw = this.live().map((m) => ({ id: m.id, state: m.state, addresses: [m.host], protected: m.protected }));
+    return { kind: this.kind, name: this.name, desired: this.desired, min: this.min, max: this.max, ...mapMembers(raw, taskManagers) };
   }
 
+  /** Clamped like the real targets; below `minRequired` is refused (CapacityTargetError BELOW_REQUIRED), nothing changed. */
   async setDesired(count: number, opts: { minRequired?: number } = {}): Promise<SetDesiredResult> {
-    if (!Number.isInteger(count) || count < 0) throw new Error(`setDesired: count must be an integer >= 0, got ${count}`);
     const previous = this.desired;
-    let desired = count;
-    let clampedBy: string | undefined;
-    if (opts.minRequired !== undefined && desired < opts.minRequired) {
-      desired = opts.minRequired;
-      clampedBy = `running jobs need at least ${opts.minRequired} TaskManager(s)`;
-    }
-    if (desired > this.max) {
-      desired = this.max;
-      clampedBy = `target max ${this.max}`;
-    }
-    if (desired < this.min) {
-      desired = this.min;
-      clampedBy = `target min ${this.min}`;
-    }
-    this.desired = desired;
-    if (desired !== previous) this.log(`desired ${previous} → ${desired}${clampedBy ? ` (clamped: ${clampedBy})` : ''}`);
+    const plan = planDesired(this, { requested: count, current: previous, targetMin: this.min, targetMax: this.max, bounds: this.bounds, minRequired: opts.minRequired });
+    const actions: string[] = [];
+    if (plan.clampedBy) actions.push(`clamped to ${plan.desired}: ${plan.clampedBy}`);
+    this.desired = plan.desired;
+    if (plan.changed) {
+      this.log(`desired ${previous} → ${plan.desired}${plan.clampedBy ? ` (clamped: ${plan.clampedBy})` : ''}`);
+      actions.push(`desired ${previous} → ${plan.desired}`);
+    } else actions.push(`desired is already ${previous}; nothing to do`);
     this.converge();
-    return { previous, desired, changed: desired !== previous, ...(clampedBy ? { clampedBy } : {}) };
+    return { previous, desired: plan.desired, changed: plan.changed, ...(plan.clampedBy ? { clampedBy: plan.clampedBy } : {}), dryRun: false, actions };
   }
 
   /** Launch or terminate members until the live count matches desired (never terminating busy or protected ones). */
@@ -190,30 +175,46 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     this.log(`member ${m.id} terminated (${why})`);
   }
 
-  async protectBusy(description: TargetDescription): Promise<void> {
-    for (const d of description.members) {
-      if (d.idle === false) {
-        const m = this.members.find((x) => x.id === d.id);
-        if (m && !m.protected) {
-          m.protected = true;
-          this.log(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
-        }
+  /** Protects members whose TaskManager holds slots, unprotects idle ones; unmapped members are left alone. */
+  async protectBusy(taskManagers: TaskManagerInfo[]): Promise<ProtectResult> {
+    const d = await this.describe(taskManagers);
+    const result: ProtectResult = { protected: [], unprotected: [], untouched: d.unmappedMembers, dryRun: false, actions: [] };
+    for (const dm of d.members) {
+      const m = this.members.find((x) => x.id === dm.id);
+      if (!m || dm.taskManagerId === undefined) continue;
+      if (!dm.idle && !m.protected) {
+        m.protected = true;
+        result.protected.push(m.id);
+        this.log(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
+      } else if (dm.idle && m.protected) {
+        m.protected = false;
+        result.unprotected.push(m.id);
+        this.log(`member ${m.id} unprotected (its TaskManager is idle)`);
       }
     }
+    result.actions = [...result.protected.map((id) => `protect ${id}`), ...result.unprotected.map((id) => `unprotect ${id}`)];
+    return result;
   }
 
-  async release(memberIds: string[], _description: TargetDescription): Promise<ReleaseResult> {
-    const live = this.live();
-    const chosen = memberIds.map((id) => {
-      const m = live.find((x) => x.id === id);
-      if (!m) throw new Error(`release: ${id} is not a live member of ${this.name}; members: ${live.map((x) => x.id).join(', ') || 'none'}`);
-      if (!this.isIdle(m)) throw new Error(`release: member ${id} is busy (its TaskManager ${m.tmId} holds slots); nothing was released`);
-      return m;
-    });
-    if (new Set(memberIds).size !== memberIds.length) throw new Error('release: member ids must be unique');
-    for (const m of chosen) this.terminate(m, 'released');
-    this.desired = Math.max(0, this.desired - chosen.length);
-    return { released: chosen.map((m) => m.id), desired: this.desired };
+  /** Removes exactly the named members that are idle (per the given TaskManagers and the model); others are skipped. */
+  async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
+    const d = await this.describe(taskManagers);
+    const plan = planRelease(d, memberIds, { bounds: this.bounds, minRequired: opts.minRequired, inService: (m) => m.state === 'InService' });
+    const previous = this.desired;
+    const skipped = [...plan.skipped];
+    const released: string[] = [];
+    for (const dm of plan.release) {
+      const m = this.members.find((x) => x.id === dm.id)!;
+      if (!this.isIdle(m)) {
+        skipped.push({ id: m.id, code: 'busy', reason: `${m.id} took slots after the TaskManagers were read` });
+        continue;
+      }
+      this.terminate(m, 'released');
+      released.push(m.id);
+    }
+    this.desired = Math.max(0, this.desired - released.length);
+    const actions = [...skipped.map((s) => `skipped ${s.id}: ${s.reason}`), ...released.map((id) => `released ${id}`)];
+    return { released, selected: plan.release.map((m) => m.id), skipped, previous, desired: this.desired, dryRun: false, actions };
   }
 
   /** Fault injection: the instance dies (its TaskManager is lost after the heartbeat timeout). */
