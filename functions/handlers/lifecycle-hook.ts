@@ -14,12 +14,12 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import type { Config, JobConfig } from '../core/config';
 import { loadConfig } from '../adapters/config-file';
-import { FlinkRestClient, type FlinkAuth } from '../adapters/flink/client';
+import { flinkClientFor } from '../adapters/flink-connect';
+import { SecretsManagerSource } from '../adapters/secrets';
 import type { FlinkApi } from '../adapters/flink/types';
 import { AsgCapacityTarget, ec2AddressResolver, type ResolveAddresses } from '../adapters/targets/asg';
 import {
@@ -156,42 +156,10 @@ function snsPublisher(topicArn: string | undefined): (subject: string, message: 
   };
 }
 
-/**
- * The job's Flink REST client, with credentials / CA read from Secrets Manager when the config names them.
- * Secrets: basic → {"username", "password"}; bearer → {"token"}; caCertSecretName → the PEM bundle as the secret string.
- */
-export async function flinkClientFor(job: JobConfig, secrets: SecretsManagerClient = new SecretsManagerClient({})): Promise<FlinkApi> {
-  const read = async (name: string, field: string): Promise<string> => {
-    const out = await secrets.send(new GetSecretValueCommand({ SecretId: name }));
-    if (!out.SecretString) throw new Error(`${field}: secret "${name}" has no SecretString`);
-    return out.SecretString;
-  };
-  const json = (text: string, name: string, field: string, keys: string[]): Record<string, string> => {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch {
-      v = undefined;
-    }
-    const o = v as Record<string, unknown> | undefined;
-    if (!o || keys.some((k) => typeof o[k] !== 'string' || !o[k])) throw new Error(`${field}: secret "${name}" must be JSON with string fields ${keys.join(', ')}`);
-    return o as Record<string, string>;
-  };
-  let auth: FlinkAuth | undefined;
-  const a = job.flink.auth;
-  if (a?.type === 'basic') {
-    const s = json(await read(a.secretName, 'flink.auth.secretName'), a.secretName, 'flink.auth.secretName', ['username', 'password']);
-    auth = { type: 'basic', username: s.username, password: s.password };
-  } else if (a?.type === 'bearer') {
-    auth = { type: 'bearer', token: json(await read(a.secretName, 'flink.auth.secretName'), a.secretName, 'flink.auth.secretName', ['token']).token };
-  }
-  const caPem = job.flink.caCertSecretName ? await read(job.flink.caCertSecretName, 'flink.caCertSecretName') : undefined;
-  return new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: job.flink.requestTimeoutMs, auth, caPem, version: job.flink.version });
-}
-
 /** Production wiring: config file, environment, AWS clients, Flink clients cached per job for warm invocations. */
 export function productionDeps(): LifecycleHookDeps {
   const clients = new Map<string, Promise<FlinkApi>>();
+  const secrets = new SecretsManagerSource();
   return {
     config: () => loadConfig(),
     settings: settingsFromEnv(),
@@ -200,7 +168,7 @@ export function productionDeps(): LifecycleHookDeps {
     flinkFor: (job) => {
       let c = clients.get(job.name);
       if (!c) {
-        c = flinkClientFor(job);
+        c = flinkClientFor(job, secrets);
         clients.set(job.name, c);
         c.catch(() => clients.delete(job.name));
       }

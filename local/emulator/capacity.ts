@@ -8,16 +8,8 @@
  * the named idle members and lowers the desired count by exactly that many.
  */
 import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
-import { mapMembers, planDesired, planRelease } from '../../functions/adapters/targets/common';
-import type {
-  CapacityTarget,
-  JobTaskManagerBounds,
-  ProtectResult,
-  ReleaseOptions,
-  ReleaseResult,
-  SetDesiredResult,
-  TargetDescription,
-} from '../../functions/adapters/targets/types';
+import { CapacityTargetError } from '../../functions/adapters/targets/types';
+import type { CapacityTarget, ProtectResult, ReleaseOptions, ReleaseResult, SetDesiredOptions, SetDesiredResult, SkippedMember, TargetDescription, TargetMember } from '../../functions/adapters/targets/types';
 import { FlinkModel, hex32 } from './model';
 
 export interface SimulatedCapacityOptions {
@@ -29,8 +21,6 @@ export interface SimulatedCapacityOptions {
   bootDelayMs?: number;
   /** Slots of TaskManagers started by this target. Default: the model's slotsPerTaskManager. */
   slotsPerTaskManager?: number;
-  /** The job's TaskManager bounds, clamped to like the real targets do. Default: no bounds beyond min/max. */
-  bounds?: JobTaskManagerBounds;
 }
 
 interface Member {
@@ -51,7 +41,6 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   private readonly members: Member[] = [];
   private seq = 0;
   private readonly slots?: number;
-  private readonly bounds: JobTaskManagerBounds;
   /** What happened, for tests and explanations. */
   readonly activity: { at: number; message: string }[] = [];
 
@@ -68,7 +57,6 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     }
     if (!(this.bootDelayMs >= 0)) throw new Error(`SimulatedCapacityTarget: bootDelayMs must be >= 0, got ${this.bootDelayMs}`);
     this.slots = opts.slotsPerTaskManager;
-    this.bounds = opts.bounds ?? { minTaskManagers: 0, maxTaskManagers: Number.MAX_SAFE_INTEGER };
     // Adopt the TaskManagers already running: one member each.
     for (const tm of model.taskManagers) {
       this.members.push({ id: this.nextId(), host: tm.host, state: 'InService', protected: false, tmId: tm.id });
@@ -111,25 +99,60 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     return this.desired;
   }
 
-  /** Maps members to TaskManagers with the same rules as the real targets (functions/adapters/targets/common.ts). */
   async describe(taskManagers: TaskManagerInfo[]): Promise<TargetDescription> {
-    const raw = this.live().map((m) => ({ id: m.id, state: m.state, addresses: [m.host], protected: m.protected }));
-    return { kind: this.kind, name: this.name, desired: this.desired, min: this.min, max: this.max, ...mapMembers(raw, taskManagers) };
+    const live = this.live();
+    const byHost = new Map(taskManagers.map((t) => [t.host, t]));
+    const members: TargetMember[] = live.map((m) => {
+      const tm = byHost.get(m.host);
+      return {
+        id: m.id,
+        state: m.state,
+        addresses: [m.host],
+        ...(tm ? { taskManagerId: tm.id, idle: tm.freeSlots === tm.slotsNumber, busySlots: tm.slotsNumber - tm.freeSlots } : {}),
+        protected: m.protected,
+      };
+    });
+    const hosts = new Set(live.map((m) => m.host));
+    return {
+      kind: this.kind,
+      name: this.name,
+      desired: this.desired,
+      min: this.min,
+      max: this.max,
+      members,
+      unmappedMembers: members.filter((m) => !m.taskManagerId).map((m) => m.id),
+      unmappedTaskManagers: taskManagers.filter((t) => !hosts.has(t.host)).map((t) => t.id),
+      notes: members.filter((m) => !m.taskManagerId).map((m) => `member ${m.id} (${m.state}) has no registered TaskManager yet`),
+    };
   }
 
-  /** Clamped like the real targets; below `minRequired` is refused (CapacityTargetError BELOW_REQUIRED), nothing changed. */
-  async setDesired(count: number, opts: { minRequired?: number } = {}): Promise<SetDesiredResult> {
+  async setDesired(count: number, opts: SetDesiredOptions = {}): Promise<SetDesiredResult> {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'INVALID_INPUT', `count must be an integer >= 0, got ${count}`);
+    }
     const previous = this.desired;
-    const plan = planDesired(this, { requested: count, current: previous, targetMin: this.min, targetMax: this.max, bounds: this.bounds, minRequired: opts.minRequired });
+    let desired = count;
+    let clampedBy: string | undefined;
+    if (desired > this.max) {
+      desired = this.max;
+      clampedBy = `target max ${this.max}`;
+    }
+    if (desired < this.min) {
+      desired = this.min;
+      clampedBy = `target min ${this.min}`;
+    }
+    if (opts.minRequired !== undefined && desired < opts.minRequired) {
+      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'BELOW_REQUIRED', `${desired} is below the ${opts.minRequired} TaskManager(s) running jobs need; nothing was changed`);
+    }
+    this.desired = desired;
     const actions: string[] = [];
-    if (plan.clampedBy) actions.push(`clamped to ${plan.desired}: ${plan.clampedBy}`);
-    this.desired = plan.desired;
-    if (plan.changed) {
-      this.log(`desired ${previous} → ${plan.desired}${plan.clampedBy ? ` (clamped: ${plan.clampedBy})` : ''}`);
-      actions.push(`desired ${previous} → ${plan.desired}`);
-    } else actions.push(`desired is already ${previous}; nothing to do`);
+    if (desired !== previous) {
+      const line = `desired ${previous} → ${desired}${clampedBy ? ` (clamped: ${clampedBy})` : ''}`;
+      this.log(line);
+      actions.push(line);
+    }
     this.converge();
-    return { previous, desired: plan.desired, changed: plan.changed, ...(plan.clampedBy ? { clampedBy: plan.clampedBy } : {}), dryRun: false, actions };
+    return { previous, desired, changed: desired !== previous, ...(clampedBy ? { clampedBy } : {}), dryRun: false, actions };
   }
 
   /** Launch or terminate members until the live count matches desired (never terminating busy or protected ones). */
@@ -175,46 +198,57 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     this.log(`member ${m.id} terminated (${why})`);
   }
 
-  /** Protects members whose TaskManager holds slots, unprotects idle ones; unmapped members are left alone. */
   async protectBusy(taskManagers: TaskManagerInfo[]): Promise<ProtectResult> {
     const d = await this.describe(taskManagers);
-    const result: ProtectResult = { protected: [], unprotected: [], untouched: d.unmappedMembers, dryRun: false, actions: [] };
+    const result: ProtectResult = { protected: [], unprotected: [], untouched: [], dryRun: false, actions: [] };
     for (const dm of d.members) {
       const m = this.members.find((x) => x.id === dm.id);
-      if (!m || dm.taskManagerId === undefined) continue;
-      if (!dm.idle && !m.protected) {
+      if (!m) continue;
+      if (dm.idle === undefined) result.untouched.push(m.id);
+      else if (!dm.idle && !m.protected) {
         m.protected = true;
         result.protected.push(m.id);
-        this.log(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
+        result.actions.push(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
       } else if (dm.idle && m.protected) {
         m.protected = false;
         result.unprotected.push(m.id);
-        this.log(`member ${m.id} unprotected (its TaskManager is idle)`);
+        result.actions.push(`member ${m.id} unprotected (its TaskManager is idle)`);
       }
     }
-    result.actions = [...result.protected.map((id) => `protect ${id}`), ...result.unprotected.map((id) => `unprotect ${id}`)];
+    for (const a of result.actions) this.log(a);
     return result;
   }
 
-  /** Removes exactly the named members that are idle (per the given TaskManagers and the model); others are skipped. */
   async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
-    const d = await this.describe(taskManagers);
-    const plan = planRelease(d, memberIds, { bounds: this.bounds, minRequired: opts.minRequired, inService: (m) => m.state === 'InService' });
-    const previous = this.desired;
-    const skipped = [...plan.skipped];
-    const released: string[] = [];
-    for (const dm of plan.release) {
-      const m = this.members.find((x) => x.id === dm.id)!;
-      if (!this.isIdle(m)) {
-        skipped.push({ id: m.id, code: 'busy', reason: `${m.id} took slots after the TaskManagers were read` });
-        continue;
-      }
-      this.terminate(m, 'released');
-      released.push(m.id);
+    if (new Set(memberIds).size !== memberIds.length) {
+      throw new CapacityTargetError(this.kind, this.name, 'release', 'INVALID_INPUT', 'member ids must be unique');
     }
-    this.desired = Math.max(0, this.desired - released.length);
-    const actions = [...skipped.map((s) => `skipped ${s.id}: ${s.reason}`), ...released.map((id) => `released ${id}`)];
-    return { released, selected: plan.release.map((m) => m.id), skipped, previous, desired: this.desired, dryRun: false, actions };
+    const d = await this.describe(taskManagers);
+    const previous = this.desired;
+    const skipped: SkippedMember[] = [];
+    const chosen: Member[] = [];
+    let remaining = d.members.length;
+    for (const id of memberIds) {
+      const dm = d.members.find((x) => x.id === id);
+      const m = this.members.find((x) => x.id === id);
+      if (!dm || !m) skipped.push({ id, code: 'not-found', reason: `${id} is not a live member of ${this.name}` });
+      else if (dm.state !== 'InService') skipped.push({ id, code: 'not-in-service', reason: `${id} is ${dm.state}` });
+      else if (dm.idle === undefined) skipped.push({ id, code: 'unmapped', reason: `${id} has no TaskManager registered in Flink; not removed blindly` });
+      else if (!dm.idle || !this.isIdle(m)) skipped.push({ id, code: 'busy', reason: `${id}'s TaskManager ${dm.taskManagerId} holds ${dm.busySlots} slot(s)` });
+      else if (opts.minRequired !== undefined && remaining - 1 < opts.minRequired) skipped.push({ id, code: 'below-minimum', reason: `removing ${id} would leave fewer than ${opts.minRequired} member(s)` });
+      else {
+        chosen.push(m);
+        remaining--;
+      }
+    }
+    const actions: string[] = [];
+    for (const m of chosen) {
+      this.terminate(m, 'released');
+      actions.push(`terminated ${m.id} (TaskManager ${m.tmId}) and decremented desired`);
+    }
+    this.desired = Math.max(0, this.desired - chosen.length);
+    const ids = chosen.map((m) => m.id);
+    return { released: ids, selected: ids, skipped, previous, desired: this.desired, dryRun: false, actions };
   }
 
   /** Fault injection: the instance dies (its TaskManager is lost after the heartbeat timeout). */

@@ -5,12 +5,11 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseConfig, parseJob, type Config } from '../../functions/core/config';
+import { parseConfig, type Config } from '../../functions/core/config';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { startEmulator, type Emulator } from '../../local/emulator';
 import { LifecycleInputError, parseLifecycleInput } from '../../functions/adapters/targets/lifecycle-hook';
-import { flinkClientFor, makeLifecycleHookHandler, settingsFromEnv, type LifecycleHookSettings } from '../../functions/handlers/lifecycle-hook';
+import { makeLifecycleHookHandler, settingsFromEnv, type LifecycleHookSettings } from '../../functions/handlers/lifecycle-hook';
 
 const asg = mockClient(AutoScalingClient);
 const GROUP = 'flink-tm-asg';
@@ -287,25 +286,3 @@ test('settingsFromEnv validates each variable, naming it and the allowed values'
   expect(() => settingsFromEnv({ LIFECYCLE_MAX_WAIT_SECONDS: '900' })).toThrow('LIFECYCLE_MAX_WAIT_SECONDS must be an integer from 0 to 840');
 });
 
-describe('flinkClientFor (production Flink client of the handler)', () => {
-  const sm = mockClient(SecretsManagerClient);
-  afterEach(() => sm.reset());
-  const withAuth = (auth: unknown) =>
-    parseJob({ ...config().jobs[0], flink: { url: 'http://127.0.0.1:8081', auth, caCertSecretName: 'flink/ca' } });
-
-  test('reads credentials and the CA bundle from Secrets Manager', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 'flink/basic' }).resolves({ SecretString: '{"username":"ops","password":"pw"}' });
-    sm.on(GetSecretValueCommand, { SecretId: 'flink/ca' }).resolves({ SecretString: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
-    const c = await flinkClientFor(withAuth({ type: 'basic', secretName: 'flink/basic' }), new SecretsManagerClient({}));
-    expect(c).toBeInstanceOf(FlinkRestClient);
-    expect(c.baseUrl).toBe('http://127.0.0.1:8081');
-    expect(sm.commandCalls(GetSecretValueCommand).map((x) => x.args[0].input.SecretId)).toEqual(['flink/basic', 'flink/ca']);
-  });
-
-  test('a secret of the wrong shape is an error naming the config field and the secret', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"user":"ops"}' });
-    await expect(flinkClientFor(withAuth({ type: 'bearer', secretName: 'flink/token' }), new SecretsManagerClient({}))).rejects.toThrow(
-      'flink.auth.secretName: secret "flink/token" must be JSON with string fields token',
-    );
-  });
-});
