@@ -717,6 +717,7 @@ export class FlinkModel {
   private after(job: EmuJob, ms: number, fn: () => void): void {
     const attempt = job.attempt;
     const t = this.clock.schedule(ms, () => {
+      job.timers = job.timers.filter((x) => x !== t);
       if (job.attempt === attempt && !isTerminal(job.state)) fn();
     });
     job.timers.push(t);
