@@ -211,3 +211,25 @@ describe('version differences', () => {
     expect(emu.server.exchanges.map((x) => x.headers.authorization)).toEqual([`Basic ${Buffer.from('ops:s3cret').toString('base64')}`, 'Bearer tok-123']);
   });
 });
+
+test('a fixed jobId makes a resubmission idempotent: a second run with the same id is refused, one job runs', async () => {
+  emu = await startEmulator();
+  const { api } = clientFor(emu);
+  const { jarId } = await api.uploadJar('orders.jar', Buffer.from('x'));
+  const jobId = 'c0ffee'.padEnd(32, '0');
+  expect(await api.runJar(jarId, { parallelism: 1, jobId })).toEqual({ jobId });
+  const again = await api.runJar(jarId, { parallelism: 1, jobId }).catch((e) => e);
+  expect(again).toMatchObject({ status: 400, retryable: false });
+  expect(again.message).toContain('DuplicateJobSubmissionException');
+  expect(emu.model.jobs).toHaveLength(1);
+  // Same trigger id on two different jobs: two operations (Flink keys them per job).
+  const other = await api.runJar(jarId, { parallelism: 1 });
+  emu.clock.advance(5000);
+  const t = savepointTriggerId('shared');
+  await api.triggerSavepoint(jobId, { targetDirectory: 's3://b/a', triggerId: t });
+  await api.triggerSavepoint(other.jobId, { targetDirectory: 's3://b/b', triggerId: t });
+  emu.clock.advance(5000);
+  const a = await api.savepointStatus(jobId, t);
+  const b = await api.savepointStatus(other.jobId, t);
+  expect([a, b].map((s) => (s as { location: string }).location.slice(0, 8))).toEqual(['s3://b/a', 's3://b/b']);
+});
