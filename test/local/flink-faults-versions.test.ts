@@ -233,3 +233,18 @@ test('a fixed jobId makes a resubmission idempotent: a second run with the same 
   const b = await api.savepointStatus(other.jobId, t);
   expect([a, b].map((s) => (s as { location: string }).location.slice(0, 8))).toEqual(['s3://b/a', 's3://b/b']);
 });
+
+test('HTTPS with a private CA: trusted with caPem; without it a non-retryable certificate error', async () => {
+  const dir = `${__dirname}/../fixtures/tls`;
+  const { readFileSync } = await import('node:fs');
+  const cert = readFileSync(`${dir}/localhost-cert.pem`, 'utf8');
+  emu = await startEmulator({ tls: { key: readFileSync(`${dir}/localhost-key.pem`, 'utf8'), cert } });
+  expect(emu.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+  const trusted = clientFor(emu, { caPem: cert }).api;
+  expect((await trusted.overview()).taskManagers).toBe(2);
+  const { api: untrusted, delays } = clientFor(emu);
+  const err = await untrusted.overview().catch((e) => e);
+  expect(err).toMatchObject({ name: 'FlinkApiError', status: undefined, retryable: false, attempts: 1 });
+  expect(err.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
+  expect(delays).toEqual([]);
+});
