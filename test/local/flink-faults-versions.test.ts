@@ -248,3 +248,18 @@ test('HTTPS with a private CA: trusted with caPem; without it a non-retryable ce
   expect(err.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
   expect(delays).toEqual([]);
 });
+
+test.each([
+  ['1.14', 400],
+  ['1.19', 202],
+] as const)('Flink %s answers a savepoint request carrying formatType with %d (unknown fields are refused)', async (version, status) => {
+  emu = await startEmulator({ version });
+  const job = await running(emu);
+  const res = await fetch(`${emu.url}/jobs/${job.id}/savepoints`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ 'target-directory': 's3://b/sp', formatType: 'CANONICAL' }),
+  });
+  expect(res.status).toBe(status);
+  if (status === 400) expect(await res.json()).toEqual({ errors: ['Request did not match expected format SavepointTriggerRequestBody.'] });
+});
