@@ -5,5 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  // @kubernetes/client-node 1.x and its OIDC dependencies ship ES modules only; swc compiles them to CommonJS for jest
+  // (Node 20's jest runtime cannot require(esm)). Everything else in node_modules stays untransformed.
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   testTimeout: 60000,
 };

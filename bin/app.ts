@@ -1,8 +1,11 @@
 /**
  * CDK app: `npx cdk synth` / `npx cdk deploy`. Reads the config file named by $FLINK_ELASTIC_CONFIG, or
  * `-c config=FILE`, or ./flink-elastic.config.json. Env-agnostic: synthesizes with no AWS account.
+ * cdk-nag (AwsSolutions, v3 policy-validation plugin) checks the synthesized template; any unacknowledged finding
+ * fails the synth. Acknowledgements, each with its reason, live next to the resources (lib/nag.ts).
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../functions/adapters/config-file';
 import { FlinkElasticStack } from '../lib/flink-elastic-stack';
 
@@ -12,4 +15,5 @@ new FlinkElasticStack(app, config.deployment.stackName, {
   config,
   description: 'flink-elastic: elastic scaling for Apache Flink jobs (alarms, scaler, rescale workflow)',
 });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

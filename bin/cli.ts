@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
+import { registerEmulator } from './commands/emulator';
 import { registerDecide } from './commands/decide';
 
 export interface CliIo {
@@ -24,6 +25,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerValidate(program, io);
+  registerEmulator(program, io);
   registerDecide(program, io);
   return program;
 }

@@ -1,24 +1,53 @@
 /**
  * The whole deployable: built from the validated config (core schema), nothing else.
+ *
+ *   alarms (per job: lag high/low, CPU high/low) ─► EventBridge rule ─► scaler Lambda ─► capacity target | workflow
+ *   schedules (EventBridge Scheduler, per job)  ────────────────────────┘
+ *   collector Lambda (every collectorIntervalMinutes): Flink REST ─► CloudWatch metrics (EMF)
+ *   state table (locks, cooldowns, history), SNS topic, one dashboard per job
  */
-import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config';
+import { ElasticFunction, importVpcPlacement } from './constructs/elastic-function';
+import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
+import { JobAlarms } from './constructs/job-alarms';
+import { JobDashboard } from './constructs/job-dashboard';
 
 export interface FlinkElasticStackProps extends StackProps {
   config: Config;
 }
 
+/** EventBridge allows event patterns up to 2048 characters; alarm names are split across rules to stay below. */
+const MAX_NAMES_CHARS_PER_RULE = 1500;
+
 export class FlinkElasticStack extends Stack {
+  readonly config: Config;
   readonly table: dynamodb.TableV2;
   readonly topic: sns.Topic;
+  readonly scaler: ElasticFunction;
+  readonly collector: ElasticFunction;
+  readonly alarms: JobAlarms[] = [];
+  readonly alarmRules: events.Rule[] = [];
+  readonly dashboards: JobDashboard[] = [];
+  readonly schedulerRole?: iam.Role;
+  /** The rescale workflow, once attached (`attachWorkflow`). The scaler may start executions of it and nothing else. */
+  stateMachine?: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: FlinkElasticStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.config = config;
+    const stackName = config.deployment.stackName;
     for (const [k, v] of Object.entries(config.deployment.tags)) Tags.of(this).add(k, v);
 
     // Locks, cooldowns, policy state and history, one partition per job.
@@ -35,7 +64,152 @@ export class FlinkElasticStack extends Stack {
     const emails = new Set([config.deployment.notificationEmail, ...config.jobs.map((j) => j.notificationEmail)].filter((e): e is string => !!e));
     for (const email of emails) this.topic.addSubscription(new subs.EmailSubscription(email));
 
+    const vpc = importVpcPlacement(this, config);
+    const common = {
+      STATE_TABLE_NAME: this.table.tableName,
+      NOTIFICATION_TOPIC_ARN: this.topic.topicArn,
+    };
+
+    // --- the collector: Flink REST -> CloudWatch (EMF), so alarms and dashboards can use Flink's own signals ---
+    this.collector = new ElasticFunction(this, 'Collector', {
+      entry: 'functions/handlers/collector.ts',
+      serviceName: 'flink-elastic-collector',
+      description: 'flink-elastic: publishes Flink REST metrics of every job as CloudWatch metrics (EMF)',
+      config,
+      vpc,
+      timeout: Duration.seconds(Math.min(55 * config.deployment.collectorIntervalMinutes, 300)),
+      environment: common,
+    });
+    grantFlinkSecrets(this.collector, this, config);
+    new events.Rule(this, 'CollectorSchedule', {
+      description: `flink-elastic ${stackName}: collect Flink metrics every ${config.deployment.collectorIntervalMinutes} min`,
+      schedule: events.Schedule.rate(Duration.minutes(config.deployment.collectorIntervalMinutes)),
+      targets: [new targets.LambdaFunction(this.collector, { retryAttempts: 0 })],
+    });
+
+    // --- the scaler: alarm or schedule in -> decide -> capacity change or workflow execution ---
+    this.scaler = new ElasticFunction(this, 'Scaler', {
+      entry: 'functions/handlers/scaler.ts',
+      serviceName: 'flink-elastic-scaler',
+      description: 'flink-elastic: decides and acts on lag/CPU alarms and schedule entries',
+      config,
+      vpc,
+      timeout: Duration.seconds(120),
+      environment: common,
+    });
+    this.table.grantReadWriteData(this.scaler);
+    this.topic.grantPublish(this.scaler);
+    grantFlinkSecrets(this.scaler, this, config);
+    grantCapacityTargets(this.scaler, this, config);
+    this.scaler.allowOnAnyResource('ReadScalingMetrics', ['cloudwatch:GetMetricData'], 'cloudwatch:GetMetricData supports no resource-level permissions; read-only');
+
+    // --- alarms per enabled job, and the rule(s) that deliver their ALARM transitions to the scaler ---
+    for (const job of config.jobs.filter((j) => j.enabled)) {
+      this.alarms.push(new JobAlarms(this, `Alarms-${job.name}`, { stackName, job }));
+    }
+    const names = this.alarms.flatMap((a) => a.alarms.map((x) => x.spec.alarmName));
+    chunkByLength(names, MAX_NAMES_CHARS_PER_RULE).forEach((chunk, i) => {
+      this.alarmRules.push(
+        new events.Rule(this, i === 0 ? 'AlarmStateChange' : `AlarmStateChange${i + 1}`, {
+          description: `flink-elastic ${stackName}: lag/CPU alarms entering ALARM -> scaler`,
+          eventPattern: {
+            source: ['aws.cloudwatch'],
+            detailType: ['CloudWatch Alarm State Change'],
+            detail: { alarmName: chunk, state: { value: ['ALARM'] } },
+          },
+          targets: [new targets.LambdaFunction(this.scaler, { retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
+        }),
+      );
+    });
+
+    // --- scheduled scaling: EventBridge Scheduler -> scaler {source:'schedule', job, parallelism} ---
+    const scheduled = config.jobs.filter((j) => j.enabled && j.schedules.length > 0);
+    if (scheduled.length > 0) {
+      const role = new iam.Role(this, 'SchedulerRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+        description: 'flink-elastic: lets EventBridge Scheduler invoke the scaler for scheduled scaling',
+      });
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'InvokeScaler', actions: ['lambda:InvokeFunction'], resources: [this.scaler.functionArn] }));
+      this.schedulerRole = role;
+      for (const job of scheduled) {
+        for (const s of job.schedules) {
+          new scheduler.CfnSchedule(this, `Schedule-${job.name}-${s.name}`, {
+            description: `flink-elastic ${stackName}: ${job.name} to parallelism ${s.parallelism} (${s.name})`,
+            scheduleExpression: s.cron,
+            scheduleExpressionTimezone: s.timezone,
+            flexibleTimeWindow: { mode: 'OFF' },
+            state: 'ENABLED',
+            target: {
+              arn: this.scaler.functionArn,
+              roleArn: role.roleArn,
+              // Scheduler fills <aws.scheduler.scheduled-time>: retries of one run share it, so they start one execution.
+              input: JSON.stringify({ source: 'schedule', job: job.name, parallelism: s.parallelism, schedule: s.name, scheduledTime: '<aws.scheduler.scheduled-time>' }),
+              retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 900 },
+            },
+          });
+        }
+      }
+    }
+
+    // --- dashboards ---
+    for (const job of config.jobs) {
+      const alarms = this.alarms.find((a) => a.node.id === `Alarms-${job.name}`)?.alarms.map((a) => a.alarm) ?? [];
+      this.dashboards.push(new JobDashboard(this, `Dashboard-${job.name}`, { stackName, job, alarms, scalerLogGroup: this.scaler.logGroup }));
+    }
+
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'ScalerRoleArn', {
+      value: this.scaler.role!.roleArn,
+      description: 'Grant this role access on EKS clusters of eks-deployment / flink-deployment targets (docs/deploy.md)',
+    });
+    new CfnOutput(this, 'CollectorRoleArn', { value: this.collector.role!.roleArn });
+    new CfnOutput(this, 'DashboardsUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${stackName}-`,
+    });
   }
+
+  /**
+   * Plugs in the rescale workflow: the scaler may start executions of exactly this state machine (its ARN reaches
+   * the scaler as STATE_MACHINE_ARN), and the dashboards show its failures.
+   */
+  attachWorkflow(stateMachine: sfn.IStateMachine): void {
+    if (this.stateMachine) throw new Error('a rescale workflow is already attached');
+    this.stateMachine = stateMachine;
+    stateMachine.grantStartExecution(this.scaler);
+    this.scaler.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    for (const d of this.dashboards) {
+      d.dashboard.addWidgets(
+        new cw.GraphWidget({
+          title: 'Rescale workflow executions (all jobs)',
+          width: 24,
+          left: [
+            stateMachine.metricStarted({ period: Duration.minutes(5), statistic: 'Sum' }),
+            stateMachine.metricSucceeded({ period: Duration.minutes(5), statistic: 'Sum' }),
+            stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+          ],
+          right: [stateMachine.metricTime({ period: Duration.minutes(5), statistic: 'Maximum', label: 'execution time (ms)' })],
+        }),
+      );
+    }
+  }
+}
+
+/** Splits names into groups whose JSON length stays under `max` characters. */
+export function chunkByLength(names: string[], max: number): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const n of names) {
+    const add = n.length + 3;
+    if (cur.length > 0 && len + add > max) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
+    cur.push(n);
+    len += add;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }

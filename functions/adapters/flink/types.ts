@@ -25,10 +25,13 @@ export interface FlinkVersionInfo {
   /** Feature flags derived from the version (see shared reference endpoints.md §8). */
   features: {
     formatType: boolean; // savepoint/stop formatType, >= 1.15
+    triggerId: boolean; // caller-chosen savepoint/stop triggerId, >= 1.15 (older clusters pick their own id)
     restoreMode: boolean; // jar run restoreMode, >= 1.15
     flinkConfiguration: boolean; // jar run flinkConfiguration, >= 1.16
     resourceRequirements: boolean; // GET/PUT /jobs/{id}/resource-requirements, >= 1.18
     jobJobManagerConfig: boolean; // GET /jobs/{id}/jobmanager/config, >= 1.16
+    blocklist: boolean; // TaskManagerInfo.blocked, /overview taskmanagers-blocked (FLIP-224), >= 1.16
+    jobStatusEndpoint: boolean; // GET /jobs/{id}/status, >= 1.16
     programArgs: boolean; // programArgs / programArgsList, < 2.0 (2.x keeps programArgsList only)
     claimMode: boolean; // 2.x
   };
@@ -146,6 +149,10 @@ export interface RunJarRequest {
   entryClass?: string;
   flinkConfiguration?: Record<string, string>;
   jobId?: string;
+  /** Flink >= 1.15 only (CLAIM | NO_CLAIM | LEGACY); older clusters always behave like LEGACY. */
+  restoreMode?: 'CLAIM' | 'NO_CLAIM' | 'LEGACY';
+  /** Per-vertex parallelism by vertex id (Flink >= 1.17, sent as pipeline.jobvertex-parallelism-overrides). */
+  vertexParallelism?: Record<string, number>;
 }
 
 export interface JarInfo {
@@ -182,4 +189,9 @@ export interface FlinkApi {
   putResourceRequirements(jobId: string, req: ResourceRequirements): Promise<void>;
   /** GET /jobs/{id}/jobmanager/config (>= 1.16) or /jobmanager/config, as a key → value map. */
   jobManagerConfig(jobId?: string): Promise<Record<string, string>>;
+  /**
+   * GET /taskmanagers/{id}/metrics?get=... (e.g. "Status.JVM.CPU.Load", a 0..1 fraction). Metrics Flink does not
+   * report are absent; "NaN" becomes undefined.
+   */
+  taskManagerMetrics(taskManagerId: string, names: string[]): Promise<Record<string, number | undefined>>;
 }

@@ -1,0 +1,107 @@
+/**
+ * How the CLI finds and drives a deployed flink-elastic stack: resources from the stack's CloudFormation outputs,
+ * executions started and followed through Step Functions. Standard AWS credential chain and region.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+
+/** CloudFormation output keys the stack publishes (lib/flink-elastic-stack.ts). */
+export const OUTPUTS = {
+  stateMachineArn: 'RescaleStateMachineArn',
+  tableName: 'StateTableName',
+  topicArn: 'NotificationTopicArn',
+} as const;
+
+export interface Deployment {
+  stackName: string;
+  stateMachineArn: string;
+  tableName: string;
+  topicArn: string;
+}
+
+export class DeploymentError extends Error {}
+
+export async function resolveDeployment(stackName: string, cfn: Pick<CloudFormationClient, 'send'>): Promise<Deployment> {
+  let outputs: Record<string, string>;
+  try {
+    const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = r.Stacks?.[0];
+    if (!stack) throw new DeploymentError(`stack "${stackName}" not found`);
+    outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (e) {
+    if (e instanceof DeploymentError) throw e;
+    const msg = (e as Error).message;
+    throw new DeploymentError(
+      /does not exist/.test(msg)
+        ? `stack "${stackName}" does not exist in this account/region: deploy it with \`npx cdk deploy\`, set deployment.stackName in the config, or use --local`
+        : `cannot read stack "${stackName}": ${msg}`,
+    );
+  }
+  const get = (key: string) => {
+    const v = outputs[key];
+    if (!v) throw new DeploymentError(`stack "${stackName}" has no output ${key}: is it a flink-elastic stack, and up to date (\`npx cdk deploy\`)?`);
+    return v;
+  };
+  return { stackName, stateMachineArn: get(OUTPUTS.stateMachineArn), tableName: get(OUTPUTS.tableName), topicArn: get(OUTPUTS.topicArn) };
+}
+
+export interface ExecutionOutcome {
+  status: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** Each state the execution went through, with its duration in ms. */
+  steps: { state: string; ms: number; failed: boolean }[];
+}
+
+/**
+ * Follows an execution until it ends, reporting each state as it is entered and left (progress for people).
+ * `sleep` is injectable so tests do not wait.
+ */
+export async function followExecution(
+  sfn: Pick<SFNClient, 'send'>,
+  executionArn: string,
+  opts: { onProgress?: (line: string) => void; pollMs?: number; sleep?: (ms: number) => Promise<void>; maxPolls?: number } = {},
+): Promise<ExecutionOutcome> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const seen = new Set<number>();
+  const entered = new Map<string, number>();
+  const steps: ExecutionOutcome['steps'] = [];
+  const handle = (ev: HistoryEvent) => {
+    if (seen.has(ev.id ?? -1)) return;
+    seen.add(ev.id ?? -1);
+    const t = ev.timestamp ? new Date(ev.timestamp).getTime() : 0;
+    if (ev.stateEnteredEventDetails?.name) {
+      entered.set(ev.stateEnteredEventDetails.name, t);
+      opts.onProgress?.(`… ${ev.stateEnteredEventDetails.name}`);
+    } else if (ev.stateExitedEventDetails?.name) {
+      const name = ev.stateExitedEventDetails.name;
+      const ms = t - (entered.get(name) ?? t);
+      steps.push({ state: name, ms, failed: false });
+      opts.onProgress?.(`✓ ${name} (${(ms / 1000).toFixed(1)} s)`);
+    } else if (ev.taskFailedEventDetails || ev.lambdaFunctionFailedEventDetails) {
+      const d = ev.taskFailedEventDetails ?? ev.lambdaFunctionFailedEventDetails;
+      opts.onProgress?.(`✗ ${d?.error ?? 'error'}: ${d?.cause ?? ''}`.trim());
+    }
+  };
+  for (let i = 0; i < (opts.maxPolls ?? 100_000); i++) {
+    let token: string | undefined;
+    do {
+      const h = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: token, maxResults: 1000 }));
+      for (const ev of h.events ?? []) handle(ev);
+      token = h.nextToken;
+    } while (token);
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status && d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
+      let output: unknown = d.output;
+      try {
+        output = d.output ? JSON.parse(d.output) : undefined;
+      } catch {
+        /* keep the raw string */
+      }
+      return { status: d.status, output, error: d.error, cause: d.cause, steps };
+    }
+    await sleep(opts.pollMs ?? 3000);
+  }
+  throw new DeploymentError(`stopped following ${executionArn} after ${opts.maxPolls} polls; it is still running`);
+}

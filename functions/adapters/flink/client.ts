@@ -1,0 +1,599 @@
+/**
+ * FlinkRestClient: the axios implementation of FlinkApi (types.ts) against a Flink JobManager's REST API.
+ *
+ * - Version detection from GET /config (cached); never sends a field the detected version does not know
+ *   (endpoints.md §1, §8) and refuses, before sending, a request that needs a newer Flink.
+ * - Every call has a timeout; connection errors, timeouts and 5xx are retried with exponential backoff, 4xx never.
+ * - Failures are `FlinkApiError`s naming the call, the job, the HTTP status and what Flink said.
+ * - Wire-format quirks (kebab-case fields, bare metric arrays, async operation shapes) stay in this file.
+ */
+import { createHash } from 'node:crypto';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
+import type {
+  CheckpointSummary,
+  ClusterOverview,
+  FlinkApi,
+  FlinkVersionInfo,
+  JarInfo,
+  JobDetails,
+  JobStatus,
+  JobSummary,
+  JobVertex,
+  ResourceRequirements,
+  RunJarRequest,
+  SavepointRequest,
+  SavepointStatus,
+  StopWithSavepointRequest,
+  TaskManagerDetails,
+  TaskManagerInfo,
+  VertexMetrics,
+} from './types';
+import { HEX32, isTerminal, versionInfo } from './wire';
+
+export type FlinkAuth = { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
+
+export interface FlinkRestClientOptions {
+  /** JobManager REST base URL, e.g. "http://10.0.1.10:8081" (a path prefix such as a proxy route is kept). */
+  baseUrl: string;
+  /** Timeout of one HTTP attempt, ms. */
+  timeoutMs: number;
+  /** Resolved credentials (looking them up in Secrets Manager is the caller's job). */
+  auth?: FlinkAuth;
+  /** PEM CA bundle for HTTPS endpoints with a private CA. */
+  caPem?: string;
+  /** Retries after the first attempt on connection errors, timeouts and 5xx. Default 3. */
+  retries?: number;
+  /** First backoff delay, ms; doubles per retry (capped at 10 s). Default 250. */
+  retryDelayMs?: number;
+  /** Skip detection: the cluster's Flink version ("1.14", "1.19.1", ...). */
+  version?: string;
+  /** Replaceable sleep (tests). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A failed Flink REST call. `retryable` says whether trying again later may help. */
+export class FlinkApiError extends Error {
+  readonly call: string;
+  readonly jobId?: string;
+  /** HTTP status, or undefined when no response arrived (connection error, timeout). */
+  readonly status?: number;
+  /** Flink's `{"errors": [...]}` (first line of each), or the transport error. */
+  readonly errors: string[];
+  readonly retryable: boolean;
+  /** Node/axios error code for transport failures (ECONNREFUSED, ECONNABORTED, ...). */
+  readonly code?: string;
+  readonly attempts: number;
+
+  constructor(p: { call: string; jobId?: string; status?: number; errors: string[]; retryable: boolean; code?: string; attempts?: number; baseUrl?: string }) {
+    const what = p.status !== undefined ? `HTTP ${p.status}` : (p.code ?? 'no response');
+    const said = p.errors.length ? `: ${p.errors.join(' | ')}` : '';
+    super(`Flink ${p.call}${p.jobId ? ` (job ${p.jobId})` : ''} failed${p.baseUrl ? ` at ${p.baseUrl}` : ''}: ${what}${said}`);
+    this.name = 'FlinkApiError';
+    this.call = p.call;
+    this.jobId = p.jobId;
+    this.status = p.status;
+    this.errors = p.errors;
+    this.retryable = p.retryable;
+    this.code = p.code;
+    this.attempts = p.attempts ?? 1;
+  }
+}
+
+/**
+ * Deterministic 32-hex savepoint trigger id for a seed (e.g. the workflow execution id + job id): a retried step
+ * re-sends the same id, and Flink answers with the operation it already has instead of taking a second savepoint.
+ */
+export function savepointTriggerId(seed: string): string {
+  if (typeof seed !== 'string' || seed.length === 0) throw new Error('savepointTriggerId: seed must be a non-empty string');
+  return createHash('sha256').update(`flink-elastic/savepoint/${seed}`).digest('hex').slice(0, 32);
+}
+
+/** Short form of a Flink error line: the first line, without a "<Exception on server side:" wrapper. */
+function firstLines(errors: unknown): string[] {
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .filter((e): e is string => typeof e === 'string')
+    .map((e) => {
+      const lines = e.replace(/^<Exception on server side:\s*/, '').split('\n');
+      return lines.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 2).join(' ').trim();
+    })
+    .filter((e) => e.length > 0);
+}
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined; // "NaN" → undefined
+  }
+  return undefined;
+}
+
+interface CallOptions {
+  call: string;
+  jobId?: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  params?: Record<string, string | number | undefined>;
+  data?: unknown;
+  headers?: Record<string, string>;
+  /** Retry on 5xx / timeouts (default true). Transport errors before a connection is made always retry. */
+  retry5xx?: boolean;
+  /** Statuses that are answers, not errors. */
+  accept?: number[];
+}
+
+export class FlinkRestClient implements FlinkApi {
+  readonly baseUrl: string;
+  private readonly http: AxiosInstance;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private versionPromise?: Promise<FlinkVersionInfo>;
+
+  constructor(opts: FlinkRestClientOptions) {
+    if (!opts || typeof opts.baseUrl !== 'string' || !/^https?:\/\/[^\s/]+/.test(opts.baseUrl)) {
+      throw new Error(`FlinkRestClient: baseUrl must be an http(s) URL such as "http://10.0.1.10:8081", got ${JSON.stringify(opts?.baseUrl)}`);
+    }
+    if (!(opts.timeoutMs >= 1 && opts.timeoutMs <= 600_000)) throw new Error(`FlinkRestClient: timeoutMs must be from 1 to 600000, got ${opts.timeoutMs}`);
+    const retries = opts.retries ?? 3;
+    if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw new Error(`FlinkRestClient: retries must be an integer from 0 to 10, got ${retries}`);
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.retries = retries;
+    this.retryDelayMs = opts.retryDelayMs ?? 250;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (opts.auth?.type === 'basic') headers.Authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
+    else if (opts.auth?.type === 'bearer') headers.Authorization = `Bearer ${opts.auth.token}`;
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: opts.timeoutMs,
+      headers,
+      httpsAgent: opts.caPem ? new HttpsAgent({ ca: opts.caPem, keepAlive: false }) : undefined,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+      transitional: { clarifyTimeoutError: true },
+    });
+    if (opts.version) {
+      const v = /^\d+\.\d+$/.test(opts.version) ? `${opts.version}.0` : opts.version;
+      this.versionPromise = Promise.resolve(versionInfo(v));
+    }
+  }
+
+  // ------------------------------------------------------------------ transport
+
+  private async request<T>(o: CallOptions): Promise<{ status: number; data: T }> {
+    const accept = o.accept ?? [];
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const cfg: AxiosRequestConfig = { method: o.method, url: o.path, params: o.params, data: o.data, headers: o.headers };
+      let failure: FlinkApiError;
+      try {
+        const res = await this.http.request(cfg);
+        if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return { status: res.status, data: res.data as T };
+        const errors = firstLines((res.data as { errors?: unknown } | undefined)?.errors);
+        if (errors.length === 0 && typeof res.data === 'string' && res.data.trim()) errors.push(res.data.trim().slice(0, 300));
+        const unsupported = errors.some((e) => /UnsupportedOperationException|does not support changing the parallelism/.test(e));
+        const retryable = res.status >= 500 && !unsupported && o.retry5xx !== false;
+        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, status: res.status, errors, retryable: res.status >= 500 && !unsupported, attempts: attempt, baseUrl: this.baseUrl });
+        if (!retryable || attempt > this.retries) throw failure;
+      } catch (e) {
+        if (e instanceof FlinkApiError) throw e;
+        const ax = e as AxiosError;
+        const code = ax.code ?? 'ERR_UNKNOWN';
+        // A refused connection never reached Flink: always safe to retry. Timeouts/resets may have: only if allowed.
+        const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+        const retryable = neverSent || o.retry5xx !== false;
+        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, errors: [ax.message], retryable: true, code, attempts: attempt, baseUrl: this.baseUrl });
+        if (!retryable || attempt > this.retries) throw failure;
+      }
+      await this.sleep(Math.min(10_000, this.retryDelayMs * 2 ** (attempt - 1)));
+    }
+  }
+
+  private async get<T>(call: string, path: string, params?: CallOptions['params'], jobId?: string): Promise<T> {
+    return (await this.request<T>({ call, method: 'GET', path, params, jobId })).data;
+  }
+
+  private jobPath(jobId: string, call: string, suffix = ''): string {
+    if (typeof jobId !== 'string' || !HEX32.test(jobId)) {
+      throw new FlinkApiError({ call, jobId: String(jobId), errors: [`jobId must be 32 lower-case hex characters, got ${JSON.stringify(jobId)}`], retryable: false });
+    }
+    return `/jobs/${jobId}${suffix}`;
+  }
+
+  private unsupported(call: string, what: string, needs: string, v: FlinkVersionInfo, jobId?: string): FlinkApiError {
+    return new FlinkApiError({ call, jobId, errors: [`${what} needs Flink ${needs}; the cluster runs ${v.version}. Nothing was sent.`], retryable: false, baseUrl: this.baseUrl });
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  version(): Promise<FlinkVersionInfo> {
+    if (!this.versionPromise) {
+      const p = this.get<{ 'flink-version'?: unknown }>('version (GET /config)', '/config').then((c) => {
+        const v = c?.['flink-version'];
+        if (typeof v !== 'string') {
+          throw new FlinkApiError({ call: 'version (GET /config)', errors: [`response has no "flink-version" string (got ${JSON.stringify(v)})`], retryable: false, baseUrl: this.baseUrl });
+        }
+        try {
+          return versionInfo(v);
+        } catch (e) {
+          throw new FlinkApiError({ call: 'version (GET /config)', errors: [(e as Error).message], retryable: false, baseUrl: this.baseUrl });
+        }
+      });
+      this.versionPromise = p;
+      p.catch(() => {
+        if (this.versionPromise === p) this.versionPromise = undefined; // do not cache a failure
+      });
+    }
+    return this.versionPromise;
+  }
+
+  async overview(): Promise<ClusterOverview> {
+    const o = await this.get<Record<string, unknown>>('overview', '/overview');
+    return {
+      taskManagers: num(o.taskmanagers) ?? 0,
+      slotsTotal: num(o['slots-total']) ?? 0,
+      slotsAvailable: num(o['slots-available']) ?? 0,
+      jobsRunning: num(o['jobs-running']) ?? 0,
+      flinkVersion: String(o['flink-version'] ?? ''),
+    };
+  }
+
+  private tmInfo(t: Record<string, unknown>): TaskManagerInfo {
+    const path = String(t.path ?? '');
+    const host = /@([^:/]+)(?::\d+)?\//.exec(path)?.[1] ?? /^([^:]+):\d+-/.exec(String(t.id))?.[1] ?? '';
+    return {
+      id: String(t.id),
+      path,
+      host,
+      slotsNumber: num(t.slotsNumber) ?? 0,
+      freeSlots: num(t.freeSlots) ?? 0,
+      lastHeartbeat: num(t.timeSinceLastHeartbeat) ?? 0,
+      ...(typeof t.blocked === 'boolean' ? { blocked: t.blocked } : {}),
+    };
+  }
+
+  async taskManagers(): Promise<TaskManagerInfo[]> {
+    const r = await this.get<{ taskmanagers?: Record<string, unknown>[] }>('taskManagers', '/taskmanagers');
+    return (r.taskmanagers ?? []).map((t) => this.tmInfo(t));
+  }
+
+  async taskManager(id: string): Promise<TaskManagerDetails> {
+    const t = await this.get<Record<string, unknown>>('taskManager', `/taskmanagers/${encodeURIComponent(id)}`);
+    const slots = Array.isArray(t.allocatedSlots) ? (t.allocatedSlots as { jobId?: unknown }[]) : [];
+    return { ...this.tmInfo(t), allocatedSlots: slots.map((s) => ({ jobId: String(s.jobId) })) };
+  }
+
+  async taskManagerMetrics(taskManagerId: string, names: string[]): Promise<Record<string, number | undefined>> {
+    if (names.length === 0) return {};
+    const r = await this.get<{ id: string; value?: string }[]>('taskManagerMetrics', `/taskmanagers/${encodeURIComponent(taskManagerId)}/metrics`, { get: names.join(',') });
+    const out: Record<string, number | undefined> = {};
+    for (const m of Array.isArray(r) ? r : []) if (names.includes(m.id)) out[m.id] = num(m.value);
+    return out;
+  }
+
+  async jobManagerConfig(jobId?: string): Promise<Record<string, string>> {
+    let path = '/jobmanager/config';
+    if (jobId !== undefined) {
+      const v = await this.version();
+      if (v.features.jobJobManagerConfig) path = this.jobPath(jobId, 'jobManagerConfig', '/jobmanager/config');
+    }
+    const r = await this.get<{ key: string; value: string }[]>('jobManagerConfig', path, undefined, jobId);
+    return Object.fromEntries((Array.isArray(r) ? r : []).map((e) => [e.key, String(e.value)]));
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  private summary(j: Record<string, unknown>): JobSummary {
+    const state = String(j.state) as JobStatus;
+    return {
+      id: String(j.jid),
+      name: String(j.name ?? ''),
+      state,
+      startTime: num(j['start-time']) ?? 0,
+      endTime: num(j['end-time']) ?? -1,
+    };
+  }
+
+  async jobs(): Promise<JobSummary[]> {
+    const r = await this.get<{ jobs?: Record<string, unknown>[] }>('jobs', '/jobs/overview');
+    return (r.jobs ?? []).map((j) => this.summary(j));
+  }
+
+  async findJobByName(name: string): Promise<JobSummary | undefined> {
+    const live = (await this.jobs()).filter((j) => j.name === name && !isTerminal(j.state));
+    return live.sort((a, b) => b.startTime - a.startTime)[0];
+  }
+
+  async job(jobId: string): Promise<JobDetails> {
+    const d = await this.get<Record<string, unknown>>('job', this.jobPath(jobId, 'job'), undefined, jobId);
+    const plan = (d.plan ?? {}) as { nodes?: { id: string; inputs?: { id: string; ship_strategy?: string }[] }[] };
+    const nodes = new Map((plan.nodes ?? []).map((n) => [n.id, n]));
+    const vertices: JobVertex[] = ((d.vertices ?? []) as Record<string, unknown>[]).map((v) => {
+      const inputs = nodes.get(String(v.id))?.inputs ?? [];
+      const tasks: Record<string, number> = {};
+      for (const [k, n] of Object.entries((v.tasks ?? {}) as Record<string, unknown>)) tasks[k.toUpperCase()] = num(n) ?? 0;
+      return {
+        id: String(v.id),
+        name: String(v.name ?? ''),
+        parallelism: num(v.parallelism) ?? 0,
+        maxParallelism: num(v.maxParallelism) ?? -1,
+        status: String(v.status ?? ''),
+        tasks,
+        keyedInput: inputs.some((i) => String(i.ship_strategy ?? '').toUpperCase() === 'HASH'),
+        inputs: inputs.map((i) => String(i.id)),
+      };
+    });
+    const timestamps: Partial<Record<JobStatus, number>> = {};
+    for (const [k, v] of Object.entries((d.timestamps ?? {}) as Record<string, unknown>)) {
+      const n = num(v);
+      if (n !== undefined && n > 0) timestamps[k.toUpperCase() as JobStatus] = n;
+    }
+    return {
+      id: String(d.jid),
+      name: String(d.name ?? ''),
+      state: String(d.state) as JobStatus,
+      startTime: num(d['start-time']) ?? 0,
+      maxParallelism: num(d.maxParallelism) ?? -1,
+      timestamps,
+      vertices,
+      now: num(d.now) ?? 0,
+    };
+  }
+
+  async checkpoints(jobId: string): Promise<CheckpointSummary> {
+    const r = await this.request<Record<string, any>>({ call: 'checkpoints', jobId, method: 'GET', path: this.jobPath(jobId, 'checkpoints', '/checkpoints'), accept: [404] });
+    if (r.status === 404) {
+      const errors = firstLines((r.data as { errors?: unknown })?.errors);
+      if (errors.some((e) => /Checkpointing has not been enabled/i.test(e))) return { enabled: false, completed: 0, inProgress: 0, failed: 0 };
+      throw new FlinkApiError({ call: 'checkpoints', jobId, status: 404, errors, retryable: false, baseUrl: this.baseUrl });
+    }
+    const d = r.data;
+    const latest = d.latest?.completed;
+    const restored = d.latest?.restored;
+    return {
+      enabled: true,
+      completed: num(d.counts?.completed) ?? 0,
+      inProgress: num(d.counts?.in_progress) ?? 0,
+      failed: num(d.counts?.failed) ?? 0,
+      ...(latest
+        ? {
+            latestCompleted: {
+              id: num(latest.id) ?? 0,
+              externalPath: typeof latest.external_path === 'string' ? latest.external_path : undefined,
+              completedAt: num(latest.latest_ack_timestamp),
+              stateSize: num(latest.state_size),
+            },
+          }
+        : {}),
+      ...(restored
+        ? { restored: { id: num(restored.id) ?? 0, externalPath: typeof restored.external_path === 'string' ? restored.external_path : undefined, isSavepoint: restored.is_savepoint === true } }
+        : {}),
+    };
+  }
+
+  /**
+   * Aggregated subtask metrics of one vertex (endpoints.md §7): one call lists the ids the vertex has (to find the
+   * operator-scoped `<Operator>.pendingRecords` of a source), one fetches them aggregated. Missing or "NaN" →
+   * absent. Rates are summed over subtasks; busy/backpressure give max and avg.
+   */
+  async vertexMetrics(jobId: string, vertexId: string): Promise<VertexMetrics> {
+    const path = `${this.jobPath(jobId, 'vertexMetrics')}/vertices/${encodeURIComponent(vertexId)}/subtasks/metrics`;
+    const available = await this.get<{ id: string }[]>('vertexMetrics', path, undefined, jobId);
+    const ids = new Set((Array.isArray(available) ? available : []).map((m) => m.id));
+    const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
+    const pending = [...ids].filter((id) => id.endsWith('.pendingRecords'));
+    const out: VertexMetrics = { vertexId };
+    const want = [...task, ...pending];
+    if (want.length === 0) return out;
+    const rows = await this.get<{ id: string; min?: unknown; max?: unknown; avg?: unknown; sum?: unknown }[]>(
+      'vertexMetrics',
+      path,
+      { get: want.join(','), agg: 'max,avg,sum' },
+      jobId,
+    );
+    const by = new Map((Array.isArray(rows) ? rows : []).map((r) => [r.id, r]));
+    const sum = (id: string) => num(by.get(id)?.sum);
+    const set = <K extends keyof VertexMetrics>(k: K, v: VertexMetrics[K] | undefined) => {
+      if (v !== undefined) out[k] = v;
+    };
+    set('numRecordsInPerSecond', sum('numRecordsInPerSecond'));
+    set('numRecordsOutPerSecond', sum('numRecordsOutPerSecond'));
+    set('busyTimeMsPerSecondMax', num(by.get('busyTimeMsPerSecond')?.max));
+    set('busyTimeMsPerSecondAvg', num(by.get('busyTimeMsPerSecond')?.avg));
+    set('backPressuredTimeMsPerSecondMax', num(by.get('backPressuredTimeMsPerSecond')?.max));
+    set('backPressuredTimeMsPerSecondAvg', num(by.get('backPressuredTimeMsPerSecond')?.avg));
+    const pend = pending.map(sum).filter((x): x is number => x !== undefined);
+    if (pend.length) out.pendingRecords = pend.reduce((a, x) => a + x, 0);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ savepoints, stop, cancel
+
+  private async savepointBody(call: string, jobId: string, req: SavepointRequest, dirField: 'target-directory' | 'targetDirectory') {
+    if (!req || typeof req.targetDirectory !== 'string' || req.targetDirectory.length === 0) {
+      throw new FlinkApiError({ call, jobId, errors: ['targetDirectory must be a non-empty string (a savepoint directory URI)'], retryable: false });
+    }
+    if (typeof req.triggerId !== 'string' || !HEX32.test(req.triggerId)) {
+      throw new FlinkApiError({ call, jobId, errors: [`triggerId must be 32 lower-case hex characters (use savepointTriggerId(seed)), got ${JSON.stringify(req.triggerId)}`], retryable: false });
+    }
+    const v = await this.version();
+    const body: Record<string, unknown> = { [dirField]: req.targetDirectory };
+    if (v.features.triggerId) body.triggerId = req.triggerId;
+    if (req.formatType !== undefined) {
+      if (req.formatType !== 'CANONICAL' && req.formatType !== 'NATIVE') {
+        throw new FlinkApiError({ call, jobId, errors: [`formatType must be "CANONICAL" or "NATIVE", got ${JSON.stringify(req.formatType)}`], retryable: false });
+      }
+      if (v.features.formatType) body.formatType = req.formatType;
+      else if (req.formatType === 'NATIVE') throw this.unsupported(call, 'formatType NATIVE', '>= 1.15', v, jobId);
+      // CANONICAL is the only format before 1.15: leaving the field out asks for exactly that.
+    }
+    return { body, v };
+  }
+
+  /**
+   * POST /jobs/{id}/savepoints. Flink >= 1.15 receives the caller's triggerId, so a retry (ours or the caller's)
+   * never takes a second savepoint. Flink 1.14 knows no triggerId: the server picks the id (returned here), and the
+   * POST is retried only when the connection was refused (the request never arrived).
+   */
+  async triggerSavepoint(jobId: string, req: SavepointRequest): Promise<{ triggerId: string }> {
+    const path = this.jobPath(jobId, 'triggerSavepoint', '/savepoints');
+    const { body, v } = await this.savepointBody('triggerSavepoint', jobId, req, 'target-directory');
+    body['cancel-job'] = false;
+    const r = await this.request<{ 'request-id'?: string }>({ call: 'triggerSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
+    return { triggerId: this.requestId(r.data, 'triggerSavepoint', jobId) };
+  }
+
+  /** POST /jobs/{id}/stop (note camelCase targetDirectory). drain defaults to false (suspend, for rescaling). */
+  async stopWithSavepoint(jobId: string, req: StopWithSavepointRequest): Promise<{ triggerId: string }> {
+    const path = this.jobPath(jobId, 'stopWithSavepoint', '/stop');
+    const { body, v } = await this.savepointBody('stopWithSavepoint', jobId, req, 'targetDirectory');
+    body.drain = req.drain ?? false;
+    const r = await this.request<{ 'request-id'?: string }>({ call: 'stopWithSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
+    return { triggerId: this.requestId(r.data, 'stopWithSavepoint', jobId) };
+  }
+
+  private requestId(d: { 'request-id'?: string } | undefined, call: string, jobId: string): string {
+    const id = d?.['request-id'];
+    if (typeof id !== 'string' || !id) throw new FlinkApiError({ call, jobId, errors: [`response has no "request-id" (got ${JSON.stringify(d)})`], retryable: false, baseUrl: this.baseUrl });
+    return id;
+  }
+
+  /** GET /jobs/{id}/savepoints/{triggerId}: COMPLETED covers success (location) and failure (failure-cause). */
+  async savepointStatus(jobId: string, triggerId: string): Promise<SavepointStatus> {
+    const d = await this.get<{ status?: { id?: string }; operation?: Record<string, any> | null }>(
+      'savepointStatus',
+      `${this.jobPath(jobId, 'savepointStatus')}/savepoints/${encodeURIComponent(triggerId)}`,
+      undefined,
+      jobId,
+    );
+    const state = d?.status?.id;
+    if (state === 'IN_PROGRESS') return { state: 'IN_PROGRESS' };
+    if (state !== 'COMPLETED') {
+      throw new FlinkApiError({ call: 'savepointStatus', jobId, errors: [`unexpected status ${JSON.stringify(d?.status)}`], retryable: false, baseUrl: this.baseUrl });
+    }
+    const op = d.operation ?? {};
+    if (typeof op.location === 'string' && op.location) return { state: 'COMPLETED', location: op.location };
+    const cause = op['failure-cause'] ?? {};
+    const firstTrace = typeof cause['stack-trace'] === 'string' ? cause['stack-trace'].split('\n')[0] : '';
+    const cls = typeof cause.class === 'string' ? cause.class : '';
+    const failureCause = firstTrace || cls || 'savepoint failed without a reported cause';
+    return { state: 'FAILED', failureCause };
+  }
+
+  /** PATCH /jobs/{id}?mode=cancel (202; the job reaches CANCELED asynchronously). */
+  async cancel(jobId: string): Promise<void> {
+    await this.request({ call: 'cancel', jobId, method: 'PATCH', path: this.jobPath(jobId, 'cancel'), params: { mode: 'cancel' } });
+  }
+
+  // ------------------------------------------------------------------ jars
+
+  async jars(): Promise<JarInfo[]> {
+    const r = await this.get<{ files?: { id: string; name: string; uploaded: number; entry?: { name: string }[] }[] }>('jars', '/jars');
+    return (r.files ?? []).map((f) => ({ id: String(f.id), name: String(f.name), uploaded: num(f.uploaded) ?? 0, entryClasses: (f.entry ?? []).map((e) => String(e.name)) }));
+  }
+
+  /** POST /jars/upload, multipart with one part named "jarfile" (endpoints.md §6.2); jarId = last path segment. */
+  async uploadJar(fileName: string, content: Uint8Array): Promise<{ jarId: string }> {
+    if (typeof fileName !== 'string' || !fileName.endsWith('.jar') || /[\\/]/.test(fileName)) {
+      throw new FlinkApiError({ call: 'uploadJar', errors: [`fileName must be a bare file name ending in .jar, got ${JSON.stringify(fileName)}`], retryable: false });
+    }
+    const form = new FormData();
+    form.append('jarfile', new Blob([content], { type: 'application/x-java-archive' }), fileName);
+    // An upload may arrive even if the response is lost; a retry would store a second copy, so 5xx is not retried.
+    const r = await this.request<{ filename?: string; status?: string }>({ call: 'uploadJar', method: 'POST', path: '/jars/upload', data: form, retry5xx: false });
+    const f = r.data?.filename;
+    if (typeof f !== 'string' || !f) throw new FlinkApiError({ call: 'uploadJar', errors: [`response has no "filename" (got ${JSON.stringify(r.data)})`], retryable: false, baseUrl: this.baseUrl });
+    return { jarId: f.split(/[\\/]/).pop()! };
+  }
+
+  /**
+   * POST /jars/{id}/run. Program arguments go as programArgsList; restoreMode (>= 1.15), flinkConfiguration
+   * (>= 1.16) and per-vertex parallelism (>= 1.17, via pipeline.jobvertex-parallelism-overrides) are refused before
+   * sending to an older cluster. Not retried on 5xx (a lost response may still have started the job): callers
+   * find the job by name or pass a fixed jobId.
+   */
+  async runJar(jarId: string, req: RunJarRequest): Promise<{ jobId: string }> {
+    const call = 'runJar';
+    if (typeof jarId !== 'string' || !jarId || /[\\/]/.test(jarId)) {
+      throw new FlinkApiError({ call, errors: [`jarId must be an id from GET /jars, got ${JSON.stringify(jarId)}`], retryable: false });
+    }
+    const bad = (msg: string) => new FlinkApiError({ call, errors: [msg], retryable: false });
+    if (req.parallelism !== undefined && (!Number.isInteger(req.parallelism) || req.parallelism < 1 || req.parallelism > 32768)) {
+      throw bad(`parallelism must be an integer from 1 to 32768, got ${req.parallelism}`);
+    }
+    if (req.jobId !== undefined && !HEX32.test(req.jobId)) throw bad(`jobId must be 32 lower-case hex characters, got ${JSON.stringify(req.jobId)}`);
+    if (req.restoreMode !== undefined && !['CLAIM', 'NO_CLAIM', 'LEGACY'].includes(req.restoreMode)) {
+      throw bad(`restoreMode must be one of CLAIM, NO_CLAIM, LEGACY, got ${JSON.stringify(req.restoreMode)}`);
+    }
+    const v = await this.version();
+    const body: Record<string, unknown> = {};
+    if (req.entryClass !== undefined) body.entryClass = req.entryClass;
+    if (req.programArgs !== undefined && req.programArgs.length > 0) body.programArgsList = req.programArgs;
+    if (req.parallelism !== undefined) body.parallelism = req.parallelism;
+    if (req.jobId !== undefined) body.jobId = req.jobId;
+    if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
+    if (req.allowNonRestoredState !== undefined) body.allowNonRestoredState = req.allowNonRestoredState;
+    if (req.restoreMode !== undefined) {
+      if (v.features.restoreMode) body.restoreMode = req.restoreMode;
+      else if (req.restoreMode !== 'LEGACY') throw this.unsupported(call, `restoreMode ${req.restoreMode}`, '>= 1.15', v);
+      // LEGACY is how every restore works before 1.15: leaving the field out asks for exactly that.
+    }
+    const conf: Record<string, string> = { ...(req.flinkConfiguration ?? {}) };
+    if (req.vertexParallelism && Object.keys(req.vertexParallelism).length > 0) {
+      if (!(v.major > 1 || v.minor >= 17)) throw this.unsupported(call, 'per-vertex parallelism (pipeline.jobvertex-parallelism-overrides)', '>= 1.17', v);
+      for (const [id, p] of Object.entries(req.vertexParallelism)) {
+        if (!HEX32.test(id)) throw bad(`vertexParallelism keys must be vertex ids (32 hex), got ${JSON.stringify(id)}`);
+        if (!Number.isInteger(p) || p < 1 || p > 32768) throw bad(`vertexParallelism.${id} must be an integer from 1 to 32768, got ${p}`);
+      }
+      conf['pipeline.jobvertex-parallelism-overrides'] = Object.entries(req.vertexParallelism).map(([id, p]) => `${id}:${p}`).join(',');
+    }
+    if (Object.keys(conf).length > 0) {
+      if (!v.features.flinkConfiguration) throw this.unsupported(call, 'flinkConfiguration', '>= 1.16', v);
+      body.flinkConfiguration = conf;
+    }
+    const r = await this.request<{ jobid?: string }>({ call, method: 'POST', path: `/jars/${encodeURIComponent(jarId)}/run`, data: body, retry5xx: false });
+    const jobId = r.data?.jobid;
+    if (typeof jobId !== 'string' || !jobId) throw new FlinkApiError({ call, errors: [`response has no "jobid" (got ${JSON.stringify(r.data)})`], retryable: false, baseUrl: this.baseUrl });
+    return { jobId };
+  }
+
+  // ------------------------------------------------------------------ adaptive scheduler (>= 1.18)
+
+  async getResourceRequirements(jobId: string): Promise<ResourceRequirements> {
+    const path = this.jobPath(jobId, 'getResourceRequirements', '/resource-requirements');
+    const v = await this.version();
+    if (!v.features.resourceRequirements) throw this.unsupported('getResourceRequirements', 'GET resource-requirements', '>= 1.18', v, jobId);
+    const d = await this.get<Record<string, { parallelism?: { lowerBound?: unknown; upperBound?: unknown } }>>('getResourceRequirements', path, undefined, jobId);
+    const out: ResourceRequirements = {};
+    for (const [id, r] of Object.entries(d ?? {})) {
+      out[id] = { parallelism: { lowerBound: num(r?.parallelism?.lowerBound) ?? -1, upperBound: num(r?.parallelism?.upperBound) ?? -1 } };
+    }
+    return out;
+  }
+
+  /** PUT /jobs/{id}/resource-requirements: every vertex, bounds ≥ 1 (or -1 = default), lower ≤ upper. */
+  async putResourceRequirements(jobId: string, req: ResourceRequirements): Promise<void> {
+    const call = 'putResourceRequirements';
+    const path = this.jobPath(jobId, call, '/resource-requirements');
+    const entries = Object.entries(req ?? {});
+    if (entries.length === 0) throw new FlinkApiError({ call, jobId, errors: ['requirements must name at least one vertex'], retryable: false });
+    for (const [id, r] of entries) {
+      const lo = r?.parallelism?.lowerBound;
+      const hi = r?.parallelism?.upperBound;
+      const ok = (x: unknown) => Number.isInteger(x) && ((x as number) >= 1 || x === -1);
+      if (!HEX32.test(id) || !ok(lo) || !ok(hi) || (lo !== -1 && hi !== -1 && (lo as number) > (hi as number))) {
+        throw new FlinkApiError({ call, jobId, errors: [`requirements.${id}.parallelism must be {lowerBound, upperBound}: integers >= 1 (or -1), lowerBound <= upperBound; got ${JSON.stringify(r?.parallelism)}`], retryable: false });
+      }
+    }
+    const v = await this.version();
+    if (!v.features.resourceRequirements) throw this.unsupported(call, 'PUT resource-requirements', '>= 1.18', v, jobId);
+    const body = Object.fromEntries(entries.map(([id, r]) => [id, { parallelism: { lowerBound: r.parallelism.lowerBound, upperBound: r.parallelism.upperBound } }]));
+    // Idempotent (same body, same result): safe to retry on 5xx. 409 (another update in progress) is surfaced.
+    await this.request({ call, jobId, method: 'PUT', path, data: body });
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Wire-format helpers shared by the REST client and the local emulator (so both read the same rules).
+ * Sources: /work/shared/reference/flink-rest/endpoints.md (§ numbers cited below).
+ */
+import type { FlinkVersionInfo, JobStatus } from './types';
+
+/** Parses "1.19.1", "1.18-SNAPSHOT", "2.0.0" → {major, minor}; undefined when it is not a Flink version. */
+export function parseFlinkVersion(version: string): { major: number; minor: number } | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version.trim());
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+/** True when version (major, minor) >= (wantMajor, wantMinor). */
+export function atLeast(v: { major: number; minor: number }, wantMajor: number, wantMinor: number): boolean {
+  return v.major > wantMajor || (v.major === wantMajor && v.minor >= wantMinor);
+}
+
+/**
+ * Feature flags per version: endpoints.md §8 (version matrix) and §2 (endpoint index).
+ * `triggerId` (caller-chosen savepoint trigger ids) arrived with formatType in 1.15 (§8 first row).
+ */
+export function featuresFor(v: { major: number; minor: number }): FlinkVersionInfo['features'] {
+  return {
+    formatType: atLeast(v, 1, 15),
+    triggerId: atLeast(v, 1, 15),
+    restoreMode: atLeast(v, 1, 15),
+    flinkConfiguration: atLeast(v, 1, 16),
+    resourceRequirements: atLeast(v, 1, 18),
+    jobJobManagerConfig: atLeast(v, 1, 16),
+    blocklist: atLeast(v, 1, 16),
+    jobStatusEndpoint: atLeast(v, 1, 16),
+    programArgs: v.major < 2,
+    claimMode: v.major >= 2,
+  };
+}
+
+export function versionInfo(version: string): FlinkVersionInfo {
+  const v = parseFlinkVersion(version);
+  if (!v) throw new Error(`not a Flink version: "${version}" (expected e.g. "1.19.1")`);
+  return { version, major: v.major, minor: v.minor, features: featuresFor(v) };
+}
+
+/**
+ * Metric-name sanitising of MetricQueryService.replaceInvalidChars (endpoints.md §7.1): space . : , become "_";
+ * operator names are cut to 80 characters (TaskMetricGroup.METRICS_OPERATOR_NAME_MAX_LENGTH).
+ */
+export function metricOperatorName(operatorName: string): string {
+  return operatorName.slice(0, 80).replace(/[ .:,]/g, '_');
+}
+
+/** The operator names chained into one vertex name ("Source: Kafka -> Map" → ["Source: Kafka", "Map"]). */
+export function chainedOperatorNames(vertexName: string): string[] {
+  return vertexName.split(' -> ').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export const TERMINAL_JOB_STATES: readonly JobStatus[] = ['FAILED', 'CANCELED', 'FINISHED'];
+
+export function isTerminal(state: JobStatus): boolean {
+  return TERMINAL_JOB_STATES.includes(state);
+}
+
+export const HEX32 = /^[0-9a-f]{32}$/;

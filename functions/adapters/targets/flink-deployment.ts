@@ -1,0 +1,135 @@
+/**
+ * FlinkDeployment target (Flink Kubernetes Operator, flink.apache.org/v1beta1).
+ *
+ * - describe: GET the FlinkDeployment (spec.taskManager.replicas, status.taskManager.labelSelector), list the
+ *   TaskManager pods by that selector (default `app=<name>,component=taskmanager`), map pod name / IP ↔ TaskManager.
+ * - setDesired: PATCH flinkdeployments/{name}/scale (merge patch `{spec: {replicas}}`; the CRD maps it to
+ *   spec.taskManager.replicas). Operators without the scale subresource: merge patch spec.taskManager.replicas.
+ * - setJobParallelism (only when the operator owns the job): one merge patch of spec.job.parallelism and
+ *   spec.taskManager.replicas; the operator then upgrades the job according to its upgradeMode.
+ * - protectBusy / release: pod-deletion-cost then scale (kube.ts). In standalone mode the operator's TaskManager
+ *   Deployment honours the cost; in native mode Flink's ResourceManager releases idle TaskManagers itself.
+ */
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { taskManagersFor, type JobConfig } from '../../core/config';
+import { KubePodTarget, MERGE_PATCH, type KubeTargetOptions } from './kube';
+import { CapacityTargetError } from './types';
+
+export const FLINK_GROUP = 'flink.apache.org';
+export const FLINK_VERSION = 'v1beta1';
+export const FLINK_PLURAL = 'flinkdeployments';
+
+export interface FlinkDeploymentTargetOptions extends KubeTargetOptions {
+  flinkDeploymentName: string;
+  operatorOwnsJob: boolean;
+  /** Slots per TaskManager and the job's bounds, for setJobParallelism. */
+  job: Pick<JobConfig, 'slotsPerTaskManager' | 'bounds'>;
+}
+
+export interface SetJobParallelismResult {
+  previous: { parallelism?: number; replicas?: number };
+  parallelism: number;
+  replicas: number;
+  changed: boolean;
+  dryRun: boolean;
+  actions: string[];
+}
+
+interface FlinkDeploymentObject {
+  metadata?: { name?: string; generation?: number };
+  spec?: { mode?: string; job?: { parallelism?: number }; taskManager?: { replicas?: number }; flinkConfiguration?: Record<string, string> };
+  status?: { lifecycleState?: string; taskManager?: { replicas?: number; labelSelector?: string }; jobStatus?: { state?: string } };
+}
+
+/** Lifecycle states in which the operator is busy with the deployment: no scale-in then. */
+const UNSETTLED = ['UPGRADING', 'ROLLING_BACK', 'DELETING', 'CREATED'];
+
+export class FlinkDeploymentTarget extends KubePodTarget {
+  readonly kind = 'flink-deployment' as const;
+  readonly name: string;
+
+  constructor(private readonly fd: FlinkDeploymentTargetOptions) {
+    super(fd);
+    this.name = `${fd.namespace}/${fd.flinkDeploymentName}`;
+  }
+
+  private ref() {
+    return { group: FLINK_GROUP, version: FLINK_VERSION, namespace: this.fd.namespace, plural: FLINK_PLURAL, name: this.fd.flinkDeploymentName };
+  }
+
+  async get(): Promise<FlinkDeploymentObject> {
+    return (await this.call('get flinkdeployment', CustomObjectsApi, (api) => api.getNamespacedCustomObject(this.ref()))) as FlinkDeploymentObject;
+  }
+
+  protected async readScale() {
+    const obj = await this.get();
+    const slots = Number(obj.spec?.flinkConfiguration?.['taskmanager.numberOfTaskSlots'] ?? this.fd.job.slotsPerTaskManager);
+    const fromParallelism = obj.spec?.job?.parallelism !== undefined ? Math.ceil(obj.spec.job.parallelism / Math.max(1, slots)) : undefined;
+    const desired = obj.spec?.taskManager?.replicas ?? obj.status?.taskManager?.replicas ?? fromParallelism ?? 0;
+    const selector = obj.status?.taskManager?.labelSelector || `app=${this.fd.flinkDeploymentName},component=taskmanager`;
+    const state = obj.status?.lifecycleState;
+    return {
+      desired,
+      selector,
+      unsafe: state && UNSETTLED.includes(state) ? `FlinkDeployment ${this.name} is ${state}; scale-in waits until the operator has finished` : undefined,
+    };
+  }
+
+  protected async writeScale(replicas: number): Promise<void> {
+    try {
+      await this.call('patch flinkdeployment scale', CustomObjectsApi, (api) =>
+        api.patchNamespacedCustomObjectScale({ ...this.ref(), body: { spec: { replicas } } }, MERGE_PATCH),
+      );
+    } catch (e) {
+      // Operators before the scale subresource (FLINK-27685): patch spec.taskManager.replicas directly.
+      if (!(e instanceof CapacityTargetError && e.code === 'NOT_FOUND')) throw e;
+      await this.call('patch flinkdeployment', CustomObjectsApi, (api) =>
+        api.patchNamespacedCustomObject({ ...this.ref(), body: { spec: { taskManager: { replicas } } } }, MERGE_PATCH),
+      );
+    }
+  }
+
+  /**
+   * Operator-owned jobs: set spec.job.parallelism and, with it, spec.taskManager.replicas = ceil(p / slots) within the
+   * job's TM bounds, in one merge patch. No-op when both already have those values.
+   */
+  async setJobParallelism(parallelism: number): Promise<SetJobParallelismResult> {
+    const op = 'setJobParallelism';
+    if (!this.fd.operatorOwnsJob) {
+      throw new CapacityTargetError(this.kind, this.name, op, 'INVALID_INPUT', 'target.operatorOwnsJob is false: the job is resubmitted through the Flink REST API, not by the operator');
+    }
+    const { minParallelism, maxParallelism } = this.fd.job.bounds;
+    if (!Number.isInteger(parallelism) || parallelism < minParallelism || parallelism > maxParallelism) {
+      throw new CapacityTargetError(this.kind, this.name, op, 'INVALID_INPUT', `parallelism must be an integer from ${minParallelism} to ${maxParallelism} (bounds.minParallelism..bounds.maxParallelism), got ${JSON.stringify(parallelism)}`);
+    }
+    const replicas = taskManagersFor(this.fd.job, parallelism);
+    if (replicas * this.fd.job.slotsPerTaskManager < parallelism) {
+      throw new CapacityTargetError(this.kind, this.name, op, 'CONFLICTING_BOUNDS', `parallelism ${parallelism} needs ${Math.ceil(parallelism / this.fd.job.slotsPerTaskManager)} TaskManagers but bounds.maxTaskManagers is ${this.fd.job.bounds.maxTaskManagers}`);
+    }
+    const obj = await this.get();
+    const previous = { parallelism: obj.spec?.job?.parallelism, replicas: obj.spec?.taskManager?.replicas };
+    const changed = previous.parallelism !== parallelism || previous.replicas !== replicas;
+    const dryRun = !!this.fd.dryRun;
+    const what = `spec.job.parallelism ${previous.parallelism ?? '(unset)'} → ${parallelism}, spec.taskManager.replicas ${previous.replicas ?? '(unset)'} → ${replicas}`;
+    const actions: string[] = [];
+    if (!changed) actions.push(`already parallelism ${parallelism} on ${replicas} TaskManagers; nothing to do`);
+    else if (dryRun) actions.push(`dry run: would patch ${what}`);
+    else {
+      await this.call('patch flinkdeployment', CustomObjectsApi, (api) =>
+        api.patchNamespacedCustomObject({ ...this.ref(), body: { spec: { job: { parallelism }, taskManager: { replicas } } } }, MERGE_PATCH),
+      );
+      actions.push(`patched ${what}; the operator upgrades the job`);
+    }
+    return { previous, parallelism, replicas, changed: changed && !dryRun, dryRun, actions };
+  }
+
+  protected rbacHint(operation: string): string {
+    const ns = this.fd.namespace;
+    const rn = `resourceNames [${this.fd.flinkDeploymentName}]`;
+    if (operation.startsWith('patch pod')) return `"patch" on pods in namespace ${ns}`;
+    if (operation === 'list pods') return `"list" on pods in namespace ${ns}`;
+    if (operation.includes('scale')) return `"patch" on flinkdeployments/scale (apiGroup ${FLINK_GROUP}), ${rn}, in namespace ${ns}`;
+    if (operation.startsWith('patch')) return `"patch" on flinkdeployments (apiGroup ${FLINK_GROUP}), ${rn}, in namespace ${ns}`;
+    return `"get" on flinkdeployments (apiGroup ${FLINK_GROUP}), ${rn}, in namespace ${ns}`;
+  }
+}

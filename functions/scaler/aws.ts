@@ -1,0 +1,48 @@
+/** The scaler's AWS-side actions: start a workflow execution, notify, publish decision metrics. */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DECISION_METRICS, JOB_DIMENSION } from '../core/signals';
+import type { RescaleInput, ScalerDecision, StartExecutionResult } from './ports';
+
+/** The ARN an execution of `stateMachineArn` named `name` has. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/**
+ * StartExecution with a caller-chosen name. Step Functions refuses a second execution with the same name
+ * (ExecutionAlreadyExists when the input differs; it returns the existing one when the input is identical):
+ * both mean "this trigger already started its execution", which is success.
+ */
+export function sfnStarter(client: SFNClient, stateMachineArn: string) {
+  return async (name: string, input: RescaleInput): Promise<StartExecutionResult> => {
+    try {
+      const r = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      return { executionArn: r.executionArn ?? executionArnOf(stateMachineArn, name), alreadyExisted: false };
+    } catch (e) {
+      if (e instanceof ExecutionAlreadyExists || (e as { name?: string }).name === 'ExecutionAlreadyExists') {
+        return { executionArn: executionArnOf(stateMachineArn, name), alreadyExisted: true };
+      }
+      throw e;
+    }
+  };
+}
+
+export function snsNotifier(client: SNSClient, topicArn: string) {
+  return async (subject: string, message: string): Promise<void> => {
+    await client.send(new PublishCommand({ TopicArn: topicArn, Subject: subject.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '-').slice(0, 99), Message: message }));
+  };
+}
+
+/** One EMF line per decision: ScaleOut/ScaleIn/NoChange count and the decided parallelism, dimension Job. */
+export function decisionPublisher(metrics: Metrics) {
+  return (job: string, d: ScalerDecision): void => {
+    metrics.addDimension(JOB_DIMENSION, job);
+    const name = d.action === 'none' ? DECISION_METRICS.noChange : d.direction === 'down' ? DECISION_METRICS.scaleIn : DECISION_METRICS.scaleOut;
+    metrics.addMetric(name, MetricUnit.Count, 1);
+    metrics.addMetric(DECISION_METRICS.desiredParallelism, MetricUnit.Count, d.targetParallelism);
+    metrics.publishStoredMetrics();
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * What wakes the scaler, validated: an EventBridge "CloudWatch Alarm State Change" event for one of this stack's
+ * alarms, or a schedule entry `{source: "schedule", job, parallelism}` from EventBridge Scheduler (or a person).
+ * Anything else is rejected with an error that names the field and what is allowed; nothing is changed.
+ */
+import { z } from 'zod';
+import { ConfigError, problemsFrom, type ConfigProblem } from '../core/config';
+
+export class ScalerEventError extends ConfigError {
+  constructor(problems: ConfigProblem[]) {
+    super(problems, 'scaler event');
+    this.name = 'ScalerEventError';
+  }
+}
+
+const nonEmpty = (what: string) => z.string({ error: `must be ${what} (a non-empty string)` }).min(1, { error: `must be ${what} (a non-empty string)` });
+const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
+const isoTime = (what: string) =>
+  z
+    .string({ error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` })
+    .refine((s) => !Number.isNaN(Date.parse(normalizeIso(s))), { error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` });
+
+/** CloudWatch writes "+0000" offsets, which Date.parse accepts only as "+00:00". */
+export function normalizeIso(s: string): string {
+  return s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+}
+
+const AlarmState = z.object(
+  {
+    value: z.enum(ALARM_STATES, { error: `must be one of: ${ALARM_STATES.map((s) => `"${s}"`).join(', ')}` }),
+    reason: z.string().optional(),
+    timestamp: isoTime('the time of the state change'),
+  },
+  { error: 'must be an object {value, reason, timestamp}' },
+);
+
+export const AlarmEventSchema = z.object({
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change', { error: 'must be "CloudWatch Alarm State Change"' }),
+  id: nonEmpty('the EventBridge event id'),
+  time: isoTime('the event time'),
+  account: z.string().optional(),
+  region: z.string().optional(),
+  resources: z.array(z.string()).optional(),
+  detail: z.object(
+    {
+      alarmName: nonEmpty('the alarm name'),
+      state: AlarmState,
+      previousState: AlarmState.partial().optional(),
+    },
+    { error: 'must be an object with alarmName and state' },
+  ),
+});
+
+export const ScheduleEventSchema = z.strictObject(
+  {
+    source: z.literal('schedule'),
+    job: nonEmpty('a job name from the config'),
+    parallelism: z
+      .number({ error: 'must be an integer from 1 to 32768' })
+      .int({ error: 'must be an integer from 1 to 32768' })
+      .min(1, { error: 'must be an integer from 1 to 32768' })
+      .max(32768, { error: 'must be an integer from 1 to 32768' }),
+    schedule: z.string().regex(/^[a-zA-Z0-9-_]{1,40}$/, { error: 'must be 1-40 letters, digits, - or _' }).optional(),
+    /** EventBridge Scheduler fills `<aws.scheduler.scheduled-time>`: retries of one run share it. */
+    scheduledTime: isoTime('the scheduled time').optional(),
+    reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional(),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: source, job, parallelism, schedule, scheduledTime, reason`
+        : 'must be an object',
+  },
+);
+
+export type AlarmTrigger = {
+  kind: 'alarm';
+  alarmName: string;
+  state: (typeof ALARM_STATES)[number];
+  /** Epoch ms of the state change: the same change delivered twice has the same value. */
+  stateChangedAt: number;
+  stateReason?: string;
+  eventId: string;
+};
+export type ScheduleTrigger = {
+  kind: 'schedule';
+  job: string;
+  parallelism: number;
+  schedule?: string;
+  /** Epoch ms of the scheduled run, when the scheduler told us. */
+  scheduledAt?: number;
+  reason?: string;
+};
+export type Trigger = AlarmTrigger | ScheduleTrigger;
+
+/** Validates a scaler event. Throws ScalerEventError naming every bad field. */
+export function parseScalerEvent(input: unknown): Trigger {
+  const source = input && typeof input === 'object' ? (input as { source?: unknown }).source : undefined;
+  if (source === 'aws.cloudwatch') {
+    const r = AlarmEventSchema.safeParse(input);
+    if (!r.success) throw new ScalerEventError(problemsFrom(r.error, input));
+    const d = r.data.detail;
+    return {
+      kind: 'alarm',
+      alarmName: d.alarmName,
+      state: d.state.value,
+      stateChangedAt: Date.parse(normalizeIso(d.state.timestamp)),
+      stateReason: d.state.reason,
+      eventId: r.data.id,
+    };
+  }
+  if (source === 'schedule') {
+    const r = ScheduleEventSchema.safeParse(input);
+    if (!r.success) throw new ScalerEventError(problemsFrom(r.error, input));
+    const e = r.data;
+    return {
+      kind: 'schedule',
+      job: e.job,
+      parallelism: e.parallelism,
+      schedule: e.schedule,
+      scheduledAt: e.scheduledTime ? Date.parse(normalizeIso(e.scheduledTime)) : undefined,
+      reason: e.reason,
+    };
+  }
+  throw new ScalerEventError([
+    {
+      path: 'source',
+      message: 'must be "aws.cloudwatch" (a CloudWatch Alarm State Change event from EventBridge) or "schedule" ({source: "schedule", job, parallelism})',
+      value: source,
+    },
+  ]);
+}

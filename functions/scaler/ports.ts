@@ -1,0 +1,97 @@
+/**
+ * What the scaler needs from the rest of the system, as narrow ports. The real implementations (FlinkRestClient,
+ * CloudWatchMetricReader, DynamoStateStore, createCapacityTarget, the policy's `decide`, SFN and SNS clients) are
+ * wired in functions/handlers/scaler.ts; tests wire the Flink emulator, dynalite and mocked AWS clients.
+ */
+import type { Config, JobConfig } from '../core/config';
+import type { FlinkApi, TaskManagerInfo } from '../adapters/flink/types';
+import type { MetricReader } from '../adapters/metrics/cloudwatch';
+
+/** The policy's decision, as far as the scaler acts on it (functions/core/policy `Decision`). */
+export interface ScalerDecision {
+  policy?: string;
+  action: 'none' | 'scale-out-capacity' | 'rescale' | 'scale-in-capacity';
+  direction?: 'up' | 'down';
+  currentParallelism: number;
+  targetParallelism: number;
+  perVertex?: Record<string, number>;
+  currentTaskManagers: number;
+  targetTaskManagers: number;
+  rule: string;
+  reason: string;
+  steps: string[];
+  limitedBy: string[];
+  missing: string[];
+  figures?: Record<string, number>;
+}
+
+/** `decide(snapshot, job, state)` with the snapshot and state validated by the policy's own schemas. */
+export type DecideFn = (snapshot: unknown, job: JobConfig, state: unknown) => { decision: ScalerDecision; state: unknown };
+
+export interface ScalerHistoryEntry {
+  kind: 'decision' | 'rescale';
+  job: string;
+  at: number;
+  id: string;
+  detail: Record<string, unknown>;
+}
+
+/** The subset of the StateStore (functions/adapters/state) the scaler uses. */
+export interface ScalerStore {
+  getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string } | undefined>;
+  getLastRescaleAt(job: string): Promise<number | undefined>;
+  getPolicyState(job: string): Promise<{ state: unknown; version: number } | undefined>;
+  /** Throws when the stored version is no longer `expectedVersion` (a concurrent decision). */
+  putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number>;
+  appendHistory(entry: ScalerHistoryEntry): Promise<void>;
+  history(job: string, kind: 'decision' | 'rescale', opts?: { limit?: number }): Promise<ScalerHistoryEntry[]>;
+}
+
+/** The subset of CapacityTarget (functions/adapters/targets) the scaler uses. */
+export interface ScalerTarget {
+  readonly kind: string;
+  readonly name: string;
+  describe(taskManagers: TaskManagerInfo[]): Promise<{ desired: number; members: { id: string; idle?: boolean; taskManagerId?: string; state: string }[] }>;
+  setDesired(count: number, opts?: { minRequired?: number }): Promise<{ previous: number; desired: number; changed: boolean; clampedBy?: string; actions?: string[] }>;
+  release(memberIds: string[], taskManagers: TaskManagerInfo[], opts?: { minRequired?: number }): Promise<{ released: string[]; previous: number; desired: number; actions?: string[] }>;
+}
+
+export interface StartExecutionResult {
+  executionArn: string;
+  /** True when an execution with this name already existed (a duplicate delivery): nothing new was started. */
+  alreadyExisted: boolean;
+}
+
+export interface ScalerLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface ScalerDeps {
+  config: Config;
+  now(): number;
+  flink(job: JobConfig): Promise<FlinkApi>;
+  metrics: MetricReader;
+  store: ScalerStore;
+  target(job: JobConfig): ScalerTarget;
+  decide: DecideFn;
+  /** Undefined when no rescale workflow is attached to the stack. */
+  startExecution?: (name: string, input: RescaleInput) => Promise<StartExecutionResult>;
+  notify(subject: string, message: string): Promise<void>;
+  /** Publishes the decision metrics (Powertools Metrics, dimension Job). */
+  publishDecision(job: string, decision: ScalerDecision): void;
+  log: ScalerLog;
+}
+
+/**
+ * Input of the rescale workflow's execution (its schema: functions/workflow/validate.ts RescaleInputSchema, strict).
+ * The workflow re-validates it against the config and the live cluster and plans capacity and per-vertex targets.
+ */
+export interface RescaleInput {
+  job: string;
+  parallelism: number;
+  reason: string;
+  /** Who started it and why: `scaler: <trigger>` or `schedule: <trigger>` (at most 200 characters). */
+  startedBy: string;
+}

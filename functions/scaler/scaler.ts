@@ -1,0 +1,352 @@
+/**
+ * The scaler: one alarm state change or schedule entry in, at most one action out, every decision explained,
+ * logged, recorded and published.
+ *
+ *   validate the event → map alarm → job → skip duplicates (same trigger already handled) → read the snapshot
+ *   (Flink REST + CloudWatch + history) → decide (policy; a schedule entry asks for its parallelism) → record the
+ *   policy state (a concurrent decision loses here and does nothing) → act:
+ *     none                → nothing
+ *     dry run             → nothing; notify what would have happened
+ *     rescale             → StartExecution of the rescale workflow, name derived from job, direction and trigger
+ *                           (the same trigger always gives the same name; ExecutionAlreadyExists is success)
+ *     scale-out-capacity  → target.setDesired(TMs)
+ *     scale-in-capacity   → reactive: target.setDesired(TMs); otherwise release only idle TaskManagers
+ *   → history entry, decision metric, notification.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/config';
+import { parseAlarmName } from '../core/signals';
+import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
+import type { RescaleInput, ScalerDecision, ScalerDeps } from './ports';
+import { JobNotRunningError, readSnapshot } from './snapshot';
+
+export type Outcome =
+  | 'ignored' // not an actionable event (alarm left ALARM, disabled job)
+  | 'duplicate' // this trigger was handled before
+  | 'no-change' // the policy decided 'none'
+  | 'skipped' // a rescale is in progress, or a concurrent decision won
+  | 'dry-run' // decided, nothing changed
+  | 'started' // workflow execution started (or already existed for this trigger)
+  | 'capacity-changed'
+  | 'capacity-unchanged'
+  | 'failed';
+
+export interface ScalerResult {
+  job?: string;
+  trigger: string;
+  outcome: Outcome;
+  reason: string;
+  decision?: ScalerDecision;
+  executionName?: string;
+  executionArn?: string;
+  capacity?: { previous: number; desired: number; released?: string[] };
+}
+
+/** Stable id of a trigger: the same alarm state change (or scheduled run) delivered twice has the same id. */
+export function triggerId(t: Trigger, now: number): string {
+  if (t.kind === 'alarm') return `${t.alarmName}@${new Date(t.stateChangedAt).toISOString()}`;
+  const when = t.scheduledAt ?? Math.floor(now / 60_000) * 60_000;
+  return `schedule:${t.job}:${t.schedule ?? 'manual'}:${t.parallelism}@${new Date(when).toISOString()}`;
+}
+
+/**
+ * Step Functions execution name for a decision: `<job>-<up|down>-<12 hex of the trigger id>` (≤ 80 chars, only
+ * letters, digits, - and _). It does not contain the target parallelism, so a re-delivered trigger maps to the same
+ * execution even if the metrics moved in between.
+ */
+export function executionName(job: string, decision: Pick<ScalerDecision, 'direction'>, trigger: string): string {
+  const hash = createHash('sha256').update(trigger).digest('hex').slice(0, 12);
+  return `${job}-${decision.direction ?? 'to'}-${hash}`;
+}
+
+export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promise<ScalerResult> {
+  const now = deps.now();
+  let trigger: Trigger;
+  try {
+    trigger = parseScalerEvent(event);
+  } catch (e) {
+    if (e instanceof ScalerEventError) deps.log.error('rejected malformed event; nothing changed', { error: e.message, problems: e.problems });
+    throw e;
+  }
+  const tid = triggerId(trigger, now);
+  const stackName = deps.config.deployment.stackName;
+
+  let jobName: string;
+  if (trigger.kind === 'alarm') {
+    const ref = parseAlarmName(stackName, trigger.alarmName);
+    if (!ref) {
+      throw new ScalerEventError([
+        { path: 'detail.alarmName', message: `is not an alarm of stack "${stackName}" (expected "${stackName}-<job>-<lag|cpu>-<high|low>")`, value: trigger.alarmName },
+      ]);
+    }
+    jobName = ref.job;
+  } else jobName = trigger.job;
+
+  let job: JobConfig;
+  try {
+    job = findJob(deps.config, jobName);
+  } catch (e) {
+    const message = e instanceof ConfigError ? e.problems[0].message : (e as Error).message;
+    throw new ScalerEventError([{ path: trigger.kind === 'alarm' ? 'detail.alarmName' : 'job', message, value: jobName }]);
+  }
+  const base = { job: job.name, trigger: tid };
+  if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {
+    return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
+  }
+  if (!job.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `job ${job.name} is disabled (enabled: false)` });
+
+  // The same trigger (a re-delivered event, a retried schedule) is acted on once.
+  const recent = await deps.store.history(job.name, 'decision', { limit: 50 });
+  const seen = recent.find((h) => h.detail.trigger === tid);
+  if (seen) {
+    return done(deps, {
+      ...base, outcome: 'duplicate', reason: `trigger ${tid} was already handled at ${new Date(seen.at).toISOString()} (${String(seen.detail.outcome)})`,
+      executionName: typeof seen.detail.executionName === 'string' ? seen.detail.executionName : undefined,
+    });
+  }
+
+  const api = await deps.flink(job);
+  let snap;
+  try {
+    snap = await readSnapshot(deps, job, api, trigger, now);
+  } catch (e) {
+    if (e instanceof JobNotRunningError) {
+      const r = await record(deps, job, tid, now, { ...base, outcome: 'skipped', reason: `${e.message}; no decision` });
+      return done(deps, r);
+    }
+    throw e;
+  }
+  for (const w of snap.warnings) deps.log.warn(w, { job: job.name });
+
+  // Decide: the policy, or the schedule's parallelism.
+  const stored = await deps.store.getPolicyState(job.name);
+  let decision: ScalerDecision;
+  let newState: unknown = stored?.state;
+  if (trigger.kind === 'schedule') {
+    decision = scheduledDecision(job, trigger.parallelism, snap.snapshot, trigger.schedule);
+  } else {
+    const r = deps.decide(snap.snapshot, job, stored?.state);
+    decision = r.decision;
+    newState = r.state;
+  }
+
+  // The policy state is written before acting: of two concurrent decisions, only one gets past here.
+  if (trigger.kind !== 'schedule') {
+    try {
+      await deps.store.putPolicyState(job.name, newState, stored?.version ?? 0, now);
+    } catch (e) {
+      return done(deps, await record(deps, job, tid, now, { ...base, decision, outcome: 'skipped', reason: `a concurrent decision for ${job.name} won (${(e as Error).message})` }));
+    }
+  }
+
+  if (decision.action === 'none') {
+    return done(deps, await record(deps, job, tid, now, { ...base, decision, outcome: 'no-change', reason: decision.reason }));
+  }
+  const lock = await deps.store.getLock(job.name);
+  if (lock && lock.expiresAtMs > now) {
+    return done(deps, await record(deps, job, tid, now, {
+      ...base, decision, outcome: 'skipped', reason: `a rescale of ${job.name} is in progress (${lock.owner}${lock.reason ? `: ${lock.reason}` : ''}); one rescale per job at a time`,
+    }));
+  }
+
+  const name = executionName(job.name, decision, tid);
+  if (job.dryRun) {
+    const would = describeAction(job, decision, name);
+    const r = await record(deps, job, tid, now, { ...base, decision, outcome: 'dry-run', reason: `dry run: would ${would}; ${decision.reason}` });
+    await notifySafe(deps, `[dry run] ${job.name}: would ${shortAction(decision)}`, explain(job, decision, r, trigger));
+    return done(deps, r);
+  }
+
+  let result: ScalerResult;
+  try {
+    result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler');
+  } catch (e) {
+    const failed = await record(deps, job, tid, now, { ...base, decision, outcome: 'failed', reason: `${shortAction(decision)} failed: ${(e as Error).message}` });
+    await notifySafe(deps, `${job.name}: ${shortAction(decision)} FAILED`, explain(job, decision, failed, trigger));
+    done(deps, failed);
+    throw e;
+  }
+  const r = await record(deps, job, tid, now, result);
+  if (r.outcome !== 'capacity-unchanged') await notifySafe(deps, `${job.name}: ${shortAction(decision)}`, explain(job, decision, r, trigger));
+  return done(deps, r);
+}
+
+async function act(
+  deps: ScalerDeps,
+  job: JobConfig,
+  decision: ScalerDecision,
+  taskManagers: Parameters<ReturnType<ScalerDeps['target']>['release']>[1],
+  base: Omit<ScalerResult, 'outcome' | 'reason'>,
+  name: string,
+  startedBy: 'scaler' | 'schedule',
+): Promise<ScalerResult> {
+  if (decision.action === 'rescale') {
+    if (!deps.startExecution) throw new Error('no rescale workflow is attached to this stack (STATE_MACHINE_ARN is not set)');
+    const input: RescaleInput = {
+      job: job.name,
+      parallelism: decision.targetParallelism,
+      reason: decision.reason.slice(0, 500),
+      startedBy: `${startedBy}: ${base.trigger}`.slice(0, 200),
+    };
+    const s = await deps.startExecution(name, input);
+    return {
+      ...base, outcome: 'started', executionName: name, executionArn: s.executionArn,
+      reason: s.alreadyExisted ? `execution ${name} already exists for this trigger; not started again` : `started rescale ${decision.currentParallelism} → ${decision.targetParallelism}: ${decision.reason}`,
+    };
+  }
+  const target = deps.target(job);
+  if (decision.action === 'scale-out-capacity' || job.mode === 'reactive') {
+    const minRequired = job.mode === 'reactive' ? job.bounds.minTaskManagers : taskManagersFor(job, decision.currentParallelism);
+    const s = await target.setDesired(decision.targetTaskManagers, { minRequired });
+    return {
+      ...base, outcome: s.changed ? 'capacity-changed' : 'capacity-unchanged', capacity: { previous: s.previous, desired: s.desired },
+      reason: `${target.kind} ${target.name}: TaskManagers ${s.previous} → ${s.desired}${s.clampedBy ? ` (${s.clampedBy})` : ''}: ${decision.reason}`,
+    };
+  }
+  // Scale-in of surplus capacity outside reactive mode: release only TaskManagers that hold no slots.
+  const d = await target.describe(taskManagers);
+  const surplus = Math.max(0, d.desired - decision.targetTaskManagers);
+  const idle = d.members.filter((m) => m.idle === true).map((m) => m.id).slice(0, surplus);
+  if (idle.length === 0) {
+    return { ...base, outcome: 'capacity-unchanged', capacity: { previous: d.desired, desired: d.desired, released: [] }, reason: `no idle TaskManager to release on ${target.name}; ${decision.reason}` };
+  }
+  const rel = await target.release(idle, taskManagers, { minRequired: taskManagersFor(job, decision.currentParallelism) });
+  return {
+    ...base, outcome: rel.released.length > 0 ? 'capacity-changed' : 'capacity-unchanged', capacity: { previous: rel.previous, desired: rel.desired, released: rel.released },
+    reason: `${target.kind} ${target.name}: released ${rel.released.length} idle TaskManager(s) ${rel.released.join(', ')}; ${decision.reason}`,
+  };
+}
+
+/** A schedule entry asks for a parallelism: clamp to the bounds; capacity follows. */
+export function scheduledDecision(job: JobConfig, wanted: number, snapshot: Record<string, any>, schedule?: string): ScalerDecision {
+  const current: number = snapshot.parallelism ?? Math.max(...(snapshot.vertices as { parallelism: number; name: string }[]).filter((v) => !(v.name in job.policy.pinnedVertices)).map((v) => v.parallelism), 1);
+  const curTMs: number = snapshot.cluster.taskManagers;
+  const p = Math.min(job.bounds.maxParallelism, Math.max(job.bounds.minParallelism, wanted));
+  const tms = taskManagersFor(job, p);
+  const label = `schedule ${schedule ? `"${schedule}"` : '(manual)'}`;
+  const steps = [`${label} asks for parallelism ${wanted}`, ...(p !== wanted ? [`clamped to bounds ${job.bounds.minParallelism}..${job.bounds.maxParallelism}: ${p}`] : []), `capacity follows: ${tms} TaskManagers × ${job.slotsPerTaskManager} slots`];
+  const base = { policy: 'schedule', currentParallelism: current, currentTaskManagers: curTMs, targetParallelism: p, targetTaskManagers: tms, rule: 'schedule', steps, limitedBy: p !== wanted ? ['bounds'] : [], missing: [] };
+  if (job.mode === 'reactive') {
+    if (tms === curTMs) return { ...base, action: 'none', targetParallelism: current, reason: `${label}: ${tms} TaskManagers already running` };
+    return { ...base, action: tms > curTMs ? 'scale-out-capacity' : 'scale-in-capacity', direction: tms > curTMs ? 'up' : 'down', reason: `${label}: TaskManagers ${curTMs} → ${tms} (reactive mode)` };
+  }
+  if (p === current) return { ...base, action: 'none', reason: `${label}: parallelism is already ${p}` };
+  return { ...base, action: 'rescale', direction: p > current ? 'up' : 'down', reason: `${label}: parallelism ${current} → ${p}` };
+}
+
+function shortAction(d: ScalerDecision): string {
+  switch (d.action) {
+    case 'rescale':
+      return `rescale ${d.currentParallelism} → ${d.targetParallelism}`;
+    case 'scale-out-capacity':
+    case 'scale-in-capacity':
+      return `TaskManagers ${d.currentTaskManagers} → ${d.targetTaskManagers}`;
+    default:
+      return 'no change';
+  }
+}
+
+function describeAction(job: JobConfig, d: ScalerDecision, name: string): string {
+  if (d.action === 'rescale') return `start rescale workflow execution ${name} (parallelism ${d.currentParallelism} → ${d.targetParallelism}, ${d.targetTaskManagers} TaskManagers)`;
+  const t = job.target;
+  const where = t.kind === 'asg' ? `ASG ${t.autoScalingGroupName}` : `${t.kind} ${t.namespace}/${t.kind === 'eks-deployment' ? t.deploymentName : t.name}`;
+  return `set ${where} to ${d.targetTaskManagers} TaskManagers (now ${d.currentTaskManagers})`;
+}
+
+function explain(job: JobConfig, d: ScalerDecision, r: ScalerResult, trigger: Trigger): string {
+  return [
+    `Job: ${job.name} (${job.mode} mode${job.dryRun ? ', dry run' : ''})`,
+    `Trigger: ${trigger.kind === 'alarm' ? `alarm ${trigger.alarmName} (${trigger.stateReason ?? trigger.state})` : `schedule ${trigger.schedule ?? '(manual)'}`}`,
+    `Decision: ${shortAction(d)} (rule: ${d.rule})`,
+    `Why: ${d.reason}`,
+    `Outcome: ${r.outcome}: ${r.reason}`,
+    ...(r.executionName ? [`Execution: ${r.executionName}`] : []),
+    ...(d.limitedBy.length ? [`Limited by: ${d.limitedBy.join(', ')}`] : []),
+    ...(d.missing.length ? [`Signals missing: ${d.missing.join(', ')}`] : []),
+    '',
+    'Steps:',
+    ...d.steps.map((s) => `  - ${s}`),
+  ].join('\n');
+}
+
+const PAST_OUTCOME: Partial<Record<Outcome, string>> = {
+  'no-change': 'skipped',
+  skipped: 'skipped',
+  'dry-run': 'dry-run',
+  started: 'in-progress',
+  'capacity-changed': 'succeeded',
+  'capacity-unchanged': 'skipped',
+  failed: 'failed',
+};
+
+/** Appends the decision to the job's history (what the dashboard, the CLI and the next decision read). */
+async function record(deps: ScalerDeps, job: JobConfig, tid: string, now: number, r: ScalerResult): Promise<ScalerResult> {
+  const d = r.decision;
+  await deps.store.appendHistory({
+    kind: 'decision',
+    job: job.name,
+    at: now,
+    id: createHash('sha256').update(tid).digest('hex').slice(0, 16),
+    detail: {
+      trigger: tid,
+      outcome: PAST_OUTCOME[r.outcome] ?? 'skipped',
+      scalerOutcome: r.outcome,
+      reason: r.reason,
+      dryRun: job.dryRun,
+      ...(d
+        ? {
+            action: d.action,
+            fromParallelism: d.currentParallelism,
+            toParallelism: d.targetParallelism,
+            fromTaskManagers: d.currentTaskManagers,
+            toTaskManagers: d.targetTaskManagers,
+            rule: d.rule,
+            decisionReason: d.reason,
+            limitedBy: d.limitedBy,
+            steps: d.steps,
+          }
+        : { action: 'none' }),
+      ...(r.executionName ? { executionName: r.executionName } : {}),
+      ...(r.capacity ? { capacity: r.capacity } : {}),
+    },
+  });
+  return r;
+}
+
+async function notifySafe(deps: ScalerDeps, subject: string, message: string): Promise<void> {
+  try {
+    await deps.notify(subject.slice(0, 99), message);
+  } catch (e) {
+    deps.log.warn('notification failed', { error: (e as Error).message });
+  }
+}
+
+/** Logs the decision line (the dashboard queries it) and publishes the decision metric. */
+function done(deps: ScalerDeps, r: ScalerResult): ScalerResult {
+  const d = r.decision;
+  deps.log.info('decision', {
+    job: r.job,
+    trigger: r.trigger,
+    outcome: r.outcome,
+    reason: r.reason,
+    dryRun: r.outcome === 'dry-run',
+    ...(d
+      ? {
+          decision: {
+            action: d.action,
+            from: { parallelism: d.currentParallelism, taskManagers: d.currentTaskManagers },
+            to: { parallelism: d.targetParallelism, taskManagers: d.targetTaskManagers },
+            rule: d.rule,
+            reason: d.reason,
+            limitedBy: d.limitedBy,
+            missing: d.missing,
+            steps: d.steps,
+          },
+        }
+      : {}),
+    ...(r.executionName ? { executionName: r.executionName } : {}),
+    ...(r.capacity ? { capacity: r.capacity } : {}),
+  });
+  if (d && r.job) deps.publishDecision(r.job, d);
+  return r;
+}

@@ -1,0 +1,122 @@
+/**
+ * Reads what the policy needs about one job right now: Flink REST (vertices, rates, busy time, pending records,
+ * slots) and CloudWatch (the lag and CPU metrics the alarms watch), plus the job's recent history from the state
+ * store. Produces the policy's snapshot document (functions/core/policy JobSnapshotSchema), which `decide` validates.
+ */
+import type { JobConfig } from '../core/config';
+import { cpuMetric, lagMetric } from '../core/signals';
+import type { FlinkApi, JobDetails, TaskManagerInfo } from '../adapters/flink/types';
+import type { ScalerDeps } from './ports';
+import type { AlarmTrigger, Trigger } from './event';
+
+export class JobNotRunningError extends Error {
+  override readonly name = 'JobNotRunning';
+}
+
+export interface ReadSnapshot {
+  snapshot: Record<string, any>;
+  flinkJobId: string;
+  details: JobDetails;
+  taskManagers: TaskManagerInfo[];
+  /** Signals that could not be read (logged, the policy works with what is there). */
+  warnings: string[];
+}
+
+const finite = (x: number | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+const clamp = (x: number | undefined, lo: number, hi: number) => (x === undefined ? undefined : Math.min(hi, Math.max(lo, x)));
+
+export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkApi, trigger: Trigger, now: number): Promise<ReadSnapshot> {
+  const warnings: string[] = [];
+  const flinkName = job.flink.jobName ?? job.name;
+  const [overview, summary, taskManagers] = await Promise.all([api.overview(), api.findJobByName(flinkName), api.taskManagers()]);
+  if (!summary) throw new JobNotRunningError(`no running Flink job named "${flinkName}" at ${api.baseUrl}`);
+  if (summary.state !== 'RUNNING') throw new JobNotRunningError(`Flink job "${flinkName}" (${summary.id}) is ${summary.state}, not RUNNING`);
+  const details = await api.job(summary.id);
+  const vm = await Promise.all(details.vertices.map((v) => api.vertexMetrics(summary.id, v.id)));
+  const jobMaxP = details.maxParallelism > 0 ? details.maxParallelism : (job.bounds.jobMaxParallelism ?? 128);
+
+  const vertices = details.vertices.map((v, i) => {
+    const m = vm[i];
+    const source = v.inputs.length === 0;
+    const inputRate = finite(source ? (m.numRecordsOutPerSecond ?? m.numRecordsInPerSecond) : m.numRecordsInPerSecond);
+    return omitUndefined({
+      id: v.id,
+      name: v.name,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism > 0 ? v.maxParallelism : jobMaxP,
+      inputRate,
+      outputRate: finite(m.numRecordsOutPerSecond),
+      busyTimeMsPerSecond: clamp(finite(m.busyTimeMsPerSecondMax), 0, 1000),
+      backpressureMsPerSecond: clamp(finite(m.backPressuredTimeMsPerSecondMax), 0, 1000),
+      pendingRecords: source ? finite(m.pendingRecords) : undefined,
+      keyedInput: v.keyedInput,
+      inputs: v.inputs,
+      sourcePartitions: source ? job.policy.sourcePartitions : undefined,
+    });
+  });
+
+  // CloudWatch: the metrics the alarms watch, newest datapoint of the last few periods.
+  const signals: Record<string, any> = {};
+  const lag = lagMetric(deps.config.deployment.stackName, job);
+  const cpu = cpuMetric(deps.config.deployment.stackName, job);
+  const queries = [
+    ...(lag && job.lag ? [{ key: 'lag', spec: lag, periodSeconds: job.lag.alarm.periodSeconds }] : []),
+    { key: 'cpu', spec: cpu, periodSeconds: job.cpu.alarm.periodSeconds },
+  ];
+  try {
+    const lookbackSeconds = Math.max(...queries.map((q) => q.periodSeconds)) * 5;
+    const r = await deps.metrics.read(queries, { now, lookbackSeconds });
+    const lagValue = r.lag?.value;
+    if (lag && lagValue !== undefined) {
+      if (lag.unit === 'records') signals.lagRecords = Math.max(0, lagValue);
+      else signals.lagSeconds = Math.max(0, lag.unit === 'milliseconds' ? lagValue / 1000 : lagValue);
+    } else if (lag) warnings.push(`no recent datapoint for ${lag.namespace} ${lag.metricName}`);
+    if (r.cpu?.value !== undefined) signals.cpuPercent = clamp(r.cpu.value, 0, 100);
+    else warnings.push(`no recent datapoint for ${cpu.namespace} ${cpu.metricName}`);
+  } catch (e) {
+    warnings.push(`CloudWatch metrics unavailable: ${(e as Error).message}`);
+  }
+  if (trigger.kind === 'alarm') signals.alarms = alarmSignal(trigger, deps.config.deployment.stackName);
+
+  // History: cooldown clock, recent decisions (oldest first), observed restart times.
+  const [lastRescaleAt, decisions, rescales] = await Promise.all([
+    deps.store.getLastRescaleAt(job.name),
+    deps.store.history(job.name, 'decision', { limit: 20 }),
+    deps.store.history(job.name, 'rescale', { limit: 10 }),
+  ]);
+  const past = decisions
+    .filter((d) => d.at <= now && typeof d.detail.action === 'string' && typeof d.detail.outcome === 'string')
+    .map((d) => omitUndefined({
+      at: d.at,
+      action: d.detail.action,
+      fromParallelism: d.detail.fromParallelism,
+      toParallelism: d.detail.toParallelism,
+      outcome: d.detail.outcome,
+    }))
+    .reverse();
+  const restartSeconds = rescales
+    .map((r) => r.detail.restartSeconds)
+    .filter((s): s is number => typeof s === 'number' && Number.isFinite(s) && s >= 0 && s <= 86_400)
+    .reverse();
+
+  const snapshot = {
+    job: job.name,
+    now,
+    vertices,
+    cluster: { taskManagers: overview.taskManagers, slotsPerTaskManager: job.slotsPerTaskManager, slotsTotal: overview.slotsTotal, slotsFree: overview.slotsAvailable },
+    signals,
+    history: omitUndefined({ lastRescaleAt: lastRescaleAt !== undefined && lastRescaleAt <= now ? lastRescaleAt : undefined, decisions: past, restartSeconds }),
+  };
+  return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings };
+}
+
+function alarmSignal(trigger: AlarmTrigger, _stackName: string): Record<string, boolean> {
+  const m = /-(lag|cpu)-(high|low)$/.exec(trigger.alarmName);
+  if (!m) return {};
+  const key = `${m[1]}${m[2] === 'high' ? 'High' : 'Low'}`;
+  return { [key]: trigger.state === 'ALARM' };
+}
+
+function omitUndefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,53 @@
+import { parseTrace, prng, scenarios, SCENARIO_NAMES, TraceError } from '../../local/scenarios';
+
+test('ships the six scenarios the README promises', () => {
+  expect(SCENARIO_NAMES.sort()).toEqual(['diurnal-day', 'flash-crowd', 'multi-tenant', 'noisy', 'slow-ramp', 'step-spike']);
+  expect(scenarios()['multi-tenant'].jobs.map((j) => j.name)).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+});
+
+test('same seed, same load; another seed, other noise', () => {
+  const a = scenarios(42).noisy.jobs[0].rate;
+  const b = scenarios(42).noisy.jobs[0].rate;
+  const c = scenarios(43).noisy.jobs[0].rate;
+  const ts = Array.from({ length: 50 }, (_, i) => i * 7_000);
+  expect(ts.map(a)).toEqual(ts.map(b));
+  expect(ts.map(a)).not.toEqual(ts.map(c));
+  // noise stays within ±25 % of 2,800 rec/s
+  for (const t of ts) expect(Math.abs(a(t) - 2800)).toBeLessThanOrEqual(0.25 * 2800 + 1e-9);
+});
+
+test('step spike steps from 1,500 to 6,000 rec/s at minute 15 and back at minute 55 (±3 % noise)', () => {
+  const r = scenarios(1)['step-spike'].jobs[0].rate;
+  expect(r(14 * 60_000)).toBeGreaterThan(1455);
+  expect(r(14 * 60_000)).toBeLessThan(1545);
+  expect(r(16 * 60_000)).toBeGreaterThan(5820);
+  expect(r(56 * 60_000)).toBeLessThan(1545);
+});
+
+test('prng is deterministic and uniform enough', () => {
+  const r = prng(7);
+  const xs = Array.from({ length: 10_000 }, r);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean).toBeGreaterThan(0.48);
+  expect(mean).toBeLessThan(0.52);
+  expect(prng(7)()).toBe(xs[0]);
+});
+
+test('a trace replays step-wise from seconds or ISO timestamps', () => {
+  const { rate, durationMs } = parseTrace('time,records_per_second\n0,100\n60,250\n120,50\n');
+  expect([rate(0), rate(59_999), rate(60_000), rate(119_000), rate(500_000)]).toEqual([100, 100, 250, 250, 50]);
+  expect(durationMs).toBe(180_000);
+  const iso = parseTrace('time,records_per_second\n2026-01-01T00:00:00Z,10\n2026-01-01T00:01:00Z,20\n');
+  expect([iso.rate(0), iso.rate(60_000)]).toEqual([10, 20]);
+});
+
+test.each([
+  ['', /needs a header/],
+  ['t,r\n0,1\n', /line 1: header must name columns "time" and "records_per_second"/],
+  ['time,records_per_second\nabc,1\n', /line 2: time must be seconds from the start or an ISO timestamp \(got "abc"\)/],
+  ['time,records_per_second\n0,-5\n', /line 2: records_per_second must be a number ≥ 0 \(got "-5"\)/],
+  ['time,records_per_second\n0,1\n0,2\n', /line 3: time must increase/],
+])('a bad trace is rejected with the line and the rule: %j', (csv, msg) => {
+  expect(() => parseTrace(csv, 'load.csv')).toThrow(TraceError);
+  expect(() => parseTrace(csv, 'load.csv')).toThrow(msg);
+});

@@ -1,0 +1,266 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parseConfig, type Config } from '../../functions/core/config';
+import type { FlinkApi, TaskManagerInfo } from '../../functions/adapters/flink/types';
+import { LifecycleInputError, parseLifecycleInput } from '../../functions/adapters/targets/lifecycle-hook';
+import { makeLifecycleHookHandler, settingsFromEnv, type LifecycleHookSettings } from '../../functions/handlers/lifecycle-hook';
+import { tm } from '../support/task-managers';
+
+const asg = mockClient(AutoScalingClient);
+const GROUP = 'flink-tm-asg';
+const HOOK = 'drain-taskmanager';
+const TOKEN = 'a1b2c3d4-0000-4000-8000-123456789abc';
+const I1 = 'i-0123456789abcdef0';
+const I2 = 'i-0123456789abcdef1';
+const T0 = Date.parse('2025-06-01T10:00:00Z');
+
+function event(over: Record<string, unknown> = {}) {
+  return {
+    version: '0',
+    id: 'e1',
+    'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+    source: 'aws.autoscaling',
+    account: '123456789012',
+    time: new Date(T0).toISOString(),
+    region: 'eu-west-1',
+    resources: [`arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/${GROUP}`],
+    detail: {
+      LifecycleActionToken: TOKEN,
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      EC2InstanceId: I1,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      Origin: 'AutoScalingGroup',
+      Destination: 'EC2',
+      ...over,
+    },
+  };
+}
+
+function config(over: { drainTimeoutSeconds?: number; dryRun?: boolean; group?: string } = {}): Config {
+  return parseConfig({
+    jobs: [
+      {
+        name: 'orders',
+        dryRun: over.dryRun ?? false,
+        flink: { url: 'http://127.0.0.1:8081' },
+        mode: 'reactive',
+        target: { kind: 'asg', autoScalingGroupName: over.group ?? GROUP },
+        slotsPerTaskManager: 4,
+        bounds: { maxParallelism: 16, maxTaskManagers: 4 },
+        drainTimeoutSeconds: over.drainTimeoutSeconds ?? 60,
+      },
+    ],
+  });
+}
+
+/** A Flink whose TaskManagers are whatever `tms()` says now (the instance id is the TM resource id). */
+function flink(tms: () => TaskManagerInfo[] | Error): FlinkApi {
+  return {
+    baseUrl: 'http://127.0.0.1:8081',
+    taskManagers: async () => {
+      const r = tms();
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  } as Partial<FlinkApi> as FlinkApi;
+}
+
+function group(instances: { id: string; state?: string }[] = [{ id: I1, state: 'Terminating:Wait' }, { id: I2 }]) {
+  asg.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: GROUP,
+        DesiredCapacity: 1,
+        MinSize: 0,
+        MaxSize: 4,
+        Instances: instances.map((i) => ({ InstanceId: i.id, LifecycleState: i.state ?? 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: false, AvailabilityZone: 'a' })) as any,
+      } as any,
+    ],
+  });
+}
+
+interface Harness {
+  handler: ReturnType<typeof makeLifecycleHookHandler>;
+  published: { subject: string; message: string }[];
+  clock: { now: number };
+}
+
+function harness(opts: { tms: () => TaskManagerInfo[] | Error; settings?: Partial<LifecycleHookSettings>; config?: Config }): Harness {
+  const clock = { now: T0 + 5_000 };
+  const published: Harness['published'] = [];
+  const handler = makeLifecycleHookHandler({
+    config: () => opts.config ?? config(),
+    settings: { onTimeout: 'ABANDON', pollSeconds: 15, maxWaitSeconds: 600, ...opts.settings },
+    autoScaling: new AutoScalingClient({}),
+    flinkFor: () => flink(opts.tms),
+    publish: async (subject, message) => void published.push({ subject, message }),
+    now: () => clock.now,
+    sleep: async (ms) => void (clock.now += ms),
+  });
+  return { handler, published, clock };
+}
+
+const ref = { AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, InstanceId: I1, LifecycleActionToken: TOKEN };
+const completes = () => asg.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input);
+const heartbeats = () => asg.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+
+beforeEach(() => {
+  asg.reset();
+  asg.on(CompleteLifecycleActionCommand).resolves({});
+  asg.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+  group();
+});
+
+describe('parseLifecycleInput', () => {
+  test('reads the EventBridge lifecycle event, with the event time as the start of the drain', () => {
+    expect(parseLifecycleInput(event())).toEqual({
+      kind: 'lifecycle-action',
+      action: { autoScalingGroupName: GROUP, lifecycleHookName: HOOK, instanceId: I1, lifecycleActionToken: TOKEN, startedAt: T0 },
+    });
+  });
+
+  test.each([
+    [{ LifecycleActionToken: undefined }, 'detail.LifecycleActionToken must be a non-empty string'],
+    [{ EC2InstanceId: 'web-1' }, 'detail.EC2InstanceId must be an EC2 instance id (i-...)'],
+    [{ LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' }, 'detail.LifecycleTransition must be "autoscaling:EC2_INSTANCE_TERMINATING"'],
+  ])('bad event %j is rejected naming the field', (over, msg) => {
+    expect(() => parseLifecycleInput(event(over))).toThrow(LifecycleInputError);
+    expect(() => parseLifecycleInput(event(over))).toThrow(msg);
+  });
+
+  test('unknown event types and missing times are rejected', () => {
+    expect(() => parseLifecycleInput({ ...event(), 'detail-type': 'EC2 Instance Launch Successful' })).toThrow(/detail-type must be/);
+    expect(() => parseLifecycleInput({ ...event(), time: 'yesterday' })).toThrow(/time must be an ISO-8601 time/);
+  });
+
+  test('Spot interruption warnings are recognised', () => {
+    const spot = { 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', time: new Date(T0).toISOString(), detail: { 'instance-id': I1, 'instance-action': 'terminate' } };
+    expect(parseLifecycleInput(spot)).toEqual({ kind: 'spot-interruption', instanceId: I1, instanceAction: 'terminate', at: T0 });
+  });
+});
+
+describe('lifecycle hook handler', () => {
+  test('TaskManager holds no slots: CONTINUE at once, no heartbeat, no notification', async () => {
+    const h = harness({ tms: () => [tm(I1, 'ip-10-0-0-1.ec2.internal', 4, 0), tm(I2, 'x', 4, 4)] });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ done: true, outcome: 'drained', completedWith: 'CONTINUE', notify: false, taskManagerId: I1 });
+    expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
+    expect(heartbeats()).toBe(0);
+    expect(h.published).toEqual([]);
+  });
+
+  test('busy TaskManager: heartbeats while it drains, then CONTINUE', async () => {
+    let checks = 0;
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, ++checks < 3 ? 2 : 0)] });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ done: true, outcome: 'drained', completedWith: 'CONTINUE' });
+    expect(heartbeats()).toBe(2);
+    expect(asg.commandCalls(RecordLifecycleActionHeartbeatCommand)[0].args[0].input).toEqual(ref);
+    expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
+    expect(h.clock.now - T0).toBe(5_000 + 2 * 15_000); // two 15 s polls of virtual time
+  });
+
+  test('drain timeout reached: explicit outcome, completed with the configured result, notified', async () => {
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 3)] });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ done: true, outcome: 'drain-timeout', completedWith: 'ABANDON', notify: true, busySlots: 3, taskManagerId: I1 });
+    expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'ABANDON' }]);
+    expect(heartbeats()).toBe(4); // at 5, 20, 35, 50 s; the 65 s check is past the 60 s drain timeout
+    expect(h.published).toHaveLength(1);
+    expect(h.published[0].subject).toBe(`flink-elastic: drain-timeout ${I1}`);
+    expect(h.published[0].message).toMatch(/Drain timeout \(60s\) reached for i-0123456789abcdef0 in flink-tm-asg: TaskManager i-0123456789abcdef0 still holds 3 slot\(s\); completed with ABANDON/);
+
+    asg.resetHistory();
+    const cont = harness({ tms: () => [tm(I1, 'h1', 4, 3)], settings: { onTimeout: 'CONTINUE' } });
+    expect(await cont.handler(event())).toMatchObject({ outcome: 'drain-timeout', completedWith: 'CONTINUE' });
+    expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
+  });
+
+  test('invocation budget spent: returns {done:false} that the next invocation continues from', async () => {
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 1)], settings: { maxWaitSeconds: 20 }, config: config({ drainTimeoutSeconds: 300 }) });
+    const first = await h.handler(event());
+    expect(first).toMatchObject({ done: false, nextCheckSeconds: 15, action: { instanceId: I1, startedAt: T0 } });
+    expect(completes()).toEqual([]);
+    const second = await h.handler(first);
+    expect(second.done).toBe(false);
+    expect(heartbeats()).toBe(4);
+    // Remaining Lambda time also bounds the loop (10 s safety margin).
+    asg.resetHistory();
+    const r = await h.handler(event(), { getRemainingTimeInMillis: () => 12_000 });
+    expect(r.done).toBe(false);
+    expect(heartbeats()).toBe(1);
+  });
+
+  test('the action is gone (Spot reclaim, completed elsewhere): reported and notified, no error', async () => {
+    asg.on(RecordLifecycleActionHeartbeatCommand).rejects(Object.assign(new Error(`No active Lifecycle Action found with instance ID ${I1}`), { name: 'ValidationError' }));
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 2)] });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ done: true, outcome: 'action-gone', notify: true });
+    expect(h.published[0].message).toMatch(/no longer exists/);
+  });
+
+  test('an instance that cannot be mapped while unmapped TaskManagers hold slots is treated as busy', async () => {
+    const h = harness({ tms: () => [tm('tm-unknown', '10.9.9.9', 4, 2), tm(I2, 'h2', 4, 0)], settings: { maxWaitSeconds: 0 } });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ done: false });
+    expect(completes()).toEqual([]);
+    expect((r as any).reason).toMatch(/could not be mapped .* treating it as busy/);
+  });
+
+  test('an unmapped instance completes when no unmapped TaskManager holds slots (nothing can be lost)', async () => {
+    const h = harness({ tms: () => [tm('tm-unknown', '10.9.9.9', 4, 0), tm(I2, 'h2', 4, 4)] });
+    expect(await h.handler(event())).toMatchObject({ outcome: 'drained', completedWith: 'CONTINUE' });
+  });
+
+  test('Flink unreachable: keeps waiting, then times out explicitly', async () => {
+    const h = harness({ tms: () => new Error('connect ECONNREFUSED 127.0.0.1:8081') });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ outcome: 'drain-timeout', completedWith: 'ABANDON', notify: true });
+    expect((r as any).message).toMatch(/Flink REST http:\/\/127.0.0.1:8081 unreachable/);
+  });
+
+  test('Spot interruption warning: reported with the TaskManager it hits, nothing changed', async () => {
+    group([{ id: I1 }, { id: I2 }]);
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 3)] });
+    const r = await h.handler({ 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', time: new Date(T0).toISOString(), detail: { 'instance-id': I1, 'instance-action': 'terminate' } });
+    expect(r).toMatchObject({ done: true, outcome: 'spot-interruption', notify: true, autoScalingGroupName: GROUP, taskManagerId: I1, busySlots: 3 });
+    expect(completes()).toEqual([]);
+    expect(heartbeats()).toBe(0);
+    expect(h.published[0].message).toMatch(/will be terminated in about 2 minutes \(not fought\)/);
+  });
+
+  test('a group no job uses: left alone, notified', async () => {
+    const h = harness({ tms: () => [], config: config({ group: 'another-asg' }) });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ outcome: 'not-managed', notify: true });
+    expect(completes()).toEqual([]);
+  });
+
+  test('dry-run job: decides and explains, never heartbeats or completes', async () => {
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 0)], config: config({ dryRun: true }) });
+    const r = await h.handler(event());
+    expect(r).toMatchObject({ outcome: 'drained' });
+    expect((r as any).message).toMatch(/^dry run: would complete with CONTINUE/);
+    expect(completes()).toEqual([]);
+    expect(heartbeats()).toBe(0);
+  });
+
+  test('API errors are typed and name the group', async () => {
+    asg.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const h = harness({ tms: () => [tm(I1, 'h1', 4, 0)] });
+    await expect(h.handler(event())).rejects.toMatchObject({ name: 'CapacityTargetError', code: 'API', retryable: true, target: `asg:${GROUP}`, operation: 'CompleteLifecycleAction' });
+  });
+});
+
+test('settingsFromEnv validates each variable, naming it and the allowed values', () => {
+  expect(settingsFromEnv({})).toEqual({ onTimeout: 'ABANDON', pollSeconds: 15, maxWaitSeconds: 600, topicArn: undefined });
+  expect(() => settingsFromEnv({ LIFECYCLE_ON_DRAIN_TIMEOUT: 'RETRY' })).toThrow('LIFECYCLE_ON_DRAIN_TIMEOUT must be "ABANDON" or "CONTINUE" (got "RETRY")');
+  expect(() => settingsFromEnv({ LIFECYCLE_POLL_SECONDS: '0' })).toThrow('LIFECYCLE_POLL_SECONDS must be an integer from 1 to 300 (got "0")');
+  expect(() => settingsFromEnv({ LIFECYCLE_MAX_WAIT_SECONDS: '900' })).toThrow('LIFECYCLE_MAX_WAIT_SECONDS must be an integer from 0 to 840');
+});
