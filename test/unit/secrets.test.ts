@@ -32,11 +32,11 @@ test('cached per container: one GetSecretValue per secret within the TTL', async
 test('a malformed secret names the secret and the fields, never the value', async () => {
   sm.on(GetSecretValueCommand).resolves({ SecretString: '{"user":"u","pass":"hunter2"}' });
   const src = new SecretsManagerSource(new SecretsManagerClient({}));
-  const err = await flinkCredentials(billing, src).catch((e) => e as Error);
+  const err = (await flinkCredentials(billing, src).then(() => undefined, (e: unknown) => e)) as Error;
   expect(err.message).toBe('secret "flink/billing/rest" must have non-empty string fields "username" and "password" (has: user, pass)');
   expect(err.message).not.toContain('hunter2');
   sm.on(GetSecretValueCommand).resolves({ SecretString: 'hunter2' });
-  const err2 = await flinkCredentials(billing, new SecretsManagerSource(new SecretsManagerClient({}))).catch((e) => e as Error);
+  const err2 = (await flinkCredentials(billing, new SecretsManagerSource(new SecretsManagerClient({}))).then(() => undefined, (e: unknown) => e)) as Error;
   expect(err2.message).toContain('must be a JSON object');
   expect(err2.message).not.toContain('hunter2');
 });
