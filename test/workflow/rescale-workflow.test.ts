@@ -388,3 +388,17 @@ test('a cancel that outlasts every retry: recovery waits for the job to stop, th
   await expectUnlocked(h, 'orders');
   expectOneNotification({ subject: /rolled back to parallelism 4/, outcome: 'failed-rolled-back' });
 });
+
+test('stop-with-savepoint option: the job is stopped by Flink with the savepoint (no cancel call) and resubmitted from it', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'stop-with-savepoint');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.output.savepoint.stop).toBe(true);
+  expect((await h.flink.job(job.id)).state).toBe('FINISHED');
+  expect([...emu.model.operations.values()].map((o) => o.kind)).toEqual(['stop']);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 6 \(stop-with-savepoint\)/, outcome: 'succeeded' });
+});
