@@ -73,15 +73,12 @@ function unionLength(intervals: Interval[], from: number, to: number): number {
 }
 
 /** What Flink and the infrastructure spent during the run, from the emulator's and the target's own records. */
-function flinkOwnIntervals(emu: Emulator, sim: SimulatedCapacityTarget, r: RunResult): Interval[] {
+function flinkOwnIntervals(emu: Emulator, r: RunResult): Interval[] {
   const out: Interval[] = [];
-  const launched = new Map<string, number>();
-  for (const a of sim.activity) {
-    const l = /^member (\S+) launched/.exec(a.message);
-    if (l) launched.set(l[1], a.at);
-    const s = /^member (\S+) in service/.exec(a.message);
-    if (s && launched.has(s[1])) out.push([launched.get(s[1])!, a.at]);
-  }
+  // TaskManager boot: from the capacity change to the last new TaskManager registering with the JobManager.
+  const state = r.output ?? r.finalState;
+  const registered = emu.model.taskManagers.filter((t) => t.registeredAt > r.startedAt).map((t) => t.registeredAt);
+  if (state?.capacity?.changed && registered.length) out.push([state.capacity.at, Math.max(...registered)]);
   for (const op of emu.model.operations.values()) if (op.completedAt !== undefined) out.push([op.createdAt, op.completedAt]);
   for (const job of emu.model.jobs) {
     const ts = job.timestamps;
@@ -106,7 +103,7 @@ async function runScenario(dynamo: LocalDynamo, s: Scenario, i: number): Promise
     s.before?.(emu);
     const r = await h.run({ job: 'orders', ...s.input }, `bench-${i}`);
     const total = r.finishedAt - r.startedAt;
-    const own = unionLength(flinkOwnIntervals(emu, sim, r), r.startedAt, r.finishedAt);
+    const own = unionLength(flinkOwnIntervals(emu, r), r.startedAt, r.finishedAt);
     const outcome = (r.output ?? r.finalState)?.notify?.outcome ?? r.status;
     return [s.name, outcome, String(r.states.length), String(r.invocations.length), String(r.retries), (total / 1000).toFixed(1), (own / 1000).toFixed(1), ((total - own) / 1000).toFixed(1)];
   } finally {
