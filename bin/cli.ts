@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
 import { registerEmulator } from './commands/emulator';
+import { registerDecide } from './commands/decide';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -25,6 +26,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerValidate(program, io);
   registerEmulator(program, io);
+  registerDecide(program, io);
   return program;
 }
 

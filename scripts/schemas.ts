@@ -1,6 +1,7 @@
 /** Renders the committed schema files and the config reference from the core's zod schemas. */
 import { z } from 'zod';
 import { ConfigSchema } from '../functions/core/config';
+import { JobSnapshotSchema } from '../functions/core/policy/snapshot';
 
 type Json = Record<string, any>;
 
@@ -78,10 +79,21 @@ export function configReference(schema: Json): string {
   return lines.join('\n').replace(/## ``/, '## (top level)') + '\n';
 }
 
+/** The job snapshot the policy decides on (`flink-elastic decide --snapshot FILE`). */
+export function snapshotJsonSchema(): Json {
+  const s = z.toJSONSchema(JobSnapshotSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  s.$id = 'https://github.com/flink-elastic/flink-elastic/schema/job-snapshot.schema.json';
+  s.title = 'flink-elastic job snapshot';
+  s.description =
+    'What the scaling policy knows about one job at one moment: per-vertex Flink metrics, the cluster, CloudWatch signals and history. Every metric is optional; the policy says what it lacked. Validated by functions/core/policy/snapshot.ts; see docs/policy.md.';
+  return s;
+}
+
 export function renderSchemas(): Record<string, string> {
   const config = configJsonSchema();
   return {
     'schema/flink-elastic.config.schema.json': JSON.stringify(config, null, 2) + '\n',
+    'schema/job-snapshot.schema.json': JSON.stringify(snapshotJsonSchema(), null, 2) + '\n',
     'docs/config-reference.md': configReference(config),
   };
 }

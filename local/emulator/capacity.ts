@@ -8,7 +8,8 @@
  * the named idle members and lowers the desired count by exactly that many.
  */
 import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
-import type { CapacityTarget, ReleaseResult, SetDesiredResult, TargetDescription, TargetMember } from '../../functions/adapters/targets/types';
+import { CapacityTargetError } from '../../functions/adapters/targets/types';
+import type { CapacityTarget, ProtectResult, ReleaseOptions, ReleaseResult, SetDesiredOptions, SetDesiredResult, SkippedMember, TargetDescription, TargetMember } from '../../functions/adapters/targets/types';
 import { FlinkModel, hex32 } from './model';
 
 export interface SimulatedCapacityOptions {
@@ -107,7 +108,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
         id: m.id,
         state: m.state,
         addresses: [m.host],
-        ...(tm ? { taskManagerId: tm.id, idle: tm.freeSlots === tm.slotsNumber } : {}),
+        ...(tm ? { taskManagerId: tm.id, idle: tm.freeSlots === tm.slotsNumber, busySlots: tm.slotsNumber - tm.freeSlots } : {}),
         protected: m.protected,
       };
     });
@@ -121,18 +122,17 @@ export class SimulatedCapacityTarget implements CapacityTarget {
       members,
       unmappedMembers: members.filter((m) => !m.taskManagerId).map((m) => m.id),
       unmappedTaskManagers: taskManagers.filter((t) => !hosts.has(t.host)).map((t) => t.id),
+      notes: members.filter((m) => !m.taskManagerId).map((m) => `member ${m.id} (${m.state}) has no registered TaskManager yet`),
     };
   }
 
-  async setDesired(count: number, opts: { minRequired?: number } = {}): Promise<SetDesiredResult> {
-    if (!Number.isInteger(count) || count < 0) throw new Error(`setDesired: count must be an integer >= 0, got ${count}`);
+  async setDesired(count: number, opts: SetDesiredOptions = {}): Promise<SetDesiredResult> {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'INVALID_INPUT', `count must be an integer >= 0, got ${count}`);
+    }
     const previous = this.desired;
     let desired = count;
     let clampedBy: string | undefined;
-    if (opts.minRequired !== undefined && desired < opts.minRequired) {
-      desired = opts.minRequired;
-      clampedBy = `running jobs need at least ${opts.minRequired} TaskManager(s)`;
-    }
     if (desired > this.max) {
       desired = this.max;
       clampedBy = `target max ${this.max}`;
@@ -141,10 +141,18 @@ export class SimulatedCapacityTarget implements CapacityTarget {
       desired = this.min;
       clampedBy = `target min ${this.min}`;
     }
+    if (opts.minRequired !== undefined && desired < opts.minRequired) {
+      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'BELOW_REQUIRED', `${desired} is below the ${opts.minRequired} TaskManager(s) running jobs need; nothing was changed`);
+    }
     this.desired = desired;
-    if (desired !== previous) this.log(`desired ${previous} → ${desired}${clampedBy ? ` (clamped: ${clampedBy})` : ''}`);
+    const actions: string[] = [];
+    if (desired !== previous) {
+      const line = `desired ${previous} → ${desired}${clampedBy ? ` (clamped: ${clampedBy})` : ''}`;
+      this.log(line);
+      actions.push(line);
+    }
     this.converge();
-    return { previous, desired, changed: desired !== previous, ...(clampedBy ? { clampedBy } : {}) };
+    return { previous, desired, changed: desired !== previous, ...(clampedBy ? { clampedBy } : {}), dryRun: false, actions };
   }
 
   /** Launch or terminate members until the live count matches desired (never terminating busy or protected ones). */
@@ -190,30 +198,57 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     this.log(`member ${m.id} terminated (${why})`);
   }
 
-  async protectBusy(description: TargetDescription): Promise<void> {
-    for (const d of description.members) {
-      if (d.idle === false) {
-        const m = this.members.find((x) => x.id === d.id);
-        if (m && !m.protected) {
-          m.protected = true;
-          this.log(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
-        }
+  async protectBusy(taskManagers: TaskManagerInfo[]): Promise<ProtectResult> {
+    const d = await this.describe(taskManagers);
+    const result: ProtectResult = { protected: [], unprotected: [], untouched: [], dryRun: false, actions: [] };
+    for (const dm of d.members) {
+      const m = this.members.find((x) => x.id === dm.id);
+      if (!m) continue;
+      if (dm.idle === undefined) result.untouched.push(m.id);
+      else if (!dm.idle && !m.protected) {
+        m.protected = true;
+        result.protected.push(m.id);
+        result.actions.push(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
+      } else if (dm.idle && m.protected) {
+        m.protected = false;
+        result.unprotected.push(m.id);
+        result.actions.push(`member ${m.id} unprotected (its TaskManager is idle)`);
       }
     }
+    for (const a of result.actions) this.log(a);
+    return result;
   }
 
-  async release(memberIds: string[], _description: TargetDescription): Promise<ReleaseResult> {
-    const live = this.live();
-    const chosen = memberIds.map((id) => {
-      const m = live.find((x) => x.id === id);
-      if (!m) throw new Error(`release: ${id} is not a live member of ${this.name}; members: ${live.map((x) => x.id).join(', ') || 'none'}`);
-      if (!this.isIdle(m)) throw new Error(`release: member ${id} is busy (its TaskManager ${m.tmId} holds slots); nothing was released`);
-      return m;
-    });
-    if (new Set(memberIds).size !== memberIds.length) throw new Error('release: member ids must be unique');
-    for (const m of chosen) this.terminate(m, 'released');
+  async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
+    if (new Set(memberIds).size !== memberIds.length) {
+      throw new CapacityTargetError(this.kind, this.name, 'release', 'INVALID_INPUT', 'member ids must be unique');
+    }
+    const d = await this.describe(taskManagers);
+    const previous = this.desired;
+    const skipped: SkippedMember[] = [];
+    const chosen: Member[] = [];
+    let remaining = d.members.length;
+    for (const id of memberIds) {
+      const dm = d.members.find((x) => x.id === id);
+      const m = this.members.find((x) => x.id === id);
+      if (!dm || !m) skipped.push({ id, code: 'not-found', reason: `${id} is not a live member of ${this.name}` });
+      else if (dm.state !== 'InService') skipped.push({ id, code: 'not-in-service', reason: `${id} is ${dm.state}` });
+      else if (dm.idle === undefined) skipped.push({ id, code: 'unmapped', reason: `${id} has no TaskManager registered in Flink; not removed blindly` });
+      else if (!dm.idle || !this.isIdle(m)) skipped.push({ id, code: 'busy', reason: `${id}'s TaskManager ${dm.taskManagerId} holds ${dm.busySlots} slot(s)` });
+      else if (opts.minRequired !== undefined && remaining - 1 < opts.minRequired) skipped.push({ id, code: 'below-minimum', reason: `removing ${id} would leave fewer than ${opts.minRequired} member(s)` });
+      else {
+        chosen.push(m);
+        remaining--;
+      }
+    }
+    const actions: string[] = [];
+    for (const m of chosen) {
+      this.terminate(m, 'released');
+      actions.push(`terminated ${m.id} (TaskManager ${m.tmId}) and decremented desired`);
+    }
     this.desired = Math.max(0, this.desired - chosen.length);
-    return { released: chosen.map((m) => m.id), desired: this.desired };
+    const ids = chosen.map((m) => m.id);
+    return { released: ids, selected: ids, skipped, previous, desired: this.desired, dryRun: false, actions };
   }
 
   /** Fault injection: the instance dies (its TaskManager is lost after the heartbeat timeout). */

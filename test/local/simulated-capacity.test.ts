@@ -29,7 +29,7 @@ test('scale out: new members boot, then their TaskManagers register and a waitin
   emu.clock.advance(5000);
   expect(job.state).toBe('CREATED'); // 4 slots, needs 6
   const r = await target.setDesired(3);
-  expect(r).toEqual({ previous: 2, desired: 3, changed: true });
+  expect(r).toMatchObject({ previous: 2, desired: 3, changed: true, dryRun: false, actions: ['desired 2 → 3'] });
   let d = await describe();
   expect(d.members.map((x) => x.state)).toEqual(['InService', 'InService', 'Pending']);
   expect(d.unmappedMembers).toEqual([d.members[2].id]);
@@ -45,14 +45,11 @@ test('scale out: new members boot, then their TaskManagers register and a waitin
 
 test('clamping: target max and what running jobs need; the reason is reported', async () => {
   const { target } = await setup({ max: 4 });
-  expect(await target.setDesired(9)).toEqual({ previous: 2, desired: 4, changed: true, clampedBy: 'target max 4' });
-  expect(await target.setDesired(1, { minRequired: 3 })).toEqual({
-    previous: 4,
-    desired: 3,
-    changed: true,
-    clampedBy: 'running jobs need at least 3 TaskManager(s)',
-  });
-  await expect(target.setDesired(-1)).rejects.toThrow('count must be an integer >= 0');
+  expect(await target.setDesired(9)).toMatchObject({ previous: 2, desired: 4, changed: true, clampedBy: 'target max 4' });
+  // below what running jobs need: refused, nothing changed
+  await expect(target.setDesired(1, { minRequired: 3 })).rejects.toMatchObject({ code: 'BELOW_REQUIRED', message: expect.stringContaining('below the 3 TaskManager(s) running jobs need') });
+  expect(target.desiredCount).toBe(4);
+  await expect(target.setDesired(-1)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('count must be an integer >= 0') });
 });
 
 test('scale in never removes busy members; release removes exactly the named idle ones', async () => {
@@ -61,7 +58,8 @@ test('scale in never removes busy members; release removes exactly the named idl
   emu.clock.advance(5000);
   let d = await describe();
   expect(d.members.map((x) => x.idle)).toEqual([false, true, true]);
-  await target.protectBusy(d);
+  const p = await target.protectBusy(await api.taskManagers());
+  expect(p.protected).toEqual([d.members[0].id]);
   d = await describe();
   expect(d.members.map((x) => x.protected)).toEqual([true, false, false]);
 
@@ -77,10 +75,11 @@ test('scale in never removes busy members; release removes exactly the named idl
   const idle = d.members.filter((x) => x.idle).map((x) => x.id);
   expect(idle).toHaveLength(2);
   const busyId = d.members.find((x) => x.idle === false)!.id;
-  await expect(target.release([busyId], d)).rejects.toThrow(/is busy/);
+  const refused = await target.release([busyId], await api.taskManagers());
+  expect(refused).toMatchObject({ released: [], desired: 3, skipped: [{ id: busyId, code: 'busy' }] });
   expect((await describe()).members).toHaveLength(3); // nothing released
-  const r = await target.release([idle[1]], d);
-  expect(r).toEqual({ released: [idle[1]], desired: 2 });
+  const r = await target.release([idle[1]], await api.taskManagers());
+  expect(r).toMatchObject({ released: [idle[1]], previous: 3, desired: 2, skipped: [] });
   d = await describe();
   expect(d.members.map((x) => x.id)).toEqual([busyId, idle[0]]);
   expect((await api.taskManagers()).length).toBe(2); // its TaskManager deregistered cleanly (graceful stop)

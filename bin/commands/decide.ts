@@ -1,0 +1,66 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CliIo } from '../cli';
+import { configPath, loadConfig } from '../../functions/adapters/config-file';
+import { ConfigError, findJob, type Config, type JobConfig } from '../../functions/core/config';
+import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, type PolicyState } from '../../functions/core/policy';
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `cannot read ${what}: ${(e as Error).message}` }], file);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `not valid JSON: ${(e as Error).message}` }], file);
+  }
+}
+
+function pickJob(config: Config, explicit: string | undefined, fromSnapshot: string | undefined): JobConfig {
+  const name = explicit ?? fromSnapshot;
+  if (name) return findJob(config, name);
+  if (config.jobs.length === 1) return config.jobs[0];
+  throw new ConfigError([
+    { path: 'job', message: `the config has ${config.jobs.length} jobs; pick one with --job NAME or "job" in the snapshot: ${config.jobs.map((j) => j.name).join(', ')}` },
+  ]);
+}
+
+export function registerDecide(program: Command, io: CliIo): void {
+  program
+    .command('decide')
+    .description('Ask a scaling policy what it would do now for one job snapshot (changes nothing)')
+    .requiredOption('--snapshot <file>', 'job snapshot JSON (format: schema/job-snapshot.schema.json)')
+    .option('--job <name>', 'job in the config (default: the snapshot\'s "job" field, or the only job)')
+    .option('--state <file>', 'policy state carried between calls: read when the file exists, the new state is written back')
+    .option('--explain', 'print a readable explanation with the arithmetic instead of JSON')
+    .option('--policy <name>', `policy to ask: ${Object.keys(POLICIES).join(', ')}`, 'flink-elastic')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Prints the decision as JSON: action (none | scale-out-capacity | rescale | scale-in-capacity), direction,',
+        'target parallelism and TaskManagers, a one-line reason, the figures used, what limited it, what was missing.',
+        '',
+        'Example:',
+        '  $ flink-elastic decide --config flink-elastic.config.json --snapshot examples/snapshot.json --explain',
+        '  $ flink-elastic decide --snapshot examples/snapshot.json --state /tmp/orders.state.json --policy seed-001',
+      ].join('\n'),
+    )
+    .action((opts: { snapshot: string; job?: string; state?: string; explain?: boolean; policy: string }) => {
+      const policy = POLICIES[opts.policy];
+      if (!policy) {
+        throw new ConfigError([{ path: 'policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: opts.policy }]);
+      }
+      const config = loadConfig(configPath(program.opts().config));
+      const snapshot = parseSnapshot(readJson(opts.snapshot, 'snapshot'), opts.snapshot);
+      const job = pickJob(config, opts.job, snapshot.job);
+      let state: PolicyState | undefined;
+      if (opts.state && existsSync(opts.state)) state = parsePolicyState(readJson(opts.state, 'policy state'), opts.state);
+      const { decision, state: next } = policy(snapshot, job, state);
+      if (opts.state) writeFileSync(opts.state, JSON.stringify(next, null, 2) + '\n');
+      io.out(opts.explain ? explainDecision(decision, job.name) : JSON.stringify(decision, null, 2));
+    });
+}

@@ -1,0 +1,270 @@
+/**
+ * StateStore on the single DynamoDB table of the stack: pk `job#<name>`, sk one of
+ *   `lock`                         the rescale lock (owner, expiry, progress); TTL removes stale ones eventually
+ *   `cooldown`                     lastRescaleAt
+ *   `policy`                       opaque policy state with an optimistic version
+ *   `decision#<iso time>#<id>`     decision history (TTL: historyTtlDays)
+ *   `rescale#<iso time>#<id>`      rescale history (TTL: historyTtlDays)
+ *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
+ * Every mutation is a conditional write, so concurrent callers behave as DynamoDB guarantees.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  AcquireLockOptions,
+  AcquireLockResult,
+  HistoryEntry,
+  HistoryKind,
+  LockHeldError,
+  LockInfo,
+  LockLostError,
+  PolicyState,
+  ReleaseLockResult,
+  StateStore,
+  VersionConflictError,
+} from './types';
+
+export interface DynamoStateStoreOptions {
+  tableName: string;
+  /** A DynamoDB client (tests pass one pointing at dynalite). Defaults to a client from the environment. */
+  client?: DynamoDBClient;
+  /** History entries expire after this many days (DynamoDB TTL). Default 90. */
+  historyTtlDays?: number;
+}
+
+const pkOf = (job: string) => `job#${job}`;
+const isConditionFailed = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+export class DynamoStateStore implements StateStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly historyTtlSeconds: number;
+
+  constructor(opts: DynamoStateStoreOptions) {
+    if (!opts.tableName) throw new Error('DynamoStateStore: tableName is required');
+    this.table = opts.tableName;
+    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+    this.historyTtlSeconds = Math.round((opts.historyTtlDays ?? 90) * 86_400);
+  }
+
+  async acquireLock(job: string, owner: string, opts: AcquireLockOptions, attempt = 1): Promise<AcquireLockResult> {
+    if (!owner) throw new Error('acquireLock: owner is required');
+    if (!(opts.ttlSeconds > 0)) throw new Error(`acquireLock: ttlSeconds must be > 0 (got ${opts.ttlSeconds})`);
+    const expiresAtMs = opts.now + opts.ttlSeconds * 1000;
+    // Step 1: take a free or expired lock. The same owner never overwrites its own lock (progress would be lost).
+    let previous: Record<string, unknown> | undefined;
+    try {
+      const r = await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: pkOf(job),
+            sk: 'lock',
+            owner,
+            acquiredAt: opts.now,
+            expiresAtMs,
+            expiresAt: Math.ceil(expiresAtMs / 1000),
+            reason: opts.reason,
+            progress: {},
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR (expiresAtMs < :now AND #owner <> :owner)',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': opts.now, ':owner': owner },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      previous = r.Attributes;
+      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs, reason: opts.reason, progress: {} };
+      return previous
+        ? { lock, acquired: true, tookOverFrom: { owner: String(previous.owner), expiresAtMs: Number(previous.expiresAtMs) } }
+        : { lock, acquired: true };
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const current = await this.getLock(job);
+      if (!current && attempt < 3) return this.acquireLock(job, owner, opts, attempt + 1); // released in between: try again
+      if (!current) throw new Error(`job "${job}": the rescale lock changed hands ${attempt} times while acquiring it; try again`);
+      if (current.owner === owner) return { lock: current, acquired: false };
+      throw new LockHeldError(job, current.owner, current.expiresAtMs, current.reason);
+    }
+  }
+
+  async releaseLock(job: string, owner: string): Promise<ReleaseLockResult> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: 'lock' },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return { released: true };
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const current = await this.getLock(job);
+      return current ? { released: false, heldBy: current.owner } : { released: false };
+    }
+  }
+
+  async getLock(job: string): Promise<LockInfo | undefined> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'lock' }, ConsistentRead: true }));
+    return r.Item ? toLock(job, r.Item) : undefined;
+  }
+
+  async recordLockProgress(job: string, owner: string, progress: Record<string, string | number | boolean>): Promise<void> {
+    const entries = Object.entries(progress);
+    if (entries.length === 0) return;
+    const names: Record<string, string> = { '#owner': 'owner', '#progress': 'progress' };
+    const values: Record<string, unknown> = { ':owner': owner };
+    const sets = entries.map(([k, v], i) => {
+      names[`#k${i}`] = k;
+      values[`:v${i}`] = v;
+      return `#progress.#k${i} = :v${i}`;
+    });
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: 'lock' },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const current = await this.getLock(job);
+      throw new LockLostError(job, owner, current?.owner);
+    }
+  }
+
+  async getLastRescaleAt(job: string): Promise<number | undefined> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'cooldown' }, ConsistentRead: true }));
+    return r.Item ? Number(r.Item.lastRescaleAt) : undefined;
+  }
+
+  async setLastRescaleAt(job: string, at: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: 'cooldown' },
+          UpdateExpression: 'SET lastRescaleAt = :at',
+          ConditionExpression: 'attribute_not_exists(lastRescaleAt) OR lastRescaleAt < :at',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e; // a later time is already stored: the clock never moves back
+    }
+  }
+
+  async getPolicyState(job: string): Promise<PolicyState | undefined> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'policy' }, ConsistentRead: true }));
+    if (!r.Item) return undefined;
+    return { state: JSON.parse(String(r.Item.state)), version: Number(r.Item.version), updatedAt: Number(r.Item.updatedAt) };
+  }
+
+  async putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number> {
+    if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
+      throw new Error(`putPolicyState: expectedVersion must be an integer ≥ 0 (got ${expectedVersion})`);
+    }
+    const next = expectedVersion + 1;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          // Stored as a JSON string: the policy state is opaque here, and DynamoDB maps reject empty strings in keys etc.
+          Item: { pk: pkOf(job), sk: 'policy', state: JSON.stringify(state ?? null), version: next, updatedAt: now },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
+        }),
+      );
+      return next;
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const current = await this.getPolicyState(job);
+      throw new VersionConflictError(job, expectedVersion, current?.version);
+    }
+  }
+
+  async claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pkOf(job), sk: `once#${key}`, claimedAt: now, expiresAt: Math.ceil(now / 1000) + Math.max(1, Math.round(ttlSeconds)) },
+          // An expired claim (TTL deletion is lazy) may be claimed again.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSec',
+          ExpressionAttributeValues: { ':nowSec': Math.floor(now / 1000) },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      return false;
+    }
+  }
+
+  async appendHistory(entry: HistoryEntry): Promise<void> {
+    if (!Number.isFinite(entry.at)) throw new Error(`appendHistory: at must be epoch ms (got ${entry.at})`);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: pkOf(entry.job),
+            sk: `${entry.kind}#${new Date(entry.at).toISOString()}#${entry.id}`,
+            kind: entry.kind,
+            at: entry.at,
+            id: entry.id,
+            detail: JSON.stringify(entry.detail),
+            expiresAt: Math.ceil(entry.at / 1000) + this.historyTtlSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e; // already written (a task delivered twice)
+    }
+  }
+
+  async history(job: string, kind: HistoryKind, opts: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = opts.limit ?? 50;
+    const out: HistoryEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': `${kind}#` },
+          ScanIndexForward: false,
+          Limit: limit - out.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const it of r.Items ?? []) {
+        out.push({ kind, job, at: Number(it.at), id: String(it.id), detail: JSON.parse(String(it.detail)) as Record<string, unknown> });
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey && out.length < limit);
+    return out;
+  }
+}
+
+function toLock(job: string, item: Record<string, unknown>): LockInfo {
+  return {
+    job,
+    owner: String(item.owner),
+    acquiredAt: Number(item.acquiredAt),
+    expiresAtMs: Number(item.expiresAtMs),
+    reason: item.reason === undefined ? undefined : String(item.reason),
+    progress: (item.progress as LockInfo['progress']) ?? {},
+  };
+}

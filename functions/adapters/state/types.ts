@@ -1,0 +1,135 @@
+/**
+ * Durable per-job state: the rescale lock, the cooldown clock, the policy's own state, and the history of decisions
+ * and rescales. One DynamoDB table (pk/sk strings, TTL attribute `expiresAt`), one partition per job.
+ * The DynamoDB implementation is `DynamoStateStore` (dynamo.ts); tests run it against dynalite over loopback.
+ */
+
+export interface LockInfo {
+  job: string;
+  /** Who holds the lock: the Step Functions execution ARN (or another caller-chosen id). */
+  owner: string;
+  /** Epoch ms when the owner first took the lock. */
+  acquiredAt: number;
+  /** Epoch ms after which anyone may take the lock over. */
+  expiresAtMs: number;
+  reason?: string;
+  /** Rescale progress the owner records while it holds the lock (e.g. the savepoint path before a cancel). */
+  progress: Record<string, string | number | boolean>;
+}
+
+export interface AcquireLockOptions {
+  /** Current time, epoch ms (callers pass their clock so tests can use virtual time). */
+  now: number;
+  /** How long the lock is valid without being released. */
+  ttlSeconds: number;
+  reason?: string;
+}
+
+export interface AcquireLockResult {
+  lock: LockInfo;
+  /** False when this owner already held the lock (a task delivered twice): nothing was changed. */
+  acquired: boolean;
+  /** The expired lock this call took over, if any. */
+  tookOverFrom?: { owner: string; expiresAtMs: number };
+}
+
+export interface ReleaseLockResult {
+  /** True when this call deleted the lock; false when the owner did not hold it (already released, or never held). */
+  released: boolean;
+  /** Who holds it now, when somebody else does. */
+  heldBy?: string;
+}
+
+export type HistoryKind = 'decision' | 'rescale';
+
+export interface HistoryEntry {
+  kind: HistoryKind;
+  job: string;
+  /** Epoch ms. */
+  at: number;
+  /** Unique per entry (e.g. execution name); makes writes idempotent: the same id at the same time is written once. */
+  id: string;
+  /** Free-form, JSON-serialisable details (decision inputs and reason; rescale before/after, savepoint, phases). */
+  detail: Record<string, unknown>;
+}
+
+export interface PolicyState {
+  state: unknown;
+  /** Starts at 1 with the first write; every successful write increments it. */
+  version: number;
+  updatedAt: number;
+}
+
+export interface StateStore {
+  /**
+   * Takes the job's rescale lock. Fails fast with `LockHeldError` (naming the holder and its expiry) when another
+   * owner holds an unexpired lock. An expired lock is taken over. The same owner asking again gets its lock back
+   * unchanged (`acquired: false`), so a task delivered twice neither fails nor acts twice.
+   */
+  acquireLock(job: string, owner: string, opts: AcquireLockOptions): Promise<AcquireLockResult>;
+  /** Releases the lock only if `owner` holds it. Idempotent: releasing twice returns `released: false` the second time. */
+  releaseLock(job: string, owner: string): Promise<ReleaseLockResult>;
+  getLock(job: string): Promise<LockInfo | undefined>;
+  /** Records progress on a held lock; throws `LockLostError` when `owner` no longer holds it. */
+  recordLockProgress(job: string, owner: string, progress: Record<string, string | number | boolean>): Promise<void>;
+
+  /** Epoch ms of the last completed rescale, for the cooldown. */
+  getLastRescaleAt(job: string): Promise<number | undefined>;
+  /** Moves the cooldown clock forward (never back). */
+  setLastRescaleAt(job: string, at: number): Promise<void>;
+
+  getPolicyState(job: string): Promise<PolicyState | undefined>;
+  /**
+   * Writes the policy state if its stored version is still `expectedVersion` (0 = nothing stored yet).
+   * Returns the new version; throws `VersionConflictError` when someone else wrote in between.
+   */
+  putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number>;
+
+  /**
+   * Claims a one-time key (e.g. "notify#<execution>", "alarm#<id>") for `ttlSeconds`. True for the first caller,
+   * false for every later one: duplicate deliveries act once.
+   */
+  claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean>;
+
+  /** Appends a decision or rescale record. Writing the same (kind, at, id) twice stores it once. */
+  appendHistory(entry: HistoryEntry): Promise<void>;
+  /** History of one kind, newest first. */
+  history(job: string, kind: HistoryKind, opts?: { limit?: number }): Promise<HistoryEntry[]>;
+}
+
+export class LockHeldError extends Error {
+  override readonly name = 'LockHeld';
+  constructor(
+    readonly job: string,
+    readonly holder: string,
+    readonly expiresAtMs: number,
+    readonly reason?: string,
+  ) {
+    super(
+      `job "${job}" is locked by ${holder}${reason ? ` (${reason})` : ''} until ${new Date(expiresAtMs).toISOString()}; ` +
+        'one rescale per job at a time: wait for it to finish (or for the lock to expire)',
+    );
+  }
+}
+
+export class LockLostError extends Error {
+  override readonly name = 'LockLost';
+  constructor(
+    readonly job: string,
+    readonly owner: string,
+    readonly holder?: string,
+  ) {
+    super(`job "${job}": ${owner} no longer holds the rescale lock${holder ? ` (held by ${holder})` : ' (no lock held)'}`);
+  }
+}
+
+export class VersionConflictError extends Error {
+  override readonly name = 'VersionConflict';
+  constructor(
+    readonly job: string,
+    readonly expected: number,
+    readonly actual: number | undefined,
+  ) {
+    super(`policy state of job "${job}" changed concurrently: expected version ${expected}, found ${actual ?? 'none'}; re-read and retry`);
+  }
+}

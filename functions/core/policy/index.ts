@@ -1,0 +1,19 @@
+/** The scaling policy: `decide` (flink-elastic's own), the baselines it is compared with, and the snapshot format. */
+export { decide, EFFECTIVENESS_THRESHOLD, RESTART_SAMPLES, lastChangeAt } from './decide';
+export { POLICIES, policyNames, msfCpuPolicy, awsStepLagPolicy, seedRulesPolicy } from './baselines';
+export { explainDecision } from './explain';
+export { alignUp, alignDown, isAligned, busiestShare, ewma, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES } from './math';
+export {
+  JobSnapshotSchema,
+  PolicyStateSchema,
+  parseSnapshot,
+  parsePolicyState,
+  emptyState,
+  topoOrder,
+  SnapshotError,
+  type JobSnapshot,
+  type JobSnapshotInput,
+  type VertexSnapshot,
+  type PolicyState,
+} from './snapshot';
+export type { Action, Decision, Limit, PolicyFn, PolicyResult, RuleName } from './types';

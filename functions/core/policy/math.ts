@@ -1,0 +1,85 @@
+/**
+ * Small pure helpers: key-group / partition alignment and EWMA smoothing with level-shift detection.
+ *
+ * Alignment model (seed 004): Flink gives each of p subtasks a contiguous range of the N key groups (or source
+ * partitions), so the busiest subtask holds ceil(N/p) of them. A parallelism is *aligned* when no smaller
+ * parallelism gives the busiest subtask the same load: p = ceil(N / ceil(N/p)). Divisors of N are aligned (every
+ * subtask holds exactly N/p); so are the in-between values that still lower the busiest subtask's share. Any
+ * unaligned p wastes subtasks: p' = ceil(N/ceil(N/p)) < p carries the same peak load.
+ */
+
+const EPS = 1e-9;
+
+/** Share of the vertex's load carried by its busiest subtask when N units are spread over p subtasks. */
+export function busiestShare(n: number | undefined, p: number): number {
+  if (n === undefined) return 1 / p;
+  if (p >= n) return 1 / n;
+  return Math.ceil(n / p) / n;
+}
+
+/** p is aligned to N: no smaller parallelism gives the busiest subtask the same number of units. */
+export function isAligned(n: number, p: number): boolean {
+  return p >= 1 && p <= n && p === Math.ceil(n / Math.ceil(n / p));
+}
+
+/**
+ * Smallest parallelism whose busiest subtask carries at most 1/r of the load, for a continuous requirement r
+ * ("r subtasks' worth of work"). Without units (n undefined) that is ceil(r). With N units the busiest subtask holds
+ * ceil(N/p) units, which must be ≤ floor(N/r): p = ceil(N / floor(N/r)). The result is always aligned and ≥ r.
+ * Returns N when r > N (more is impossible) and 1 when r ≤ 0.
+ */
+export function alignUp(n: number | undefined, r: number): number {
+  if (!(r > 0)) return 1;
+  if (n === undefined) return Math.max(1, Math.ceil(r * (1 - EPS)));
+  if (r >= n) return n;
+  const k = Math.floor((n / r) * (1 + EPS));
+  return Math.ceil(n / k);
+}
+
+/** Largest aligned parallelism ≤ x (the same busiest-subtask load as x with no wasted subtasks). */
+export function alignDown(n: number | undefined, x: number): number {
+  if (n === undefined) return x;
+  if (x >= n) return n;
+  return Math.ceil(n / Math.ceil(n / x));
+}
+
+/** Level-shift detector: this many consecutive samples beyond this fraction, all on one side, restart the EWMA. */
+export const LEVEL_SHIFT_FRACTION = 0.25;
+export const LEVEL_SHIFT_SAMPLES = 2;
+
+export interface Smoothed {
+  value: number;
+  shiftDir?: 1 | -1;
+  shiftN?: number;
+  shiftSum?: number;
+  shiftBase?: number;
+}
+
+/**
+ * EWMA (seed 002): s = α·x + (1-α)·s_prev, so noise does not trigger rescales. A real step in load (LEVEL_SHIFT_SAMPLES
+ * samples in a row more than LEVEL_SHIFT_FRACTION away from the average, on the same side) restarts the average at
+ * the mean of those samples, so the policy reaches the new level in one step instead of creeping towards it.
+ */
+export function ewma(prev: Smoothed | undefined, x: number, alpha: number): Smoothed & { shifted: boolean } {
+  if (!prev) return { value: x, shifted: false };
+  // a run of deviating samples is measured against the level before the run started
+  const ref = prev.shiftDir !== undefined && prev.shiftBase !== undefined ? prev.shiftBase : prev.value;
+  const base = Math.abs(ref);
+  const dev = base === 0 ? (x === 0 ? 0 : Math.sign(x - ref)) : (x - ref) / base;
+  const dir = Math.abs(dev) > LEVEL_SHIFT_FRACTION ? (Math.sign(dev) as 1 | -1) : undefined;
+  const value = alpha * x + (1 - alpha) * prev.value;
+  if (dir === undefined) return { value, shifted: false };
+  const run =
+    prev.shiftDir === dir ? { n: (prev.shiftN ?? 0) + 1, sum: (prev.shiftSum ?? 0) + x, base: ref } : { n: 1, sum: x, base: prev.value };
+  if (run.n >= LEVEL_SHIFT_SAMPLES) return { value: run.sum / run.n, shifted: true };
+  return { value, shiftDir: dir, shiftN: run.n, shiftSum: run.sum, shiftBase: run.base, shifted: false };
+}
+
+/** Formats a number for explanations: integers as is, others with up to 3 significant decimals. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x)) return x.toLocaleString('en-US');
+  const a = Math.abs(x);
+  const d = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  return x.toLocaleString('en-US', { maximumFractionDigits: d });
+}

@@ -1,0 +1,36 @@
+/**
+ * Timing of the rescale workflow's wait loops, shared by the state machine (lib/constructs/rescale-workflow.ts:
+ * the Wait states) and the step handlers (functions/workflow: how long one check polls Flink inline before it
+ * hands back to a Wait state). Pure constants: no I/O.
+ *
+ * Cost model: Step Functions Standard bills per state transition; one loop iteration is 3 transitions
+ * (Check task, Choice, Wait). Each Check task polls Flink inline for up to INLINE_POLL_SECONDS, so a phase that
+ * finishes within that budget (most savepoints of small jobs, TaskManager registration on warm pools) costs
+ * 2 transitions and adds at most one inline poll interval of latency.
+ */
+export const WAIT_SECONDS = {
+  /** New TaskManagers register with the JobManager (EC2 boot: minutes; pods: seconds). */
+  slots: 15,
+  /** Savepoint completion. */
+  savepoint: 10,
+  /** Resubmitted job: all tasks RUNNING (+ first checkpoint). */
+  running: 10,
+  /** Adaptive/reactive: job runs at the new parallelism. */
+  parallelism: 10,
+  /** Scale-in: surplus TaskManagers hold no slots. */
+  drain: 15,
+} as const;
+
+/** How long one Check task keeps polling Flink before returning "not yet" to the state machine. */
+export const INLINE_POLL_SECONDS = 20;
+/** Interval between Flink polls inside one Check task. */
+export const INLINE_POLL_INTERVAL_SECONDS = 2;
+/** Upper bound of one step Lambda invocation (inline poll + a few REST timeouts). */
+export const STEP_TIMEOUT_SECONDS = 90;
+/** Bounds of the waits that are not in the job config. */
+export const SLOTS_TIMEOUT_SECONDS = 600;
+export const RUNNING_TIMEOUT_MIN_SECONDS = 300;
+/** Whole-execution guard (the state machine's TimeoutSeconds). */
+export const EXECUTION_TIMEOUT_SECONDS = 4 * 3600;
+
+export type WaitKind = keyof typeof WAIT_SECONDS;

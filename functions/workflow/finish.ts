@@ -1,0 +1,274 @@
+/**
+ * The end of every execution: Record (history + cooldown), Unlock, Notify (SNS, readable subject and body).
+ * Outcome classification lives here so the history record and the notification always agree.
+ */
+import { PublishCommand } from '@aws-sdk/client-sns';
+import type { WorkflowDeps } from './deps';
+import { causeMessage } from './errors';
+import type { ExecutionRef, WorkflowState } from './types';
+
+export type Outcome =
+  | 'succeeded'
+  | 'succeeded-drain-timeout'
+  | 'rescaled-cleanup-failed'
+  | 'dry-run'
+  | 'no-change'
+  | 'rejected'
+  | 'busy'
+  | 'cooldown'
+  | 'failed-untouched'
+  | 'failed-rolled-back'
+  | 'failed-kept-new'
+  | 'failed-job-down'
+  | 'failed-rollback-failed';
+
+/** Outcomes that need a person: the notification says exactly what to do. */
+export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new'];
+
+/** A loose view of the state: on a Validate failure there is no plan yet, only the raw input and the error. */
+type AnyState = Partial<WorkflowState> & { job?: unknown };
+
+export function outcomeOf(s: AnyState): Outcome {
+  const plan = s.plan;
+  if (!plan) return 'rejected';
+  if (s.error) {
+    if (s.error.Error === 'InvalidInput') return 'rejected';
+    if (s.error.Error === 'LockHeld') return 'busy';
+    if (s.error.Error === 'CooldownActive') return 'cooldown';
+    if (s.recoveryError) return 'failed-rollback-failed';
+    switch (s.recovery?.outcome) {
+      case 'untouched':
+        return 'failed-untouched';
+      case 'rolled-back':
+        return 'failed-rolled-back';
+      case 'kept-new':
+        return 'failed-kept-new';
+      case 'job-down':
+        return 'failed-job-down';
+      case 'rollback-failed':
+        return 'failed-rollback-failed';
+    }
+    // No recovery ran: the failure came after the job was rescaled (drain / release / record).
+    if (s.running?.done || s.inPlace?.done) return 'rescaled-cleanup-failed';
+    return 'failed-untouched';
+  }
+  if (plan.route === 'dry-run') return 'dry-run';
+  if (plan.route === 'no-change') return 'no-change';
+  return s.drain?.timedOut ? 'succeeded-drain-timeout' : 'succeeded';
+}
+
+/** The savepoint that restores the job: from the execution state, the recovery, or the record step (lock progress). */
+export function savepointPathOf(s: AnyState): string | undefined {
+  return s.savepointStatus?.location ?? s.recovery?.savepointPath ?? s.resubmit?.savepointPath ?? (s.record as { savepointPath?: string } | undefined)?.savepointPath;
+}
+
+export function phasesOf(s: AnyState, now: number): Record<string, number> {
+  const p: Record<string, number> = {};
+  const plan = s.plan!;
+  const lockAt = s.lock?.at ?? plan.startedAt;
+  if (s.slots?.done && s.slots.at) p.capacityMs = s.slots.at - lockAt;
+  if (s.savepoint && s.savepointStatus?.done) p.savepointMs = s.savepointStatus.at - s.savepoint.at;
+  if (s.savepointStatus?.done && s.running?.done) p.restartMs = s.running.at - s.savepointStatus.at;
+  const inPlaceFrom = s.requirements?.at ?? s.shrink?.at ?? s.slots?.at ?? lockAt;
+  if (s.inPlace?.done) p.inPlaceMs = s.inPlace.at - inPlaceFrom;
+  const rescaledAt = s.running?.at ?? s.inPlace?.at;
+  if (s.drain && rescaledAt !== undefined) p.drainMs = s.drain.at - rescaledAt;
+  p.totalMs = now - plan.startedAt;
+  return p;
+}
+
+/**
+ * Only a plan that Validate made for *this* execution counts: after a Validate failure the state is the raw input,
+ * which must not be able to pass itself off as a plan.
+ */
+export function ownState(state: AnyState, execution: ExecutionRef): AnyState {
+  return state.plan && state.plan.owner !== execution.id ? { ...state, plan: undefined } : state;
+}
+
+export async function recordStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<{ at: number; outcome: Outcome; savepointPath?: string }> {
+  const state = ownState(rawState, execution);
+  const now = deps.now();
+  const outcome = outcomeOf(state);
+  const plan = state.plan;
+  if (!plan) return { at: now, outcome };
+  let savepointPath = savepointPathOf(state);
+  if (!savepointPath) {
+    const lock = await deps.store.getLock(plan.job);
+    if (lock?.owner === plan.owner && typeof lock.progress.savepointPath === 'string') savepointPath = lock.progress.savepointPath;
+  }
+  const rescaled = outcome === 'succeeded' || outcome === 'succeeded-drain-timeout' || outcome === 'rescaled-cleanup-failed';
+  await deps.store.appendHistory({
+    kind: outcome === 'dry-run' ? 'decision' : 'rescale',
+    job: plan.job,
+    at: plan.startedAt,
+    id: execution.name || plan.executionName,
+    detail: {
+      outcome,
+      execution: plan.owner,
+      startedBy: plan.startedBy,
+      reason: plan.reason,
+      mode: plan.mode,
+      stopWithSavepoint: plan.stopWithSavepoint,
+      direction: plan.direction,
+      before: { parallelism: plan.from.parallelism, taskManagers: plan.from.taskManagers, jobId: plan.from.jobId },
+      after: rescaled
+        ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? plan.from.jobId }
+        : { parallelism: state.recovery?.parallelism ?? plan.from.parallelism, jobId: state.recovery?.jobId ?? plan.from.jobId },
+      savepointPath,
+      released: state.release?.released,
+      phases: phasesOf(state, now),
+      error: state.error ? causeMessage(state.error) : undefined,
+      recovery: state.recovery,
+      finishedAt: now,
+    },
+  });
+  if (rescaled) await deps.store.setLastRescaleAt(plan.job, now);
+  return { at: now, outcome, savepointPath };
+}
+
+export async function unlockStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<WorkflowState['unlock']> {
+  const state = ownState(rawState, execution);
+  const now = deps.now();
+  if (!state.plan) return { released: false, at: now };
+  const r = await deps.store.releaseLock(state.plan.job, state.plan.owner);
+  return { ...r, at: now };
+}
+
+const ascii = (s: string) => s.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '?');
+
+export interface Message {
+  subject: string;
+  body: string;
+  outcome: Outcome;
+}
+
+export function formatNotification(rawState: AnyState, execution: ExecutionRef): Message {
+  const state = ownState(rawState, execution);
+  const outcome = outcomeOf(state);
+  const plan = state.plan;
+  const jobName = plan?.job ?? (typeof state.job === 'string' ? state.job : 'unknown job');
+  const err = state.error ? causeMessage(state.error) : undefined;
+  const sp = savepointPathOf(state);
+  const from = plan?.from.parallelism;
+  const to = plan?.to.parallelism;
+  const mode = plan ? (plan.stopWithSavepoint ? 'stop-with-savepoint' : plan.mode) : '';
+  const lines: string[] = [];
+  let subject: string;
+  let todo: string | undefined;
+  switch (outcome) {
+    case 'succeeded':
+      subject = `${jobName} rescaled ${from} -> ${to} (${mode})`;
+      lines.push(`Job "${jobName}" now runs at parallelism ${to} (was ${from}).`);
+      break;
+    case 'succeeded-drain-timeout': {
+      const kept = (state.drain?.surplus ?? 0) - (state.release?.released.length ?? 0);
+      subject = `${jobName} rescaled ${from} -> ${to}; ${kept} TaskManager(s) kept (drain timeout)`;
+      lines.push(
+        `Job "${jobName}" now runs at parallelism ${to} (was ${from}).`,
+        `Scale-in: ${kept} surplus TaskManager member(s) still held slots after the drain timeout (${plan?.timeouts.drain} s) and were kept; ${state.release?.released.length ?? 0} idle member(s) were released.`,
+      );
+      todo = 'Nothing urgent: the job is healthy. The next scale-in removes the remaining members once they are idle; raise drainTimeoutSeconds if this repeats.';
+      break;
+    }
+    case 'rescaled-cleanup-failed':
+      subject = `${jobName} rescaled ${from} -> ${to}; releasing TaskManagers failed`;
+      lines.push(`Job "${jobName}" runs at parallelism ${to} (was ${from}), but a step after the rescale failed: ${err}.`);
+      todo = 'The job is healthy. Surplus TaskManagers may still be running: check the capacity target and release idle members (or let the next scale-in do it).';
+      break;
+    case 'dry-run':
+      subject = `${jobName} dry run: would rescale ${from} -> ${to} (${mode})`;
+      lines.push(`Dry run: nothing was changed. The rescale would be: ${plan?.summary}.`);
+      break;
+    case 'no-change':
+      subject = `${jobName} already at parallelism ${from}; nothing to do`;
+      lines.push(`Job "${jobName}" already runs at parallelism ${from}. Nothing was changed.`);
+      break;
+    case 'rejected':
+      subject = `rescale of ${jobName} rejected: ${state.error?.Error ?? 'invalid input'}`;
+      lines.push(`The request was not carried out and nothing was changed: ${err}.`);
+      todo = 'Fix the request (the message names the field and the allowed range) and start a new execution.';
+      break;
+    case 'busy':
+      subject = `rescale of ${jobName} skipped: another rescale is running`;
+      lines.push(`Nothing was changed: ${err}.`);
+      todo = 'Wait for the running execution to finish; start again if its result is not what you want.';
+      break;
+    case 'cooldown':
+      subject = `rescale of ${jobName} skipped: cooldown`;
+      lines.push(`Nothing was changed: ${err}.`);
+      break;
+    case 'failed-untouched':
+      subject = `rescale of ${jobName} failed; job untouched at parallelism ${from}`;
+      lines.push(`The rescale failed before the job was stopped, so the job keeps running at parallelism ${from}: ${err}.`);
+      todo = 'Nothing is at risk. Look at the error; the scaler will try again after its cooldown, or start a new execution.';
+      break;
+    case 'failed-rolled-back':
+      subject = `rescale of ${jobName} failed; rolled back to parallelism ${from}`;
+      lines.push(
+        `The rescale failed after the job was stopped: ${err}.`,
+        `The job was restored from savepoint ${sp} at its old parallelism ${from} (Flink job ${state.recovery?.jobId}).`,
+      );
+      todo = 'Check that the job is healthy and investigate why the resubmission failed before trying again.';
+      break;
+    case 'failed-kept-new':
+      subject = `ACTION REQUIRED: rescale of ${jobName} incomplete; job runs at ${to}`;
+      lines.push(
+        `The rescaled job did not become fully healthy in time (${err}), but it had already completed checkpoints, so it was kept rather than replayed from the savepoint.`,
+        `Flink job ${state.recovery?.jobId} runs at parallelism ${to}. The pre-rescale savepoint is ${sp}.`,
+      );
+      todo = `Check Flink job ${state.recovery?.jobId}. If it is unhealthy, stop it with a savepoint and resubmit from that savepoint at parallelism ${from}.`;
+      break;
+    case 'failed-job-down':
+    case 'failed-rollback-failed':
+      subject = `ACTION REQUIRED: ${jobName} is not running; restore it from ${sp ? 'savepoint' : 'checkpoint'}`;
+      lines.push(`The rescale failed after the job was stopped (${err}), and the automatic rollback ${outcome === 'failed-job-down' ? 'had no savepoint to use' : `failed: ${causeMessage(state.recoveryError)}`}.`);
+      todo = sp
+        ? `Restore the job from savepoint ${sp} at parallelism ${from}: POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}} (or flink run -s ${sp} -p ${from} ...).`
+        : (state.recovery?.manualAction ?? 'Resubmit the job from its latest retained checkpoint.');
+      break;
+  }
+  const body = [
+    `flink-elastic rescale: ${outcome.toUpperCase()}`,
+    '',
+    ...lines,
+    '',
+    `Job:        ${jobName}${plan ? ` (Flink job "${plan.flinkJobName}" on ${plan.flinkUrl}, Flink ${plan.flinkVersion})` : ''}`,
+    plan ? `Plan:       ${plan.summary}` : undefined,
+    plan ? `Reason:     ${plan.reason}` : undefined,
+    plan ? `Started by: ${plan.startedBy}` : undefined,
+    sp ? `Savepoint:  ${sp}` : undefined,
+    state.release?.released.length ? `Released:   ${state.release.released.join(', ')}` : undefined,
+    state.recovery?.actions.length ? `Recovery:   ${state.recovery.actions.join('; ')}` : undefined,
+    err ? `Error:      ${err}` : undefined,
+    plan ? `Phases:     ${Object.entries(phasesOf(state, state.record?.at ?? plan.startedAt)).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(1)} s`).join(', ')}` : undefined,
+    `Execution:  ${execution.id}`,
+    todo ? '' : undefined,
+    todo ? `What to do: ${todo}` : undefined,
+  ]
+    .filter((l): l is string => l !== undefined)
+    .join('\n');
+  return { subject: ascii(`flink-elastic: ${subject}`).slice(0, 99), body, outcome };
+}
+
+export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<WorkflowState['notify'] & { outcome: Outcome }> {
+  const state = ownState(rawState, execution);
+  const msg = formatNotification(state, execution);
+  const now = deps.now();
+  const job = state.plan?.job ?? (typeof state.job === 'string' ? state.job : '_unknown');
+  // A Notify task delivered twice sends one message.
+  const first = await deps.store.claimOnce(job, `notify#${execution.name}`, now, 7 * 86_400);
+  if (!first) return { subject: msg.subject, at: now, outcome: msg.outcome };
+  const r = await deps.sns.send(
+    new PublishCommand({
+      TopicArn: deps.topicArn,
+      Subject: msg.subject,
+      Message: msg.body,
+      MessageAttributes: {
+        job: { DataType: 'String', StringValue: job },
+        outcome: { DataType: 'String', StringValue: msg.outcome },
+        actionRequired: { DataType: 'String', StringValue: String(ACTION_REQUIRED.includes(msg.outcome)) },
+      },
+    }),
+  );
+  return { messageId: r.MessageId, subject: msg.subject, at: now, outcome: msg.outcome };
+}

@@ -1,0 +1,48 @@
+/**
+ * Production wiring of the workflow steps: config from FLINK_ELASTIC_CONFIG_JSON (baked into the bundle by the
+ * construct), the DynamoDB state store, SNS, the Flink REST client (credentials from Secrets Manager by name),
+ * and the capacity target of each job.
+ */
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { parseConfig } from '../core/config';
+import { DynamoStateStore } from '../adapters/state/dynamo';
+import type { WorkflowDeps } from './deps';
+import { flinkClientFor, capacityTargetFor } from './production-clients';
+
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} environment variable is not set`);
+  return v;
+}
+
+export function createProductionDeps({ logger, tracer }: { logger: Logger; tracer: Tracer }): WorkflowDeps {
+  const config = parseConfig(JSON.parse(requiredEnv('FLINK_ELASTIC_CONFIG_JSON')), 'FLINK_ELASTIC_CONFIG_JSON');
+  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const sns = tracer.captureAWSv3Client(new SNSClient({}));
+  const flinkCache = new Map<string, ReturnType<typeof flinkClientFor>>();
+  const targetCache = new Map<string, ReturnType<typeof capacityTargetFor>>();
+  return {
+    config,
+    store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
+    sns,
+    topicArn: requiredEnv('NOTIFICATION_TOPIC_ARN'),
+    flink: (job) => {
+      if (!flinkCache.has(job.name)) flinkCache.set(job.name, flinkClientFor(job, tracer));
+      return flinkCache.get(job.name)!;
+    },
+    target: (job) => {
+      if (!targetCache.has(job.name)) targetCache.set(job.name, capacityTargetFor(job, tracer));
+      return targetCache.get(job.name)!;
+    },
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    log: {
+      info: (m, x) => logger.info(m, x ?? {}),
+      warn: (m, x) => logger.warn(m, x ?? {}),
+      error: (m, x) => logger.error(m, x ?? {}),
+    },
+  };
+}

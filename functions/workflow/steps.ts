@@ -1,0 +1,426 @@
+/**
+ * The rescale workflow's steps. Each takes the state machine's state (see types.ts), does one kind of thing, and
+ * returns a small result. Every step is idempotent for the same execution: ids are derived from the execution
+ * (savepoint trigger id, new job id), the lock is owner-checked, and "already done" is detected before acting.
+ * The Check steps poll Flink inline for a short budget, then hand back to a Wait state (bounded by a deadline).
+ */
+import type { JobConfig } from '../core/config';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS } from '../core/rescale-timing';
+import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements } from '../adapters/flink/types';
+import type { TargetDescription } from '../adapters/targets/types';
+import type { WorkflowDeps } from './deps';
+import { PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
+import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
+
+const TERMINAL: JobStatus[] = ['CANCELED', 'FINISHED', 'FAILED'];
+export const isTerminal = (s: JobStatus) => TERMINAL.includes(s);
+
+export function jobConfig(deps: WorkflowDeps, name: string): JobConfig {
+  const job = deps.config.jobs.find((j) => j.name === name);
+  if (!job) throw new PreconditionError(`job "${name}" is no longer in the config`);
+  return job;
+}
+
+const flinkOf = async (deps: WorkflowDeps, plan: Plan) => deps.flink(jobConfig(deps, plan.job));
+const targetOf = async (deps: WorkflowDeps, plan: Plan) => deps.target(jobConfig(deps, plan.job));
+
+/** Polls `probe` until done or the inline budget is spent. */
+async function pollInline<T extends { done: boolean }>(deps: WorkflowDeps, probe: () => Promise<T>): Promise<T> {
+  const budget = (deps.inlinePollSeconds ?? INLINE_POLL_SECONDS) * 1000;
+  const interval = (deps.inlinePollIntervalSeconds ?? INLINE_POLL_INTERVAL_SECONDS) * 1000;
+  const start = deps.now();
+  for (;;) {
+    const r = await probe();
+    if (r.done || deps.now() - start + interval > budget) return r;
+    await deps.sleep(interval);
+  }
+}
+
+/**
+ * One bounded-loop check: polls inline, then reports done / not yet. Past the deadline it throws WaitTimedOut
+ * (or, with `onTimeout`, returns what that gives).
+ */
+async function check<T extends { done: boolean; detail: string }>(
+  deps: WorkflowDeps,
+  prev: CheckResult | undefined,
+  what: string,
+  timeoutSeconds: number,
+  probe: () => Promise<T>,
+  onTimeout?: (last: T) => T,
+): Promise<CheckResult & T> {
+  const since = prev?.since ?? deps.now();
+  const attempts = (prev?.attempts ?? 0) + 1;
+  const r = await pollInline(deps, probe);
+  const at = deps.now();
+  if (!r.done && at - since >= timeoutSeconds * 1000) {
+    if (onTimeout) return { ...onTimeout(r), attempts, since, at };
+    throw new WaitTimeoutError(what, timeoutSeconds, r.detail);
+  }
+  return { ...r, attempts, since, at };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['lock']> {
+  const { plan } = state;
+  const now = deps.now();
+  const r = await deps.store.acquireLock(plan.job, plan.owner, { now, ttlSeconds: plan.lockTtlSeconds, reason: `${plan.summary}; ${plan.reason}` });
+  if (plan.respectCooldown) {
+    const last = await deps.store.getLastRescaleAt(plan.job);
+    const cooldown = jobConfig(deps, plan.job).cooldownSeconds;
+    if (last !== undefined && now - last < cooldown * 1000) {
+      await deps.store.releaseLock(plan.job, plan.owner);
+      throw new WorkflowError(
+        'CooldownActive',
+        `job "${plan.job}" was rescaled ${Math.round((now - last) / 1000)} s ago; cooldownSeconds is ${cooldown}: try again in ${Math.ceil((last + cooldown * 1000 - now) / 1000)} s`,
+      );
+    }
+  }
+  return { acquired: r.acquired, at: now, tookOverFrom: r.tookOverFrom?.owner };
+}
+
+export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['capacity']> {
+  const { plan } = state;
+  const target = await targetOf(deps, plan);
+  const r = await target.setDesired(plan.to.taskManagers, { minRequired: plan.from.taskManagers });
+  const job = jobConfig(deps, plan.job);
+  const usable = r.desired * job.slotsPerTaskManager - plan.otherJobsSlots;
+  if (usable < plan.to.slotsNeeded) {
+    throw new PreconditionError(
+      `${target.kind} ${target.name} could only be set to ${r.desired} members (${r.clampedBy ?? 'clamped'}), ${usable} slots for this job; ${plan.to.slotsNeeded} are needed. The job was not touched`,
+    );
+  }
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: r.previous, capacityAfter: r.desired });
+  return { previous: r.previous, desired: r.desired, changed: r.changed, clampedBy: r.clampedBy, at: deps.now() };
+}
+
+export async function checkSlotsStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['slots']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  return check(deps, state.slots, `${plan.to.slotsNeeded} slots for job "${plan.job}"`, plan.timeouts.slots, async () => {
+    const o = await flink.overview();
+    const usable = o.slotsTotal - plan.otherJobsSlots;
+    return {
+      done: usable >= plan.to.slotsNeeded,
+      slotsTotal: o.slotsTotal,
+      slotsAvailable: o.slotsAvailable,
+      detail: `${o.taskManagers} TaskManagers registered, ${usable} of ${plan.to.slotsNeeded} needed slots usable by the job`,
+    };
+  });
+}
+
+export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepoint']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  const stop = plan.stopWithSavepoint;
+  // Delivered twice? The first delivery recorded the trigger id under our lock (Flink < 1.15 picks its own ids),
+  // and on Flink >= 1.15 the derived id is known to Flink: either way, no second savepoint.
+  const lock = await deps.store.getLock(plan.job);
+  const recorded = lock?.owner === plan.owner ? lock.progress.savepointTriggerId : undefined;
+  if (typeof recorded === 'string') return { triggerId: recorded, at: deps.now(), stop };
+  const known = await flink.savepointStatus(plan.from.jobId, plan.savepointTriggerId).then(
+    () => true,
+    () => false,
+  );
+  let triggerId = plan.savepointTriggerId;
+  if (!known) {
+    const details = await flink.job(plan.from.jobId);
+    if (details.state !== 'RUNNING') {
+      throw new PreconditionError(`Flink job ${plan.from.jobId} is ${details.state}, not RUNNING; no savepoint taken, nothing changed`);
+    }
+    const req = { targetDirectory: plan.savepointDirectory!, triggerId, formatType: plan.formatType };
+    const r = stop ? await flink.stopWithSavepoint(plan.from.jobId, { ...req, drain: false }) : await flink.triggerSavepoint(plan.from.jobId, req);
+    triggerId = r.triggerId;
+  }
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: stop ? 'stop-with-savepoint' : 'savepoint', savepointTriggerId: triggerId });
+  return { triggerId, at: deps.now(), stop };
+}
+
+export async function pollSavepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepointStatus']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  const r = await check(deps, state.savepointStatus, `savepoint of job "${plan.job}"`, plan.timeouts.savepoint, async () => {
+    const s = await flink.savepointStatus(plan.from.jobId, state.savepoint?.triggerId ?? plan.savepointTriggerId);
+    if (s.state === 'FAILED') {
+      throw new WorkflowError('SavepointFailed', `savepoint of Flink job ${plan.from.jobId} failed: ${s.failureCause}`);
+    }
+    return s.state === 'COMPLETED'
+      ? { done: true, location: s.location, detail: `savepoint completed at ${s.location}` }
+      : { done: false, detail: 'savepoint in progress' };
+  });
+  if (r.done && r.location) {
+    // Recorded durably before anything may cancel the job.
+    await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'savepoint-completed', savepointPath: r.location });
+  }
+  return r;
+}
+
+async function waitTerminal(deps: WorkflowDeps, flink: FlinkApi, jobId: string): Promise<JobStatus> {
+  const r = await pollInline(deps, async () => {
+    const d = await flink.job(jobId);
+    return { done: isTerminal(d.state), state: d.state };
+  });
+  return r.state;
+}
+
+export async function cancelStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['cancel']> {
+  const { plan } = state;
+  const location = state.savepointStatus?.location;
+  if (!location) {
+    throw new PreconditionError(`refusing to cancel Flink job ${plan.from.jobId}: no completed savepoint is recorded for this execution`);
+  }
+  // The savepoint path must be durably recorded under our lock; this also proves we still own the lock.
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'cancel', savepointPath: location });
+  const flink = await flinkOf(deps, plan);
+  const d = await flink.job(plan.from.jobId);
+  if (!plan.stopWithSavepoint && !isTerminal(d.state) && d.state !== 'CANCELLING') await flink.cancel(plan.from.jobId);
+  const finalState = await waitTerminal(deps, flink, plan.from.jobId);
+  if (!isTerminal(finalState)) throw new TransientError(`Flink job ${plan.from.jobId} is still ${finalState} after the cancel request`);
+  return { jobId: plan.from.jobId, at: deps.now(), finalState };
+}
+
+function submitRequest(job: JobConfig, parallelism: number, savepointPath: string, jobId: string) {
+  const s = job.submit!;
+  return {
+    parallelism,
+    savepointPath,
+    jobId,
+    allowNonRestoredState: s.allowNonRestoredState,
+    programArgs: s.programArgs.length ? s.programArgs : undefined,
+    entryClass: s.entryClass,
+    flinkConfiguration: s.flinkConfiguration,
+  };
+}
+
+async function hasJob(flink: FlinkApi, jobId: string): Promise<boolean> {
+  return (await flink.jobs()).some((j) => j.id === jobId);
+}
+
+export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['resubmit']> {
+  const { plan } = state;
+  const location = state.savepointStatus?.location;
+  if (!location) throw new PreconditionError('no savepoint path in the execution state; cannot resubmit');
+  const flink = await flinkOf(deps, plan);
+  if (!(await hasJob(flink, plan.newJobId))) {
+    const old = await flink.job(plan.from.jobId);
+    if (!isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
+    await flink.runJar(plan.jarId!, submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
+  }
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId });
+  return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now() };
+}
+
+/** Tasks all RUNNING, and each vertex at its planned parallelism. */
+function runningAtPlan(d: JobDetails, plan: Plan, useTarget: boolean): { ok: boolean; detail: string } {
+  if (d.state !== 'RUNNING') return { ok: false, detail: `job is ${d.state}` };
+  const notRunning = d.vertices.filter((v) => (v.tasks.RUNNING ?? 0) < v.parallelism);
+  if (notRunning.length) return { ok: false, detail: `${notRunning.length} of ${d.vertices.length} vertices not all RUNNING (${notRunning.map((v) => v.name).join(', ')})` };
+  const wrong = plan.vertices.filter((pv) => {
+    const v = d.vertices.find((x) => x.name === pv.name) ?? d.vertices.find((x) => x.id === pv.id);
+    return v && v.parallelism !== (useTarget ? pv.to : pv.from);
+  });
+  if (wrong.length) return { ok: false, detail: `vertices not yet at planned parallelism: ${wrong.map((w) => `${w.name} (want ${useTarget ? w.to : w.from})`).join(', ')}` };
+  return { ok: true, detail: `RUNNING, all ${d.vertices.length} vertices running at planned parallelism` };
+}
+
+export async function checkRunningStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['running']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  return check(deps, state.running, `Flink job ${plan.newJobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.running, async () => {
+    const d = await flink.job(plan.newJobId);
+    if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `resubmitted Flink job ${plan.newJobId} ended ${d.state}`);
+    const run = runningAtPlan(d, plan, true);
+    if (!run.ok) return { done: false, jobId: d.id, detail: run.detail };
+    const cp = await flink.checkpoints(d.id);
+    if (cp.enabled && cp.completed < 1) return { done: false, jobId: d.id, checkpointed: false, detail: `${run.detail}; waiting for the first checkpoint` };
+    return { done: true, jobId: d.id, checkpointed: cp.enabled, detail: cp.enabled ? `${run.detail}; first checkpoint completed` : run.detail };
+  });
+}
+
+export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['requirements']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  const current = await flink.getResourceRequirements(plan.from.jobId);
+  const next: ResourceRequirements = {};
+  for (const [id, r] of Object.entries(current)) next[id] = { parallelism: { ...r.parallelism } };
+  for (const v of plan.vertices) next[v.id] = { parallelism: { lowerBound: v.to, upperBound: v.to } };
+  await flink.putResourceRequirements(plan.from.jobId, next);
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'requirements' });
+  // What to restore if this rescale has to be undone (idempotent: a second delivery sees our own values).
+  const previous: Record<string, { lowerBound: number; upperBound: number }> = {};
+  for (const [id, r] of Object.entries(current)) previous[id] = r.parallelism;
+  for (const v of plan.vertices) if (previous[v.id]?.upperBound === v.to && v.from !== v.to) previous[v.id] = { lowerBound: 1, upperBound: v.from };
+  return { at: deps.now(), previous };
+}
+
+export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['shrink']> {
+  const { plan } = state;
+  const target = await targetOf(deps, plan);
+  const r = await target.setDesired(plan.to.taskManagers);
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: r.previous, capacityAfter: r.desired });
+  return { previous: r.previous, desired: r.desired, at: deps.now() };
+}
+
+export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  return check(deps, state.inPlace, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, async () => {
+    const d = await flink.job(plan.from.jobId);
+    if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `Flink job ${plan.from.jobId} ended ${d.state} while rescaling in place`);
+    const run = runningAtPlan(d, plan, true);
+    return { done: run.ok, detail: run.detail };
+  });
+}
+
+function idleMembers(desc: TargetDescription): string[] {
+  return desc.members.filter((m) => m.idle === true).map((m) => m.id).sort();
+}
+
+export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['drain']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  const target = await targetOf(deps, plan);
+  let protectedOnce = state.drain !== undefined;
+  return check(
+    deps,
+    state.drain,
+    `surplus TaskManagers of job "${plan.job}" holding no slots`,
+    plan.timeouts.drain,
+    async () => {
+      const tms = await flink.taskManagers();
+      const desc = await target.describe(tms);
+      if (!protectedOnce) {
+        // Busy members are kept (ASG scale-in protection / pod-deletion-cost) so nothing but `release` removes members.
+        await target.protectBusy(desc);
+        protectedOnce = true;
+      }
+      const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
+      const idle = idleMembers(desc);
+      const busy = desc.members.filter((m) => m.idle === false).map((m) => m.id).sort();
+      return {
+        done: idle.length >= surplus,
+        surplus,
+        idle,
+        busy,
+        timedOut: false,
+        detail: `${idle.length} idle of ${surplus} surplus members (${desc.members.length} members, desired ${desc.desired})`,
+      };
+    },
+    (last) => ({ ...last, done: true, timedOut: true, detail: `drain timeout (${plan.timeouts.drain} s): ${last.detail}` }),
+  );
+}
+
+export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['release']> {
+  const { plan } = state;
+  const flink = await flinkOf(deps, plan);
+  const target = await targetOf(deps, plan);
+  // Re-read just before releasing: only members idle *now* are chosen, and the target re-checks each one.
+  const tms = await flink.taskManagers();
+  const desc = await target.describe(tms);
+  const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
+  const chosen = idleMembers(desc).slice(0, wanted);
+  if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
+  const r = await target.release(chosen, desc);
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
+  return { released: r.released, desired: r.desired, wanted, at: deps.now() };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recovery
+
+/**
+ * Abort (failure before the cancel) and Rollback (failure after it) share one look at reality, because what
+ * matters is where the job is *now*, not which step failed:
+ *  - the original job still runs → it was never touched: undo what we changed around it (requirements, capacity);
+ *  - our rollback job already runs → done (delivered twice);
+ *  - the new job runs and has checkpointed since the restore → keep it (cancelling it would replay from the
+ *    savepoint); report it;
+ *  - otherwise cancel a half-started new job and resubmit from the same savepoint at the old parallelism.
+ * Errors propagate (Transient is retried by the state machine); if recovery finally fails, the notification
+ * names the savepoint path that restores the job.
+ */
+export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Promise<Recovery> {
+  const { plan } = state;
+  const job = jobConfig(deps, plan.job);
+  const flink = await flinkOf(deps, plan);
+  const actions: string[] = [];
+  const jobs = await flink.jobs();
+  const find = (id: string) => jobs.find((j) => j.id === id);
+  const orig = find(plan.from.jobId);
+  const rollbackJob = find(plan.rollbackJobId);
+  const newJob = find(plan.newJobId);
+
+  if (orig && !isTerminal(orig.state)) {
+    if (state.requirements) {
+      const restore: ResourceRequirements = {};
+      for (const [id, p] of Object.entries(state.requirements.previous)) restore[id] = { parallelism: p };
+      await flink.putResourceRequirements(plan.from.jobId, restore);
+      actions.push('restored the previous resource requirements');
+    }
+    if (state.capacity?.changed && plan.direction === 'out') {
+      const target = await targetOf(deps, plan);
+      const tms = await flink.taskManagers();
+      const desc = await target.describe(tms);
+      const added = Math.max(0, desc.desired - state.capacity.previous);
+      const idle = idleMembers(desc).slice(0, added);
+      if (idle.length) {
+        const r = await target.release(idle, desc);
+        actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
+      }
+      if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);
+    }
+    return { outcome: 'untouched', jobId: orig.id, parallelism: plan.from.parallelism, actions, at: deps.now() };
+  }
+
+  const lock = await deps.store.getLock(plan.job);
+  let location = state.savepointStatus?.location ?? (lock?.owner === plan.owner ? (lock.progress.savepointPath as string | undefined) : undefined);
+  const triggerId = state.savepoint?.triggerId ?? (lock?.owner === plan.owner ? (lock.progress.savepointTriggerId as string | undefined) : undefined);
+  if (!location && triggerId) {
+    const s = await flink.savepointStatus(plan.from.jobId, triggerId).catch(() => undefined);
+    if (s?.state === 'COMPLETED') location = s.location;
+  }
+
+  if (rollbackJob && !isTerminal(rollbackJob.state)) {
+    return { outcome: 'rolled-back', jobId: rollbackJob.id, parallelism: plan.from.parallelism, savepointPath: location, actions: ['rollback job already submitted'], at: deps.now() };
+  }
+  if (newJob && !isTerminal(newJob.state)) {
+    const d = await flink.job(newJob.id);
+    const cp = await flink.checkpoints(newJob.id);
+    if (d.state === 'RUNNING' && cp.enabled && cp.completed > 0) {
+      return {
+        outcome: 'kept-new',
+        jobId: newJob.id,
+        parallelism: plan.to.parallelism,
+        savepointPath: location,
+        actions: [`kept Flink job ${newJob.id} at parallelism ${plan.to.parallelism}: it has completed checkpoints since the restore, so cancelling it would replay data`],
+        at: deps.now(),
+      };
+    }
+    await flink.cancel(newJob.id);
+    const st = await waitTerminal(deps, flink, newJob.id);
+    if (!isTerminal(st)) throw new TransientError(`half-started Flink job ${newJob.id} is still ${st} after cancel`);
+    actions.push(`cancelled the half-started Flink job ${newJob.id} (${d.state})`);
+  }
+  if (!location) {
+    const cp = await flink.checkpoints(plan.from.jobId).catch(() => undefined);
+    const latest = cp?.latestCompleted?.externalPath;
+    return {
+      outcome: 'job-down',
+      actions,
+      manualAction: latest
+        ? `no savepoint completed; restore from the latest retained checkpoint: ${latest} (submit the jar with savepointPath=${latest}, parallelism=${plan.from.parallelism})`
+        : `no savepoint completed and no retained checkpoint found; resubmit job "${plan.flinkJobName}" from your latest externalized checkpoint at parallelism ${plan.from.parallelism}`,
+      at: deps.now(),
+    };
+  }
+  if (!plan.jarId) throw new PreconditionError(`cannot resubmit job "${plan.job}": no jar id resolved`);
+  await flink.runJar(plan.jarId, submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
+  actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
+  const r = await pollInline(deps, async () => {
+    const d = await flink.job(plan.rollbackJobId);
+    if (isTerminal(d.state)) throw new WorkflowError('RollbackFailed', `rollback Flink job ${plan.rollbackJobId} ended ${d.state}`);
+    return { done: d.state === 'RUNNING', state: d.state };
+  });
+  actions.push(r.done ? 'rollback job is RUNNING' : `rollback job is ${r.state} (not yet RUNNING when this step ended)`);
+  return { outcome: 'rolled-back', jobId: plan.rollbackJobId, parallelism: plan.from.parallelism, savepointPath: location, actions, at: deps.now() };
+}

@@ -1,0 +1,131 @@
+/**
+ * The data that flows through the rescale state machine. `Validate` turns the execution input into a `Plan`;
+ * every later step reads `state.plan` (and earlier results) and returns its own result, which the state
+ * machine stores under the path named in lib/constructs/rescale-workflow.ts (ResultPath = `$.<key>`).
+ */
+import type { JobMode } from '../core/config';
+
+export type Direction = 'out' | 'in' | 'none';
+export type Route = 'lock' | 'dry-run' | 'no-change';
+
+export interface VertexPlan {
+  id: string;
+  name: string;
+  from: number;
+  to: number;
+  maxParallelism: number;
+  /** Why `to` is what it is: follows the job, pinned by config, or fixed by the job's own code. */
+  rule: 'job' | 'pinned' | 'fixed';
+}
+
+export interface Plan {
+  job: string;
+  /** Lock owner and idempotency root: the Step Functions execution ARN. */
+  owner: string;
+  executionName: string;
+  mode: JobMode;
+  stopWithSavepoint: boolean;
+  direction: Direction;
+  route: Route;
+  dryRun: boolean;
+  respectCooldown: boolean;
+  reason: string;
+  startedBy: string;
+  /** Epoch ms when Validate ran. */
+  startedAt: number;
+  flinkUrl: string;
+  flinkVersion: string;
+  flinkJobName: string;
+  from: { jobId: string; parallelism: number; taskManagers: number; slotsTotal: number; slotsAvailable: number };
+  to: { parallelism: number; taskManagers: number; slotsNeeded: number };
+  vertices: VertexPlan[];
+  /** Slots held by other jobs on the same cluster (session clusters), kept when sizing capacity. */
+  otherJobsSlots: number;
+  /** 32-hex ids derived from the execution: re-sending a step never takes a second savepoint or submits twice. */
+  savepointTriggerId: string;
+  newJobId: string;
+  rollbackJobId: string;
+  savepointDirectory?: string;
+  formatType?: 'CANONICAL' | 'NATIVE';
+  jarId?: string;
+  /** Bounds of each wait, seconds. */
+  timeouts: { slots: number; savepoint: number; running: number; parallelism: number; drain: number };
+  lockTtlSeconds: number;
+  /** One line, e.g. "parallelism 4 -> 8, TaskManagers 2 -> 4 (savepoint mode)". */
+  summary: string;
+}
+
+/** Result of one poll of a bounded wait loop. */
+export interface CheckResult {
+  done: boolean;
+  /** Number of Check task runs so far in this loop (the state machine passes the previous result back in). */
+  attempts: number;
+  /** Epoch ms of the first check of this loop. */
+  since: number;
+  /** Epoch ms of this result. */
+  at: number;
+  detail: string;
+}
+
+export interface CaughtError {
+  Error?: string;
+  Cause?: string;
+}
+
+/** What recovery (Abort or Rollback) found and did. */
+export interface Recovery {
+  outcome: 'untouched' | 'rolled-back' | 'kept-new' | 'rollback-failed' | 'job-down';
+  /** Where the job runs now (if it runs). */
+  jobId?: string;
+  parallelism?: number;
+  savepointPath?: string;
+  actions: string[];
+  /** When the job could not be restored automatically: the exact steps for a person. */
+  manualAction?: string;
+  at: number;
+}
+
+export interface WorkflowState {
+  plan: Plan;
+  lock?: { acquired: boolean; at: number; tookOverFrom?: string };
+  capacity?: { previous: number; desired: number; changed: boolean; clampedBy?: string; at: number };
+  slots?: CheckResult & { slotsTotal?: number; slotsAvailable?: number };
+  savepoint?: { triggerId: string; at: number; stop: boolean };
+  savepointStatus?: CheckResult & { location?: string };
+  cancel?: { jobId: string; at: number; finalState: string };
+  resubmit?: { jobId: string; parallelism: number; savepointPath: string; at: number };
+  running?: CheckResult & { jobId?: string; checkpointed?: boolean };
+  requirements?: { at: number; previous: Record<string, { lowerBound: number; upperBound: number }> };
+  shrink?: { previous: number; desired: number; at: number };
+  inPlace?: CheckResult;
+  drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean };
+  release?: { released: string[]; desired: number; wanted: number; at: number };
+  record?: { at: number; outcome: string };
+  unlock?: { released: boolean; heldBy?: string; at: number };
+  error?: CaughtError;
+  recovery?: Recovery;
+  recoveryError?: CaughtError;
+  notify?: { messageId?: string; subject: string; at: number };
+}
+
+/** Execution input (manual executions need only job + parallelism). Validated by `validateInput`. */
+export interface RescaleInput {
+  job: string;
+  parallelism?: number;
+  /** Relative change: "+2", "-1", "x1.5" (multiplier). Exactly one of parallelism / change. */
+  change?: string;
+  mode?: JobMode;
+  stopWithSavepoint?: boolean;
+  reason?: string;
+  dryRun?: boolean;
+  /** Who started it: "scaler", "schedule:<name>", "alice@example.com", ... */
+  startedBy?: string;
+  /** Refuse to act within the job's cooldown after the last rescale (the scaler sets this; people usually don't). */
+  respectCooldown?: boolean;
+}
+
+export interface ExecutionRef {
+  id: string;
+  name: string;
+  startTime?: string;
+}

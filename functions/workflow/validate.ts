@@ -1,0 +1,244 @@
+/**
+ * Step `validate`: checks the execution input against the job's config and the live cluster, and turns it into a
+ * `Plan` (from/to parallelism and TaskManagers, per-vertex targets, idempotency ids, wait bounds). Reads only;
+ * any problem is an `InvalidInput` naming the field and the allowed range, and nothing has been changed.
+ */
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { JOB_MODES, JOB_NAME_PATTERN, JobConfig, JobMode } from '../core/config';
+import {
+  EXECUTION_TIMEOUT_SECONDS,
+  RUNNING_TIMEOUT_MIN_SECONDS,
+  SLOTS_TIMEOUT_SECONDS,
+  STEP_TIMEOUT_SECONDS,
+  WAIT_SECONDS,
+} from '../core/rescale-timing';
+import type { FlinkApi, JobDetails } from '../adapters/flink/types';
+import type { WorkflowDeps } from './deps';
+import { InvalidInputError, PreconditionError } from './errors';
+import type { Direction, ExecutionRef, Plan, RescaleInput, VertexPlan } from './types';
+
+const CHANGE_PATTERN = /^(?:[+-]\d{1,5}|x(?:\d{1,3})(?:\.\d{1,3})?)$/;
+
+export const RescaleInputSchema = z.strictObject(
+  {
+    job: z.string({ error: 'must be a configured job name' }).regex(JOB_NAME_PATTERN, { error: 'must be a configured job name (lower-case letters, digits, -)' }),
+    parallelism: z
+      .number({ error: 'must be an integer ≥ 1' })
+      .int({ error: 'must be an integer ≥ 1' })
+      .min(1, { error: 'must be an integer ≥ 1' })
+      .max(32768, { error: 'must be an integer ≤ 32768' })
+      .optional(),
+    change: z
+      .string({ error: 'must be a relative change like "+2", "-1" or "x1.5"' })
+      .regex(CHANGE_PATTERN, { error: 'must be a relative change like "+2", "-1" or "x1.5"' })
+      .optional(),
+    mode: z.enum(JOB_MODES, { error: `must be one of: ${JOB_MODES.map((m) => `"${m}"`).join(', ')}` }).optional(),
+    stopWithSavepoint: z.boolean({ error: 'must be true or false' }).optional(),
+    reason: z.string({ error: 'must be a string' }).max(500, { error: 'must be at most 500 characters' }).optional(),
+    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+    startedBy: z.string({ error: 'must be a string' }).max(200, { error: 'must be at most 200 characters' }).optional(),
+    respectCooldown: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: job, parallelism, change, mode, stopWithSavepoint, reason, dryRun, startedBy, respectCooldown`
+        : 'must be a JSON object like {"job": "orders", "parallelism": 8}',
+  },
+);
+
+/** Parses the execution input. Throws InvalidInputError listing every problem with its field. */
+export function parseRescaleInput(input: unknown): RescaleInput {
+  const r = RescaleInputSchema.safeParse(input);
+  const problems = r.success
+    ? []
+    : r.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? '(input)' : '(input)', message: i.message }));
+  const raw = (input ?? {}) as Record<string, unknown>;
+  if (r.success || typeof raw === 'object') {
+    const hasP = raw.parallelism !== undefined;
+    const hasC = raw.change !== undefined;
+    if (hasP === hasC) {
+      problems.push({ field: 'parallelism', message: 'give exactly one of "parallelism" (absolute, e.g. 8) or "change" (relative, e.g. "+2", "x1.5")' });
+    }
+  }
+  if (problems.length) throw new InvalidInputError(problems, typeof raw.job === 'string' ? raw.job : undefined);
+  return r.data as RescaleInput;
+}
+
+/** A 32-hex id derived from the execution, stable across retries and duplicate deliveries. */
+export function derivedId(purpose: string, executionId: string): string {
+  return createHash('sha256').update(`${purpose}:${executionId}`).digest('hex').slice(0, 32);
+}
+
+/** Job-level parallelism: the highest vertex parallelism (slots needed with the default slot sharing group). */
+export function jobParallelism(details: JobDetails): number {
+  return details.vertices.reduce((m, v) => Math.max(m, v.parallelism), 0);
+}
+
+function resolveTarget(input: RescaleInput, current: number): { value: number; field: 'parallelism' | 'change' } {
+  if (input.parallelism !== undefined) return { value: input.parallelism, field: 'parallelism' };
+  const c = input.change!;
+  if (c.startsWith('x')) return { value: Math.round(current * Number(c.slice(1))), field: 'change' };
+  return { value: current + Number(c), field: 'change' };
+}
+
+export function planVertices(details: JobDetails, job: JobConfig, fromP: number, toP: number, mode: JobMode): VertexPlan[] {
+  return details.vertices.map((v) => {
+    const pinned = job.policy.pinnedVertices[v.name];
+    const maxP = v.maxParallelism > 0 ? v.maxParallelism : Number.MAX_SAFE_INTEGER;
+    if (pinned !== undefined && mode === 'adaptive') {
+      return { id: v.id, name: v.name, from: v.parallelism, to: Math.min(pinned, maxP), maxParallelism: v.maxParallelism, rule: 'pinned' };
+    }
+    if (pinned !== undefined || v.parallelism !== fromP) {
+      // Fixed in the job's code (operator-level parallelism) or pinned: resubmission and reactive mode keep it.
+      return { id: v.id, name: v.name, from: v.parallelism, to: v.parallelism, maxParallelism: v.maxParallelism, rule: pinned !== undefined ? 'pinned' : 'fixed' };
+    }
+    return { id: v.id, name: v.name, from: v.parallelism, to: Math.min(toP, maxP), maxParallelism: v.maxParallelism, rule: 'job' };
+  });
+}
+
+async function resolveJar(flink: FlinkApi, job: JobConfig): Promise<string | undefined> {
+  const submit = job.submit;
+  if (!submit) return undefined;
+  if (submit.jarId) return submit.jarId;
+  if (!submit.jarPath) return undefined;
+  const name = basename(submit.jarPath);
+  const jars = await flink.jars();
+  const match = jars.filter((j) => j.name === name || j.id.endsWith(`_${name}`)).sort((a, b) => b.uploaded - a.uploaded)[0];
+  if (!match) {
+    throw new PreconditionError(
+      `job "${job.name}": no uploaded jar named "${name}" on ${flink.baseUrl} (submit.jarPath ${submit.jarPath}); upload it (POST /jars/upload) or set submit.jarId — the job was not touched`,
+    );
+  }
+  return match.id;
+}
+
+export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execution: ExecutionRef): Promise<Plan> {
+  const input = parseRescaleInput(rawInput);
+  const job = deps.config.jobs.find((j) => j.name === input.job);
+  if (!job) {
+    throw new InvalidInputError([{ field: 'job', message: `no job named "${input.job}"; configured jobs: ${deps.config.jobs.map((j) => j.name).join(', ')}` }]);
+  }
+  if (!job.enabled) {
+    throw new InvalidInputError([{ field: 'job', message: `job "${job.name}" has enabled: false in the config; enable it to let flink-elastic rescale it` }], job.name);
+  }
+  const mode: JobMode = input.mode ?? job.mode;
+  const problems: { field: string; message: string }[] = [];
+
+  const flink = await deps.flink(job);
+  const version = await flink.version();
+  if (mode === 'adaptive' && !version.features.resourceRequirements) {
+    problems.push({ field: 'mode', message: `"adaptive" needs Flink ≥ 1.18 (the cluster runs ${version.version}); use "savepoint"` });
+  }
+  const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
+  if (mode === 'savepoint' && (!job.savepoint || operatorOwnsJob || !job.submit)) {
+    problems.push({
+      field: 'mode',
+      message: operatorOwnsJob
+        ? `"savepoint" is not available for job "${job.name}": the Flink operator owns the job (target.operatorOwnsJob)`
+        : `"savepoint" needs savepoint.directory and submit.jarId/jarPath in the config of job "${job.name}"`,
+    });
+  }
+  const stop = input.stopWithSavepoint ?? job.savepoint?.stopWithSavepoint ?? false;
+  if (input.stopWithSavepoint !== undefined && mode !== 'savepoint') {
+    problems.push({ field: 'stopWithSavepoint', message: `only applies to mode "savepoint" (this request uses "${mode}")` });
+  }
+  if (problems.length) throw new InvalidInputError(problems, job.name);
+
+  const flinkJobName = job.flink.jobName ?? job.name;
+  const summary = await flink.findJobByName(flinkJobName);
+  if (!summary) throw new PreconditionError(`job "${job.name}": no running Flink job named "${flinkJobName}" on ${flink.baseUrl}; nothing to rescale`);
+  const details = await flink.job(summary.id);
+  if (details.state !== 'RUNNING') {
+    throw new PreconditionError(`job "${job.name}": Flink job ${summary.id} is ${details.state}, not RUNNING; rescale only a running job`);
+  }
+  const fromP = jobParallelism(details);
+  const target = resolveTarget(input, fromP);
+  const b = job.bounds;
+  const maxByKeys = Math.min(b.maxParallelism, details.maxParallelism > 0 ? details.maxParallelism : b.maxParallelism);
+  if (target.value < b.minParallelism || target.value > maxByKeys) {
+    const got = target.field === 'change' ? `"${input.change}" gives ${target.value} from the current ${fromP}` : `got ${target.value}`;
+    const why = maxByKeys < b.maxParallelism ? ` (capped by the job's maxParallelism ${details.maxParallelism})` : '';
+    throw new InvalidInputError(
+      [{ field: target.field, message: `must give a parallelism from ${b.minParallelism} to ${maxByKeys} (bounds of job "${job.name}"${why}); ${got}` }],
+      job.name,
+    );
+  }
+
+  const [overview, tms, capacity] = await Promise.all([flink.overview(), flink.taskManagers(), deps.target(job)]);
+  const description = await capacity.describe(tms);
+  const fromTMs = description.desired;
+  const otherJobsSlots = Math.max(0, overview.slotsTotal - overview.slotsAvailable - fromP);
+  const slotsPerTm = job.slotsPerTaskManager;
+  let toP = target.value;
+  let toTMs: number;
+  if (mode === 'reactive') {
+    // Reactive mode: the job takes every slot; capacity is the only knob.
+    toTMs = Math.ceil((toP + otherJobsSlots) / slotsPerTm);
+    toP = Math.min(toTMs * slotsPerTm - otherJobsSlots, maxByKeys);
+  } else {
+    toTMs = Math.ceil((toP + otherJobsSlots) / slotsPerTm);
+  }
+  if (toTMs > b.maxTaskManagers) {
+    throw new InvalidInputError(
+      [{
+        field: target.field,
+        message: `parallelism ${target.value} needs ${toTMs} TaskManagers (${slotsPerTm} slots each${otherJobsSlots ? `, ${otherJobsSlots} slots used by other jobs` : ''}) but bounds.maxTaskManagers of job "${job.name}" is ${b.maxTaskManagers}; allowed up to ${b.maxTaskManagers * slotsPerTm - otherJobsSlots}`,
+      }],
+      job.name,
+    );
+  }
+  toTMs = Math.max(toTMs, b.minTaskManagers);
+  const direction: Direction = toP > fromP ? 'out' : toP < fromP ? 'in' : 'none';
+  // Scale-out never removes members; scale-in keeps at least what the new parallelism needs.
+  if (direction === 'out') toTMs = Math.max(toTMs, fromTMs);
+  if (direction === 'none') toTMs = fromTMs;
+
+  const jarId = mode === 'savepoint' && direction !== 'none' ? await resolveJar(flink, job) : undefined;
+  const vertices = planVertices(details, job, fromP, toP, mode);
+  const slotsNeeded = vertices.reduce((m, v) => Math.max(m, v.to), 0);
+
+  const savepointTimeout = job.savepoint?.timeoutSeconds ?? 900;
+  const runningTimeout = Math.max(RUNNING_TIMEOUT_MIN_SECONDS, 5 * job.policy.restartSeconds);
+  const timeouts = { slots: SLOTS_TIMEOUT_SECONDS, savepoint: savepointTimeout, running: runningTimeout, parallelism: runningTimeout, drain: job.drainTimeoutSeconds };
+  // The lock outlives the slowest possible execution (every wait at its bound, plus one step time per loop),
+  // so it only expires if the execution itself died; the state machine's own timeout is the outer guard.
+  const loopSlack = Object.values(WAIT_SECONDS).reduce((a, w) => a + w, 0) + 12 * STEP_TIMEOUT_SECONDS;
+  const lockTtlSeconds = Math.min(EXECUTION_TIMEOUT_SECONDS, Object.values(timeouts).reduce((a, t) => a + t, 0) + loopSlack);
+
+  const now = deps.now();
+  const route = input.dryRun || job.dryRun ? 'dry-run' : direction === 'none' ? 'no-change' : 'lock';
+  const modeText = mode === 'savepoint' ? (stop ? 'stop-with-savepoint' : 'savepoint') : mode;
+  return {
+    job: job.name,
+    owner: execution.id,
+    executionName: execution.name,
+    mode,
+    stopWithSavepoint: mode === 'savepoint' && stop,
+    direction,
+    route,
+    dryRun: route === 'dry-run',
+    respectCooldown: input.respectCooldown ?? false,
+    reason: input.reason ?? (input.startedBy ? `requested by ${input.startedBy}` : 'manual execution'),
+    startedBy: input.startedBy ?? 'manual',
+    startedAt: now,
+    flinkUrl: flink.baseUrl,
+    flinkVersion: version.version,
+    flinkJobName,
+    from: { jobId: details.id, parallelism: fromP, taskManagers: fromTMs, slotsTotal: overview.slotsTotal, slotsAvailable: overview.slotsAvailable },
+    to: { parallelism: toP, taskManagers: toTMs, slotsNeeded },
+    vertices,
+    otherJobsSlots,
+    savepointTriggerId: derivedId('savepoint', execution.id),
+    newJobId: derivedId('job', execution.id),
+    rollbackJobId: derivedId('rollback', execution.id),
+    savepointDirectory: job.savepoint?.directory,
+    formatType: job.savepoint && version.features.formatType ? job.savepoint.formatType : undefined,
+    jarId,
+    timeouts,
+    lockTtlSeconds,
+    summary: `parallelism ${fromP} -> ${toP}, TaskManagers ${fromTMs} -> ${toTMs} (${modeText} mode)`,
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * The rescale workflow: a Standard Step Functions state machine (JSONPath) over one dispatching step Lambda
+ * (functions/handlers/workflow.ts; why one: see functions/workflow/dispatch.ts).
+ *
+ *   Validate → Route ─ dry-run / no-change ─────────────────────────────────────────────┐
+ *                    └ Lock → IsScaleOut ─ out: EnsureCapacity → CheckSlots ⟲ WaitForSlots ┐
+ *                                      └──────────────────────────────────────────────────┤
+ *   RescaleByMode ─ savepoint: Savepoint → PollSavepoint ⟲ → Cancel → Resubmit → CheckRunning ⟲ ┐
+ *                 ├ adaptive:  PutRequirements → CheckParallelism ⟲ ──────────────────────────┤
+ *                 ├ reactive in: ShrinkCapacity → CheckParallelism                             │
+ *                 └ reactive out: CheckParallelism                                             │
+ *   IsScaleIn ─ in (not reactive): CheckDrained ⟲ WaitForDrain → ReleaseIdle ─┐               │
+ *             └──────────────────────────────────────────────────────────────┴→ Record → Unlock → Notify → Done
+ *   Catch: before Cancel → Abort (job untouched; undo capacity/requirements) ─┐
+ *          Cancel..CheckRunning → Rollback (same savepoint, old parallelism) ──┴→ RecordFailure → UnlockAfterFailure
+ *          → NotifyFailure → Failed.  Drain/release failures → RecordFailure (the job is already rescaled).
+ *
+ * Every task: retries with full-jitter exponential backoff on `Transient` (and Lambda service errors, task
+ * timeouts), a timeout, and a catch. Every loop is bounded by a deadline the Check step enforces.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { Config } from '../../functions/core/config';
+import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, WAIT_SECONDS } from '../../functions/core/rescale-timing';
+
+export interface RescaleWorkflowProps {
+  /** The validated config; baked into the step Lambda's bundle (no 4 KB environment limit). */
+  config: Config;
+  table: dynamodb.ITableV2 | dynamodb.ITable;
+  topic: sns.ITopic;
+  /** Extra props for the step function (VPC, subnets, security groups, memory). */
+  functionProps?: Partial<NodejsFunctionProps>;
+  /** State machine name; default `<stack name>-rescale`. */
+  stateMachineName?: string;
+}
+
+/** Names of the states, as tests and operators see them (aws-local-stepfunctions overrides are keyed by them). */
+export const RESCALE_STATES = {
+  validate: 'Validate',
+  lock: 'Lock',
+  ensureCapacity: 'EnsureCapacity',
+  checkSlots: 'CheckSlots',
+  waitForSlots: 'WaitForSlots',
+  savepoint: 'Savepoint',
+  pollSavepoint: 'PollSavepoint',
+  waitForSavepoint: 'WaitForSavepoint',
+  cancel: 'Cancel',
+  resubmit: 'Resubmit',
+  checkRunning: 'CheckRunning',
+  waitForRunning: 'WaitForRunning',
+  putRequirements: 'PutRequirements',
+  shrinkCapacity: 'ShrinkCapacity',
+  checkParallelism: 'CheckParallelism',
+  waitForParallelism: 'WaitForParallelism',
+  checkDrained: 'CheckDrained',
+  waitForDrain: 'WaitForDrain',
+  releaseIdle: 'ReleaseIdle',
+  record: 'Record',
+  unlock: 'Unlock',
+  notify: 'Notify',
+  abort: 'Abort',
+  rollback: 'Rollback',
+  recordFailure: 'RecordFailure',
+  unlockAfterFailure: 'UnlockAfterFailure',
+  notifyFailure: 'NotifyFailure',
+} as const;
+
+export class RescaleWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly stepFunction: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: RescaleWorkflowProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const S = RESCALE_STATES;
+
+    this.stepFunction = new NodejsFunction(this, 'StepFunction', {
+      entry: path.join(__dirname, '..', '..', 'functions', 'handlers', 'workflow.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
+      tracing: lambda.Tracing.ACTIVE,
+      description: 'flink-elastic rescale workflow steps (one dispatching function)',
+      logGroup: new logs.LogGroup(this, 'StepFunctionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: {
+        STATE_TABLE_NAME: props.table.tableName,
+        NOTIFICATION_TOPIC_ARN: props.topic.topicArn,
+        POWERTOOLS_SERVICE_NAME: 'flink-elastic-workflow',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // The validated config becomes a constant in the bundle: Lambda environments are limited to 4 KB.
+        define: { 'process.env.FLINK_ELASTIC_CONFIG_JSON': JSON.stringify(JSON.stringify(props.config)) },
+      },
+      ...props.functionProps,
+    });
+    props.table.grantReadWriteData(this.stepFunction);
+    props.topic.grantPublish(this.stepFunction);
+    for (const st of capacityAndSecretStatements(props.config, stack)) this.stepFunction.addToRolePolicy(st);
+
+    const payloadFor = (step: string) =>
+      sfn.TaskInput.fromObject({
+        step,
+        state: sfn.JsonPath.entirePayload,
+        execution: { id: sfn.JsonPath.stringAt('$$.Execution.Id'), name: sfn.JsonPath.stringAt('$$.Execution.Name') },
+      });
+    const task = (name: string, step: string, resultPath: string, extra: Partial<tasks.LambdaInvokeProps> = {}) => {
+      const t = new tasks.LambdaInvoke(this, name, {
+        stateName: name,
+        lambdaFunction: this.stepFunction,
+        payloadResponseOnly: true,
+        payload: payloadFor(step),
+        resultPath,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_TIMEOUT_SECONDS + 10)),
+        retryOnServiceExceptions: true,
+        ...extra,
+      });
+      // Steps are idempotent, so a retry after a timeout or a transient failure never acts twice.
+      t.addRetry({
+        errors: ['Transient', 'States.Timeout', 'Sandbox.Timedout'],
+        interval: Duration.seconds(2),
+        maxAttempts: 5,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(30),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return t;
+    };
+    const wait = (name: string, seconds: number, next: sfn.IChainable) =>
+      new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.duration(Duration.seconds(seconds)) }).next(next);
+    const catchTo = (t: tasks.LambdaInvoke, handler: sfn.IChainable, resultPath = '$.error') =>
+      t.addCatch(handler, { errors: ['States.ALL'], resultPath });
+
+    // --- end of every execution ---
+    const done = new sfn.Succeed(this, 'Done', { stateName: 'Done' });
+    const failed = new sfn.Fail(this, 'Failed', {
+      stateName: 'Failed',
+      error: 'RescaleFailed',
+      cause: 'The rescale did not complete; the notification says what happened to the job and what to do.',
+    });
+    const notify = task(S.notify, 'notify', '$.notify').next(done);
+    const unlock = task(S.unlock, 'unlock', '$.unlock');
+    catchTo(unlock, notify, '$.unlockError');
+    unlock.next(notify);
+    const record = task(S.record, 'record', '$.record');
+    catchTo(record, unlock, '$.recordError');
+    record.next(unlock);
+
+    const notifyFailure = task(S.notifyFailure, 'notify', '$.notify').next(failed);
+    const unlockAfterFailure = task(S.unlockAfterFailure, 'unlock', '$.unlock');
+    catchTo(unlockAfterFailure, notifyFailure, '$.unlockError');
+    unlockAfterFailure.next(notifyFailure);
+    const recordFailure = task(S.recordFailure, 'record', '$.record');
+    catchTo(recordFailure, unlockAfterFailure, '$.recordError');
+    recordFailure.next(unlockAfterFailure);
+
+    const abort = task(S.abort, 'recover', '$.recovery');
+    catchTo(abort, recordFailure, '$.recoveryError');
+    abort.next(recordFailure);
+    const rollback = task(S.rollback, 'recover', '$.recovery');
+    catchTo(rollback, recordFailure, '$.recoveryError');
+    rollback.next(recordFailure);
+
+    // --- scale-in tail: wait until the surplus TaskManagers hold no slots, then release exactly those ---
+    const releaseIdle = task(S.releaseIdle, 'releaseIdle', '$.release');
+    catchTo(releaseIdle, recordFailure);
+    releaseIdle.next(record);
+    const checkDrained = task(S.checkDrained, 'checkDrained', '$.drain');
+    catchTo(checkDrained, recordFailure);
+    checkDrained.next(
+      new sfn.Choice(this, 'Drained', { stateName: 'Drained' })
+        .when(sfn.Condition.booleanEquals('$.drain.done', true), releaseIdle)
+        .otherwise(wait(S.waitForDrain, WAIT_SECONDS.drain, checkDrained)),
+    );
+    const isScaleIn = new sfn.Choice(this, 'IsScaleIn', { stateName: 'IsScaleIn' })
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.plan.direction', 'in'), sfn.Condition.not(sfn.Condition.stringEquals('$.plan.mode', 'reactive'))),
+        checkDrained,
+      )
+      .otherwise(record);
+
+    // --- savepoint mode ---
+    const checkRunning = task(S.checkRunning, 'checkRunning', '$.running');
+    catchTo(checkRunning, rollback);
+    checkRunning.next(
+      new sfn.Choice(this, 'RunningReady', { stateName: 'RunningReady' })
+        .when(sfn.Condition.booleanEquals('$.running.done', true), isScaleIn)
+        .otherwise(wait(S.waitForRunning, WAIT_SECONDS.running, checkRunning)),
+    );
+    const resubmit = task(S.resubmit, 'resubmit', '$.resubmit');
+    catchTo(resubmit, rollback);
+    resubmit.next(checkRunning);
+    const cancel = task(S.cancel, 'cancel', '$.cancel');
+    catchTo(cancel, rollback);
+    cancel.next(resubmit);
+    const pollSavepoint = task(S.pollSavepoint, 'pollSavepoint', '$.savepointStatus');
+    catchTo(pollSavepoint, abort);
+    pollSavepoint.next(
+      new sfn.Choice(this, 'SavepointDone', { stateName: 'SavepointDone' })
+        .when(sfn.Condition.booleanEquals('$.savepointStatus.done', true), cancel)
+        .otherwise(wait(S.waitForSavepoint, WAIT_SECONDS.savepoint, pollSavepoint)),
+    );
+    const savepoint = task(S.savepoint, 'savepoint', '$.savepoint');
+    catchTo(savepoint, abort);
+    savepoint.next(pollSavepoint);
+
+    // --- adaptive / reactive ---
+    const checkParallelism = task(S.checkParallelism, 'checkParallelism', '$.inPlace');
+    catchTo(checkParallelism, abort);
+    checkParallelism.next(
+      new sfn.Choice(this, 'ParallelismReady', { stateName: 'ParallelismReady' })
+        .when(sfn.Condition.booleanEquals('$.inPlace.done', true), isScaleIn)
+        .otherwise(wait(S.waitForParallelism, WAIT_SECONDS.parallelism, checkParallelism)),
+    );
+    const putRequirements = task(S.putRequirements, 'putRequirements', '$.requirements');
+    catchTo(putRequirements, abort);
+    putRequirements.next(checkParallelism);
+    const shrinkCapacity = task(S.shrinkCapacity, 'shrinkCapacity', '$.shrink');
+    catchTo(shrinkCapacity, abort);
+    shrinkCapacity.next(checkParallelism);
+
+    const byMode = new sfn.Choice(this, 'RescaleByMode', { stateName: 'RescaleByMode' })
+      .when(sfn.Condition.stringEquals('$.plan.mode', 'savepoint'), savepoint)
+      .when(sfn.Condition.stringEquals('$.plan.mode', 'adaptive'), putRequirements)
+      .when(sfn.Condition.stringEquals('$.plan.direction', 'in'), shrinkCapacity)
+      .otherwise(checkParallelism);
+
+    // --- scale-out head: capacity first, then wait until the new slots are registered ---
+    const checkSlots = task(S.checkSlots, 'checkSlots', '$.slots');
+    catchTo(checkSlots, abort);
+    checkSlots.next(
+      new sfn.Choice(this, 'SlotsReady', { stateName: 'SlotsReady' })
+        .when(sfn.Condition.booleanEquals('$.slots.done', true), byMode)
+        .otherwise(wait(S.waitForSlots, WAIT_SECONDS.slots, checkSlots)),
+    );
+    const ensureCapacity = task(S.ensureCapacity, 'ensureCapacity', '$.capacity');
+    catchTo(ensureCapacity, abort);
+    ensureCapacity.next(checkSlots);
+
+    const lock = task(S.lock, 'lock', '$.lock');
+    catchTo(lock, recordFailure);
+    lock.next(
+      new sfn.Choice(this, 'IsScaleOut', { stateName: 'IsScaleOut' })
+        .when(sfn.Condition.stringEquals('$.plan.direction', 'out'), ensureCapacity)
+        .otherwise(byMode),
+    );
+
+    // The state becomes {"plan": ...}: the raw input is not carried along (ResultSelector + OutputPath rather than
+    // ResultPath "$", which aws-local-stepfunctions 3.0.0 mishandles).
+    const validate = task(S.validate, 'validate', '$.validated', { resultSelector: { 'plan.$': '$' }, outputPath: '$.validated' });
+    catchTo(validate, notifyFailure);
+    validate.next(
+      new sfn.Choice(this, 'Route', { stateName: 'Route' })
+        .when(sfn.Condition.stringEquals('$.plan.route', 'lock'), lock)
+        .otherwise(record),
+    );
+
+    this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-rescale`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName ?? `${stack.stackName}-rescale`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'flink-elastic: rescale one Flink job (savepoint / adaptive / reactive), safe under every failure',
+      definitionBody: sfn.DefinitionBody.fromChainable(validate),
+      timeout: Duration.seconds(EXECUTION_TIMEOUT_SECONDS),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    this.acknowledgeNagFindings(props.config);
+  }
+
+  /** cdk-nag v3 acknowledgements, each on the narrowest construct and with the reason. */
+  private acknowledgeNagFindings(config: Config): void {
+    const stack = Stack.of(this);
+    const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+    const fnId = stack.getLogicalId(this.stepFunction.node.defaultChild as lambda.CfnFunction);
+    ack(this.stateMachine, `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`, 'CDK grants lambda:InvokeFunction on the step function and its versions/aliases (<arn>:*); only that one function');
+    ack(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray (PutTraceSegments, GetSamplingRules) and CloudWatch Logs log delivery (CreateLogDelivery etc.) accept only Resource "*"');
+    ack(this.stepFunction, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', "The minimal managed policy for writing the function's own logs");
+    ack(this.stepFunction, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments, autoscaling:Describe* and ec2:DescribeInstances do not support resource-level permissions');
+    for (const job of config.jobs) {
+      if (job.target.kind !== 'asg') continue;
+      ack(
+        this.stepFunction,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${job.target.autoScalingGroupName}]`,
+        'An Auto Scaling group ARN contains a generated UUID; the name part scopes the grant to the configured group',
+      );
+    }
+  }
+}
+
+/** IAM for the capacity targets and Flink secrets named in the config (scoped to those names). */
+function capacityAndSecretStatements(config: Config, stack: Stack): iam.PolicyStatement[] {
+  const out: iam.PolicyStatement[] = [];
+  const asgs = [...new Set(config.jobs.flatMap((j) => (j.target.kind === 'asg' ? [j.target.autoScalingGroupName] : [])))];
+  if (asgs.length) {
+    out.push(
+      new iam.PolicyStatement({
+        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'ec2:DescribeInstances'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:SetInstanceProtection', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+        resources: asgs.map((n) => `arn:${stack.partition}:autoscaling:${stack.region}:${stack.account}:autoScalingGroup:*:autoScalingGroupName/${n}`),
+      }),
+    );
+  }
+  const clusters = [...new Set(config.jobs.flatMap((j) => (j.target.kind !== 'asg' ? [j.target.clusterName] : [])))];
+  if (clusters.length) {
+    out.push(
+      new iam.PolicyStatement({
+        actions: ['eks:DescribeCluster'],
+        resources: clusters.map((c) => `arn:${stack.partition}:eks:${stack.region}:${stack.account}:cluster/${c}`),
+      }),
+    );
+  }
+  const secrets = [
+    ...new Set(config.jobs.flatMap((j) => [j.flink.auth?.secretName, j.flink.caCertSecretName].filter((s): s is string => !!s))),
+  ];
+  if (secrets.length) {
+    out.push(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: secrets.map((s) => `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${s}-??????`),
+      }),
+    );
+  }
+  return out;
+}

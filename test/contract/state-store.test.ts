@@ -1,0 +1,121 @@
+import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
+import { LockHeldError, LockLostError, VersionConflictError } from '../../functions/adapters/state/types';
+import { LocalDynamo, startDynalite } from '../support/dynalite';
+
+let db: LocalDynamo;
+let store: DynamoStateStore;
+const T0 = Date.UTC(2026, 10, 22, 8, 0, 0);
+
+beforeAll(async () => {
+  db = await startDynalite();
+  store = new DynamoStateStore({ tableName: db.tableName, client: db.client });
+});
+afterAll(() => db.stop());
+
+describe('rescale lock', () => {
+  test('a second owner fails fast naming the holder; the first owner asking again gets its lock unchanged', async () => {
+    const a = await store.acquireLock('orders', 'exec-a', { now: T0, ttlSeconds: 600, reason: 'lag high' });
+    expect(a).toMatchObject({ acquired: true, lock: { owner: 'exec-a', expiresAtMs: T0 + 600_000 } });
+
+    await store.recordLockProgress('orders', 'exec-a', { savepointPath: 's3://b/sp-1' });
+    const again = await store.acquireLock('orders', 'exec-a', { now: T0 + 5_000, ttlSeconds: 600 });
+    expect(again.acquired).toBe(false);
+    expect(again.lock.progress).toEqual({ savepointPath: 's3://b/sp-1' }); // not reset by the duplicate
+
+    const err = await store.acquireLock('orders', 'exec-b', { now: T0 + 1_000, ttlSeconds: 600 }).catch((e) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect(err.message).toContain('exec-a');
+    expect(err.message).toContain('lag high');
+    expect(err.holder).toBe('exec-a');
+  });
+
+  test('different jobs lock independently', async () => {
+    await expect(store.acquireLock('clicks', 'exec-b', { now: T0, ttlSeconds: 60 })).resolves.toMatchObject({ acquired: true });
+    await store.releaseLock('clicks', 'exec-b');
+  });
+
+  test('only the owner releases; releasing twice is harmless', async () => {
+    await expect(store.releaseLock('orders', 'exec-b')).resolves.toEqual({ released: false, heldBy: 'exec-a' });
+    expect((await store.getLock('orders'))?.owner).toBe('exec-a');
+    await expect(store.releaseLock('orders', 'exec-a')).resolves.toEqual({ released: true });
+    await expect(store.releaseLock('orders', 'exec-a')).resolves.toEqual({ released: false });
+    expect(await store.getLock('orders')).toBeUndefined();
+  });
+
+  test('an expired lock is taken over, and the old owner can no longer record progress or release it', async () => {
+    await store.acquireLock('billing', 'exec-old', { now: T0, ttlSeconds: 60 });
+    await expect(store.acquireLock('billing', 'exec-new', { now: T0 + 59_000, ttlSeconds: 60 })).rejects.toBeInstanceOf(LockHeldError);
+    const r = await store.acquireLock('billing', 'exec-new', { now: T0 + 61_000, ttlSeconds: 60 });
+    expect(r).toMatchObject({ acquired: true, tookOverFrom: { owner: 'exec-old', expiresAtMs: T0 + 60_000 } });
+    await expect(store.recordLockProgress('billing', 'exec-old', { phase: 'cancel' })).rejects.toBeInstanceOf(LockLostError);
+    await expect(store.releaseLock('billing', 'exec-old')).resolves.toEqual({ released: false, heldBy: 'exec-new' });
+  });
+
+  test('two owners racing for a free lock: exactly one wins', async () => {
+    const owners = ['r1', 'r2', 'r3', 'r4', 'r5'];
+    const results = await Promise.allSettled(owners.map((o) => store.acquireLock('race', o, { now: T0, ttlSeconds: 60 })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(losers).toHaveLength(4);
+    for (const l of losers) expect(l.reason).toBeInstanceOf(LockHeldError);
+  });
+
+  test('rejects a non-positive ttl', async () => {
+    await expect(store.acquireLock('x', 'o', { now: T0, ttlSeconds: 0 })).rejects.toThrow(/ttlSeconds must be > 0/);
+  });
+});
+
+describe('cooldown clock', () => {
+  test('moves forward, never back', async () => {
+    expect(await store.getLastRescaleAt('orders')).toBeUndefined();
+    await store.setLastRescaleAt('orders', T0 + 10_000);
+    await store.setLastRescaleAt('orders', T0 + 5_000);
+    expect(await store.getLastRescaleAt('orders')).toBe(T0 + 10_000);
+    await store.setLastRescaleAt('orders', T0 + 20_000);
+    expect(await store.getLastRescaleAt('orders')).toBe(T0 + 20_000);
+  });
+});
+
+describe('policy state', () => {
+  test('optimistic versions: a stale writer gets a conflict and nothing is overwritten', async () => {
+    expect(await store.getPolicyState('orders')).toBeUndefined();
+    const v1 = await store.putPolicyState('orders', { ewma: { in: 1200.5 }, wantDownSince: null }, 0, T0);
+    expect(v1).toBe(1);
+    const v2 = await store.putPolicyState('orders', { ewma: { in: 1300 } }, 1, T0 + 1);
+    expect(v2).toBe(2);
+    const stale = await store.putPolicyState('orders', { ewma: { in: 1 } }, 1, T0 + 2).catch((e) => e);
+    expect(stale).toBeInstanceOf(VersionConflictError);
+    expect(stale.message).toMatch(/expected version 1, found 2/);
+    await expect(store.putPolicyState('orders', {}, 0, T0)).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.getPolicyState('orders')).toEqual({ state: { ewma: { in: 1300 } }, version: 2, updatedAt: T0 + 1 });
+  });
+});
+
+describe('history', () => {
+  test('newest first per kind, limit respected, duplicates stored once', async () => {
+    for (let i = 0; i < 5; i++) {
+      await store.appendHistory({ kind: 'rescale', job: 'hist', at: T0 + i * 60_000, id: `exec-${i}`, detail: { from: i, to: i + 1 } });
+    }
+    await store.appendHistory({ kind: 'rescale', job: 'hist', at: T0 + 4 * 60_000, id: 'exec-4', detail: { from: 99, to: 99 } }); // duplicate delivery
+    await store.appendHistory({ kind: 'decision', job: 'hist', at: T0 + 30_000, id: 'd1', detail: { reason: 'lag 12 s > 10 s' } });
+
+    const all = await store.history('hist', 'rescale');
+    expect(all.map((h) => h.id)).toEqual(['exec-4', 'exec-3', 'exec-2', 'exec-1', 'exec-0']);
+    expect(all[0].detail).toEqual({ from: 4, to: 5 });
+    expect((await store.history('hist', 'rescale', { limit: 2 })).map((h) => h.id)).toEqual(['exec-4', 'exec-3']);
+    expect(await store.history('hist', 'decision')).toEqual([
+      { kind: 'decision', job: 'hist', at: T0 + 30_000, id: 'd1', detail: { reason: 'lag 12 s > 10 s' } },
+    ]);
+    expect(await store.history('nobody', 'rescale')).toEqual([]);
+  });
+});
+
+describe('one-time claims', () => {
+  test('the first caller wins, later callers lose until the claim expires', async () => {
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0, 3600)).toBe(true);
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 1000, 3600)).toBe(false);
+    expect(await store.claimOnce('orders', 'notify#exec-2', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('clicks', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 3_601_000, 3600)).toBe(true);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The rescale state machine as CDK synthesizes it: valid ASL, the safety properties the workflow relies on
+ * (retries on transient errors, a timeout and a catch on every task, bounded loops), logging/tracing, cdk-nag.
+ */
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import aslValidator from 'asl-validator';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadConfig } from '../../functions/adapters/config-file';
+import { RESCALE_STATES } from '../../lib/constructs/rescale-workflow';
+import { aslFromTemplate, synthWorkflowStack } from '../support/asl';
+
+const config = loadConfig('flink-elastic.config.json');
+const { stack } = synthWorkflowStack(config);
+const template = Template.fromStack(stack);
+const [asl] = aslFromTemplate(template);
+const states = Object.entries<any>(asl.States);
+
+test('the synthesized definition is valid ASL (asl-validator) and uses JSONPath only', () => {
+  const r = aslValidator(asl);
+  expect(r.errorsText()).toBe('');
+  expect(r.isValid).toBe(true);
+  expect(JSON.stringify(asl)).not.toMatch(/JSONata/i);
+  for (const name of Object.values(RESCALE_STATES)) expect(asl.States[name]).toBeDefined();
+});
+
+test('every task has a timeout, retries transient errors with capped backoff, and (except the final notifications) a catch', () => {
+  const tasks = states.filter(([, s]) => s.Type === 'Task');
+  expect(tasks.length).toBeGreaterThanOrEqual(20);
+  for (const [name, s] of tasks) {
+    expect({ name, timeout: s.TimeoutSeconds > 0 && s.TimeoutSeconds <= 120 }).toEqual({ name, timeout: true });
+    const transient = s.Retry.find((r: any) => r.ErrorEquals.includes('Transient'));
+    expect(transient).toMatchObject({ MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' });
+    if (name === RESCALE_STATES.notify || name === RESCALE_STATES.notifyFailure) continue;
+    expect({ name, catch: s.Catch?.[0]?.ErrorEquals }).toEqual({ name, catch: ['States.ALL'] });
+  }
+});
+
+test('failures route by phase: before the cancel to Abort, from the cancel on to Rollback, after the rescale to RecordFailure', () => {
+  const catchOf = (n: string) => asl.States[n].Catch[0].Next;
+  for (const n of ['EnsureCapacity', 'CheckSlots', 'Savepoint', 'PollSavepoint', 'PutRequirements', 'ShrinkCapacity', 'CheckParallelism']) expect([n, catchOf(n)]).toEqual([n, 'Abort']);
+  for (const n of ['Cancel', 'Resubmit', 'CheckRunning']) expect([n, catchOf(n)]).toEqual([n, 'Rollback']);
+  for (const n of ['CheckDrained', 'ReleaseIdle', 'Lock']) expect([n, catchOf(n)]).toEqual([n, 'RecordFailure']);
+  expect(catchOf('Validate')).toBe('NotifyFailure');
+  // Recovery failing still records, unlocks and notifies; the execution then fails visibly.
+  expect(asl.States.Rollback.Catch[0]).toMatchObject({ Next: 'RecordFailure', ResultPath: '$.recoveryError' });
+  expect(asl.States.NotifyFailure.Next).toBe('Failed');
+  expect(asl.States.Failed.Type).toBe('Fail');
+  expect(asl.States.Notify.Next).toBe('Done');
+});
+
+test('every Wait loops back to a Check task, and the Check task is the only way forward (bounded by its deadline)', () => {
+  const waits = states.filter(([, s]) => s.Type === 'Wait');
+  expect(waits.map(([n]) => n).sort()).toEqual(['WaitForDrain', 'WaitForParallelism', 'WaitForRunning', 'WaitForSavepoint', 'WaitForSlots']);
+  for (const [name, w] of waits) {
+    expect(w.Seconds).toBeGreaterThanOrEqual(10);
+    const check = asl.States[w.Next];
+    expect({ name, next: check.Type }).toEqual({ name, next: 'Task' });
+    const choice = asl.States[check.Next];
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Default).toBe(name);
+  }
+  expect(asl.TimeoutSeconds).toBe(4 * 3600);
+});
+
+test('one dispatching Lambda; the payload carries the step, the whole state and the execution', () => {
+  const resources = new Set(states.filter(([, s]) => s.Type === 'Task').map(([, s]) => s.Resource));
+  expect(resources.size).toBe(1);
+  expect(asl.States.Savepoint.Parameters).toEqual({ step: 'savepoint', 'state.$': '$', execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' } });
+  template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', TracingConfig: { Mode: 'Active' }, Timeout: 90 });
+});
+
+test('logging at ALL with execution data, tracing on', () => {
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    TracingConfiguration: { Enabled: true },
+    LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+  });
+});
+
+test('cdk-nag AwsSolutions passes (findings acknowledged with reasons)', () => {
+  const { app } = synthWorkflowStack(config);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  expect(() => app.synth()).not.toThrow();
+});
+
+test('IAM scoped to the configured Auto Scaling groups, EKS clusters and secrets', () => {
+  const json = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+  expect(json).toContain('autoScalingGroupName/flink-taskmanagers-orders');
+  expect(json).toContain('cluster/analytics');
+  expect(json).toContain('secret:flink/clickstream/rest-token-??????');
+  expect(json).toContain('autoscaling:SetInstanceProtection');
+});

@@ -1,0 +1,356 @@
+/**
+ * The synthesized rescale state machine, run by aws-local-stepfunctions, with the real step handlers against the
+ * Flink emulator over loopback, a simulated capacity target, the state store on dynalite, and SNS mocked.
+ * Every scenario asserts the job's final state, the savepoint used, that the lock is released, and the notification.
+ */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { JobConfigInput } from '../../functions/core/config';
+import { EmulatorServer, startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
+import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { WorkflowHarness, type RunResult } from '../support/workflow-harness';
+
+const snsMock = mockClient(SNSClient);
+let dynamo: LocalDynamo;
+let emu: Emulator | undefined;
+const extraServers: EmulatorServer[] = [];
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => dynamo.stop());
+beforeEach(() => {
+  snsMock.reset();
+  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+});
+afterEach(async () => {
+  await emu?.close();
+  for (const s of extraServers.splice(0)) await s.close();
+  emu = undefined;
+});
+
+const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+
+function jobConfig(name: string, url: string, mode: 'savepoint' | 'adaptive' | 'reactive', extra: Partial<JobConfigInput> = {}): JobConfigInput {
+  return {
+    name,
+    flink: { url, version: '1.19', jobName: name },
+    mode,
+    ...(mode === 'savepoint'
+      ? { submit: { jarPath: `s3://artifacts/${name}.jar` }, savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 } }
+      : {}),
+    target: { kind: 'asg', autoScalingGroupName: `${name}-tms` },
+    slotsPerTaskManager: 2,
+    bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
+    drainTimeoutSeconds: 120,
+    ...extra,
+  } as JobConfigInput;
+}
+
+interface SetupOptions {
+  name?: string;
+  mode?: 'savepoint' | 'adaptive' | 'reactive';
+  taskManagers: number;
+  parallelism?: number;
+  slotAllocation?: 'pack' | 'spread';
+  extra?: Partial<JobConfigInput>;
+}
+
+async function setup(o: SetupOptions) {
+  const name = o.name ?? 'orders';
+  const mode = o.mode ?? 'savepoint';
+  const scheduler = mode === 'savepoint' ? 'default' : mode;
+  emu = await startEmulator({ version: '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
+  const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra)] });
+  const job = emu.model.startJob({ name, parallelism: mode === 'reactive' ? undefined : o.parallelism, inputRate: 1000 });
+  await h.elapse(40_000); // deployed, RUNNING, first checkpoint completed
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  return { h, sim, job, emu: emu!, name };
+}
+
+async function parallelismOf(h: WorkflowHarness, jobId: string): Promise<number[]> {
+  return (await h.flink.job(jobId)).vertices.map((v) => v.parallelism);
+}
+
+async function expectUnlocked(h: WorkflowHarness, job: string) {
+  expect(await h.deps.store.getLock(job)).toBeUndefined();
+}
+
+function expectOneNotification(match: { subject: RegExp; body?: RegExp[]; outcome: string }) {
+  const n = notifications();
+  expect(n).toHaveLength(1);
+  expect(n[0].Subject).toMatch(match.subject);
+  expect(n[0].Subject!.length).toBeLessThan(100);
+  for (const b of match.body ?? []) expect(n[0].Message).toMatch(b);
+  expect(n[0].MessageAttributes?.outcome.StringValue).toBe(match.outcome);
+  return n[0];
+}
+
+const savepointOf = (r: RunResult): string | undefined => (r.output ?? r.finalState)?.savepointStatus?.location;
+
+test('scale-out (savepoint mode): capacity first, wait for the new slots, savepoint, cancel, resubmit at the new parallelism', async () => {
+  const { h, sim, job, emu } = await setup({ taskManagers: 2, parallelism: 4 });
+  const r = await h.run({ job: 'orders', parallelism: 8, reason: 'lag 42 s > 10 s', startedBy: 'scaler' }, 'scale-out');
+  expect(r.status).toBe('SUCCEEDED');
+  // Capacity came first and the workflow waited for the TaskManagers to register before touching the job.
+  expect(r.states.indexOf('EnsureCapacity')).toBeLessThan(r.states.indexOf('Savepoint'));
+  expect(r.states).toContain('WaitForSlots');
+  expect(sim.desiredCount).toBe(4);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([8, 8, 8]);
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED');
+  // The new job restored from exactly the savepoint this execution took (and only one was taken).
+  const sp = savepointOf(r)!;
+  expect(emu.model.savepoints.size).toBe(1);
+  expect((await h.flink.checkpoints(live.id)).restored).toMatchObject({ externalPath: sp, isSavepoint: true });
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 8 \(savepoint\)/, body: [new RegExp(`Savepoint: +${sp}`), /Started by: scaler/, /Reason: +lag 42 s/], outcome: 'succeeded' });
+  const [hist] = await h.deps.store.history('orders', 'rescale');
+  expect(hist.detail).toMatchObject({ outcome: 'succeeded', before: { parallelism: 4, taskManagers: 2 }, after: { parallelism: 8, taskManagers: 4 }, savepointPath: sp, startedBy: 'scaler' });
+  expect(Object.keys(hist.detail.phases as object)).toEqual(expect.arrayContaining(['capacityMs', 'savepointMs', 'restartMs', 'totalMs']));
+  expect(await h.deps.store.getLastRescaleAt('orders')).toBe(r.finishedAt);
+});
+
+test('scale-in with drain: parallelism first, then exactly the surplus TaskManagers that hold no slots are released', async () => {
+  const { h, sim, job, emu } = await setup({ taskManagers: 4, parallelism: 8 });
+  const tmsBefore = await h.flink.taskManagers();
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'scale-in');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.states.indexOf('CheckRunning')).toBeLessThan(r.states.indexOf('CheckDrained'));
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect(sim.desiredCount).toBe(2);
+  // The released members were idle; every TaskManager the job uses is still there.
+  const released: string[] = r.output.release.released;
+  expect(released).toHaveLength(2);
+  const tmsAfter = await h.flink.taskManagers();
+  expect(tmsAfter).toHaveLength(2);
+  expect(tmsAfter.every((t) => t.freeSlots === 0)).toBe(true);
+  expect(tmsBefore.length - tmsAfter.length).toBe(2);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  expect(emu.model.savepoints.size).toBe(1);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 8 -> 4/, body: [/Released: +i-/], outcome: 'succeeded' });
+});
+
+test('adaptive mode: in place via resource requirements, same job, no savepoint', async () => {
+  const { h, sim, job, emu } = await setup({ mode: 'adaptive', name: 'clicks', taskManagers: 2, parallelism: 2 });
+  const r = await h.run({ job: 'clicks', parallelism: 4 }, 'adaptive');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.states).toContain('PutRequirements');
+  expect(r.states).not.toContain('Savepoint');
+  expect((await h.flink.findJobByName('clicks'))!.id).toBe(job.id);
+  expect(await parallelismOf(h, job.id)).toEqual([4, 4, 4]);
+  const req = await h.flink.getResourceRequirements(job.id);
+  expect(Object.values(req).map((v) => v.parallelism)).toEqual([{ lowerBound: 4, upperBound: 4 }, { lowerBound: 4, upperBound: 4 }, { lowerBound: 4, upperBound: 4 }]);
+  expect(emu.model.savepoints.size).toBe(0);
+  expect(sim.desiredCount).toBe(2);
+  await expectUnlocked(h, 'clicks');
+  expectOneNotification({ subject: /clicks rescaled 2 -> 4 \(adaptive\)/, outcome: 'succeeded' });
+});
+
+test('reactive mode: capacity only; the job takes the new slots by itself', async () => {
+  const { h, sim, job, emu } = await setup({ mode: 'reactive', name: 'billing', taskManagers: 2 });
+  expect(await parallelismOf(h, job.id)).toEqual([4, 4, 4]);
+  const r = await h.run({ job: 'billing', parallelism: 8 }, 'reactive');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.states).toEqual(expect.arrayContaining(['EnsureCapacity', 'CheckSlots', 'CheckParallelism']));
+  expect(r.states).not.toContain('PutRequirements');
+  expect(sim.desiredCount).toBe(4);
+  expect((await h.flink.findJobByName('billing'))!.id).toBe(job.id);
+  expect(await parallelismOf(h, job.id)).toEqual([8, 8, 8]);
+  expect(emu.model.savepoints.size).toBe(0);
+  await expectUnlocked(h, 'billing');
+  expectOneNotification({ subject: /billing rescaled 4 -> 8 \(reactive\)/, outcome: 'succeeded' });
+});
+
+test('manual execution: {"job","parallelism"} is enough; bad input is rejected naming the field and range; dry run changes nothing', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 2, parallelism: 2 });
+  const bad = await h.run({ job: 'orders', parallelism: 40 }, 'manual-bad');
+  expect(bad.status).toBe('FAILED');
+  let n = expectOneNotification({ subject: /rescale of orders rejected: InvalidInput/, body: [/parallelism: must give a parallelism from 1 to 16/, /got 40/], outcome: 'rejected' });
+  expect(bad.states).not.toContain('Lock');
+  snsMock.resetHistory();
+
+  const unknown = await h.run({ job: 'orders', parallelism: 3, colour: 'blue' }, 'manual-unknown-field');
+  expect(unknown.status).toBe('FAILED');
+  expectOneNotification({ subject: /rejected/, body: [/unknown field\(s\) "colour"; allowed: job, parallelism, change/], outcome: 'rejected' });
+  snsMock.resetHistory();
+
+  const dry = await h.run({ job: 'orders', change: 'x2', dryRun: true }, 'manual-dry');
+  expect(dry.status).toBe('SUCCEEDED');
+  expectOneNotification({ subject: /orders dry run: would rescale 2 -> 4/, body: [/nothing was changed/], outcome: 'dry-run' });
+  expect((await h.deps.store.history('orders', 'decision'))[0].detail).toMatchObject({ outcome: 'dry-run' });
+  expect(emu.model.savepoints.size).toBe(0);
+  snsMock.resetHistory();
+
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'manual');
+  expect(r.status).toBe('SUCCEEDED');
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  await expectUnlocked(h, 'orders');
+  n = expectOneNotification({ subject: /orders rescaled 2 -> 4/, body: [/Started by: manual/, /Reason: +manual execution/], outcome: 'succeeded' });
+  expect(n.Message).toContain('Execution:  arn:aws:states:us-east-1:123456789012:execution:WorkflowTest-rescale:manual');
+});
+
+test('savepoint fails: the job is untouched, the capacity added for it is given back, the lock released', async () => {
+  const { h, sim, job, emu } = await setup({ taskManagers: 2, parallelism: 4 });
+  emu.model.faults.failNextSavepoints(1);
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'savepoint-fails');
+  expect(r.status).toBe('FAILED');
+  expect(r.states).toContain('Abort');
+  expect(r.states).not.toContain('Cancel');
+  expect((await h.flink.findJobByName('orders'))!.id).toBe(job.id);
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  expect(await parallelismOf(h, job.id)).toEqual([4, 4, 4]);
+  expect(emu.model.savepoints.size).toBe(0);
+  expect(sim.desiredCount).toBe(2); // the two members launched for the rescale were idle and released
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /rescale of orders failed; job untouched at parallelism 4/, body: [/SavepointFailed/, /injected fault/, /Nothing is at risk/], outcome: 'failed-untouched' });
+});
+
+test('cancel fails: after retries the job is found still running at its old parallelism and left as it is', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.faults.failNextCancels(1000);
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'cancel-fails');
+  expect(r.status).toBe('FAILED');
+  expect(r.retries).toBeGreaterThanOrEqual(5); // Transient (HTTP 500) retried with backoff before giving up
+  expect(r.states).toContain('Rollback');
+  expect((await h.flink.findJobByName('orders'))!.id).toBe(job.id);
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  expect(await parallelismOf(h, job.id)).toEqual([4, 4, 4]);
+  expect(emu.model.jobs).toHaveLength(1); // nothing was resubmitted
+  await expectUnlocked(h, 'orders');
+  expect(savepointOf(r)).toMatch(/^s3:\/\/state\/savepoints\/orders\//); // taken, but never needed
+  expectOneNotification({ subject: /failed; job untouched at parallelism 4/, body: [/Job cancellation failed/, new RegExp(`Savepoint: +${savepointOf(r)}`)], outcome: 'failed-untouched' });
+});
+
+test('resubmit fails: rollback restores the old parallelism from the same savepoint', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.faults.failNextRuns(1);
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'resubmit-fails');
+  expect(r.status).toBe('FAILED');
+  expect(r.states).toEqual(expect.arrayContaining(['Cancel', 'Resubmit', 'Rollback']));
+  const sp = savepointOf(r)!;
+  expect(r.finalState.recovery).toMatchObject({ outcome: 'rolled-back', savepointPath: sp, parallelism: 4 });
+  const hist = (await h.deps.store.history('orders', 'rescale')).find((e) => e.id === 'resubmit-fails')!;
+  expect(hist.detail).toMatchObject({ outcome: 'failed-rolled-back', savepointPath: sp, after: { parallelism: 4 } });
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED');
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored).toMatchObject({ externalPath: sp, isSavepoint: true });
+  expect(emu.model.savepoints.size).toBe(1);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /failed; rolled back to parallelism 4/, body: [new RegExp(`restored from savepoint ${sp}`), /Could not execute application/], outcome: 'failed-rolled-back' });
+});
+
+test('resubmit and rollback both fail: ACTION REQUIRED names the savepoint path that restores the job', async () => {
+  const { h, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.faults.failNextRuns(1000);
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'rollback-fails');
+  expect(r.status).toBe('FAILED');
+  expect(await h.flink.findJobByName('orders')).toBeUndefined();
+  const sp = [...emu.model.savepoints.keys()][0];
+  expect(sp).toMatch(/^s3:\/\/state\/savepoints\/orders\//);
+  await expectUnlocked(h, 'orders');
+  const n = expectOneNotification({ subject: /ACTION REQUIRED: orders is not running; restore it from savepoint/, outcome: 'failed-rollback-failed' });
+  expect(n.Message).toContain(`Restore the job from savepoint ${sp} at parallelism 4`);
+  expect(n.MessageAttributes?.actionRequired.StringValue).toBe('true');
+});
+
+test('JobManager unreachable mid-way (after the cancel): retries ride it out and the rescale completes', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  const port = Number(new URL(emu.url).port);
+  let down = false;
+  let attemptsWhileDown = 0;
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-unreachable', async (state, invoke, event) => {
+    if (state === 'Resubmit' && !down && attemptsWhileDown === 0) {
+      down = true;
+      await emu.server.close(); // connection refused on 127.0.0.1:<port>
+    }
+    if (down && ++attemptsWhileDown === 3) {
+      const s = new EmulatorServer(emu.model, { port });
+      await s.listen();
+      extraServers.push(s);
+      down = false;
+    }
+    return invoke(event);
+  });
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.retries).toBeGreaterThanOrEqual(2);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  expect(emu.model.jobs.filter((j) => j.state === 'RUNNING')).toHaveLength(1); // submitted once despite the retries
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 6/, outcome: 'succeeded' });
+});
+
+test('drain timeout: surplus TaskManagers still hold slots, so they are kept and the notification says so', async () => {
+  const { h, sim, emu } = await setup({ taskManagers: 4, parallelism: 8, slotAllocation: 'spread' });
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'drain-timeout');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.output.drain).toMatchObject({ timedOut: true, surplus: 2 });
+  expect(r.output.drain.at - r.output.drain.since).toBeGreaterThanOrEqual(120_000);
+  expect(r.output.drain.at - r.output.drain.since).toBeLessThan(180_000);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  expect(sim.desiredCount).toBe(4); // nothing busy was removed
+  expect((await h.flink.taskManagers()).every((t) => t.freeSlots < t.slotsNumber)).toBe(true);
+  expect(emu.model.savepoints.size).toBe(1);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 8 -> 4; 2 TaskManager\(s\) kept \(drain timeout\)/, body: [/drain timeout \(120 s\)/, /raise drainTimeoutSeconds/], outcome: 'succeeded-drain-timeout' });
+});
+
+test('two executions for one job at once: one rescales, the other fails fast naming the holder and changes nothing', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  const [a, b] = await h.drive(h.start({ job: 'orders', parallelism: 6 }, 'first'), h.start({ job: 'orders', parallelism: 8 }, 'second'));
+  const results = [a, b];
+  const winner = results.find((x) => x.status === 'SUCCEEDED')!;
+  const loser = results.find((x) => x.status === 'FAILED')!;
+  expect(winner).toBeDefined();
+  expect(loser).toBeDefined();
+  expect(loser.states).not.toContain('Savepoint');
+  expect(loser.finishedAt - loser.startedAt).toBeLessThan(5_000); // fails fast
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  const p = winner === a ? 6 : 8;
+  expect(await parallelismOf(h, live.id)).toEqual([p, p, p]);
+  expect(emu.model.savepoints.size).toBe(1);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(winner));
+  await expectUnlocked(h, 'orders');
+  const n = notifications();
+  expect(n).toHaveLength(2);
+  const busy = n.find((x) => x.MessageAttributes?.outcome.StringValue === 'busy')!;
+  expect(busy.Subject).toMatch(/rescale of orders skipped: another rescale is running/);
+  expect(busy.Message).toContain(`locked by arn:aws:states:us-east-1:123456789012:execution:WorkflowTest-rescale:${winner === a ? 'first' : 'second'}`);
+});
+
+test('a task delivered twice acts once: one savepoint, one submission, one release, one history record, one notification', async () => {
+  const { h, sim, job, emu } = await setup({ taskManagers: 4, parallelism: 8 });
+  const twice = new Set(['Lock', 'Savepoint', 'PollSavepoint', 'Cancel', 'Resubmit', 'CheckRunning', 'CheckDrained', 'ReleaseIdle', 'Record', 'Unlock', 'Notify']);
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'twice', async (state, invoke, event) => {
+    if (!twice.has(state)) return invoke(event);
+    await invoke(event);
+    return invoke(event);
+  });
+  expect(r.status).toBe('SUCCEEDED');
+  expect(emu.model.savepoints.size).toBe(1);
+  expect(emu.model.jobs).toHaveLength(2); // the original and exactly one resubmission
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  expect(sim.desiredCount).toBe(2);
+  expect((await h.deps.store.history('orders', 'rescale')).filter((e) => e.id === 'twice')).toHaveLength(1);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 8 -> 4/, outcome: 'succeeded' });
+});
