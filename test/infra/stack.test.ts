@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseConfig } from '../../functions/core/config';
 import { allAlarmSpecs, parseAlarmName } from '../../functions/core/signals';
 import { chunkByLength } from '../../lib/flink-elastic-stack';
+import { alarmsFromTemplate } from '../../local/alarms';
 import { build, exampleConfig, exampleDoc, fnByLogicalPrefix, render, statementsOf, type Built } from './helpers';
 
 let b: Built;
@@ -342,5 +343,15 @@ describe('state, notifications, dashboards, schedules', () => {
     });
     expect(JSON.parse(byName['business-hours'].Target.Input)).toEqual({ source: 'schedule', job: 'orders-enrichment', parallelism: 16, schedule: 'business-hours', scheduledTime: '<aws.scheduler.scheduled-time>' });
     expect(JSON.parse(byName.night.Target.Input)).toMatchObject({ parallelism: 4 });
+  });
+});
+
+describe('local simulator', () => {
+  test('the alarm evaluator reads every alarm of the synthesized template, as the core specs define them', () => {
+    const defs = alarmsFromTemplate(b.template.toJSON(), 'FlinkElastic');
+    const specs = allAlarmSpecs(exampleConfig());
+    expect(defs.map((d) => ({ name: d.alarmName, ns: d.namespace, metric: d.metricName, dims: d.dimensions, stat: d.statistic, period: d.periodSeconds, n: d.evaluationPeriods, m: d.datapointsToAlarm, threshold: d.threshold, cmp: d.comparison, missing: d.treatMissingData })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      specs.map((s) => ({ name: s.alarmName, ns: s.metric.namespace, metric: s.metric.metricName, dims: s.metric.dimensions, stat: s.metric.statistic, period: s.periodSeconds, n: s.evaluationPeriods, m: s.datapointsToAlarm, threshold: s.threshold, cmp: s.comparison, missing: s.treatMissingData })).sort((a, b) => a.name.localeCompare(b.name)),
+    );
   });
 });
