@@ -291,7 +291,7 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
       const desc = await target.describe(tms);
       if (!protectedOnce) {
         // Busy members are kept (ASG scale-in protection / pod-deletion-cost) so nothing but `release` removes members.
-        await target.protectBusy(desc);
+        await target.protectBusy(tms);
         protectedOnce = true;
       }
       const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
@@ -320,7 +320,7 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
   const chosen = idleMembers(desc).slice(0, wanted);
   if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
-  const r = await target.release(chosen, desc);
+  const r = await target.release(chosen, tms);
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
   return { released: r.released, desired: r.desired, wanted, at: deps.now() };
 }
@@ -364,7 +364,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const added = Math.max(0, desc.desired - state.capacity.previous);
       const idle = idleMembers(desc).slice(0, added);
       if (idle.length) {
-        const r = await target.release(idle, desc);
+        const r = await target.release(idle, tms);
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
       if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);

@@ -8,8 +8,17 @@
  * the named idle members and lowers the desired count by exactly that many.
  */
 import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
-import { CapacityTargetError } from '../../functions/adapters/targets/types';
-import type { CapacityTarget, ProtectResult, ReleaseOptions, ReleaseResult, SetDesiredOptions, SetDesiredResult, SkippedMember, TargetDescription, TargetMember } from '../../functions/adapters/targets/types';
+import { mapMembers, planDesired, planRelease } from '../../functions/adapters/targets/common';
+import type {
+  CapacityTarget,
+  JobTaskManagerBounds,
+  ProtectResult,
+  ReleaseOptions,
+  ReleaseResult,
+  SetDesiredOptions,
+  SetDesiredResult,
+  TargetDescription,
+} from '../../functions/adapters/targets/types';
 import { FlinkModel, hex32 } from './model';
 
 export interface SimulatedCapacityOptions {
@@ -21,6 +30,10 @@ export interface SimulatedCapacityOptions {
   bootDelayMs?: number;
   /** Slots of TaskManagers started by this target. Default: the model's slotsPerTaskManager. */
   slotsPerTaskManager?: number;
+  /** The job's TaskManager bounds every call clamps to. Default 0..10000 (the config's range). */
+  bounds?: JobTaskManagerBounds;
+  /** Decide and report, change nothing. */
+  dryRun?: boolean;
 }
 
 interface Member {
@@ -37,6 +50,8 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   readonly min: number;
   readonly max: number;
   readonly bootDelayMs: number;
+  readonly bounds: JobTaskManagerBounds;
+  readonly dryRun: boolean;
   private desired: number;
   private readonly members: Member[] = [];
   private seq = 0;
@@ -52,6 +67,8 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     this.min = opts.min ?? 0;
     this.max = opts.max ?? 100;
     this.bootDelayMs = opts.bootDelayMs ?? 20_000;
+    this.bounds = opts.bounds ?? { minTaskManagers: 0, maxTaskManagers: 10_000 };
+    this.dryRun = opts.dryRun ?? false;
     if (!Number.isInteger(this.min) || !Number.isInteger(this.max) || this.min < 0 || this.max < this.min) {
       throw new Error(`SimulatedCapacityTarget: min/max must be integers with 0 <= min <= max, got ${this.min}/${this.max}`);
     }
@@ -100,75 +117,49 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   }
 
   async describe(taskManagers: TaskManagerInfo[]): Promise<TargetDescription> {
-    const live = this.live();
-    const byHost = new Map(taskManagers.map((t) => [t.host, t]));
-    const members: TargetMember[] = live.map((m) => {
-      const tm = byHost.get(m.host);
-      return {
-        id: m.id,
-        state: m.state,
-        addresses: [m.host],
-        ...(tm ? { taskManagerId: tm.id, idle: tm.freeSlots === tm.slotsNumber, busySlots: tm.slotsNumber - tm.freeSlots } : {}),
-        protected: m.protected,
-      };
-    });
-    const hosts = new Set(live.map((m) => m.host));
-    return {
-      kind: this.kind,
-      name: this.name,
-      desired: this.desired,
-      min: this.min,
-      max: this.max,
-      members,
-      unmappedMembers: members.filter((m) => !m.taskManagerId).map((m) => m.id),
-      unmappedTaskManagers: taskManagers.filter((t) => !hosts.has(t.host)).map((t) => t.id),
-      notes: members.filter((m) => !m.taskManagerId).map((m) => `member ${m.id} (${m.state}) has no registered TaskManager yet`),
-    };
+    const raw = this.live().map((m) => ({ id: m.id, state: m.state, addresses: [m.host], protected: m.protected }));
+    return { kind: this.kind, name: this.name, desired: this.desired, min: this.min, max: this.max, ...mapMembers(raw, taskManagers) };
   }
 
   async setDesired(count: number, opts: SetDesiredOptions = {}): Promise<SetDesiredResult> {
-    if (!Number.isInteger(count) || count < 0) {
-      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'INVALID_INPUT', `count must be an integer >= 0, got ${count}`);
-    }
     const previous = this.desired;
-    let desired = count;
-    let clampedBy: string | undefined;
-    if (desired > this.max) {
-      desired = this.max;
-      clampedBy = `target max ${this.max}`;
-    }
-    if (desired < this.min) {
-      desired = this.min;
-      clampedBy = `target min ${this.min}`;
-    }
-    if (opts.minRequired !== undefined && desired < opts.minRequired) {
-      throw new CapacityTargetError(this.kind, this.name, 'setDesired', 'BELOW_REQUIRED', `${desired} is below the ${opts.minRequired} TaskManager(s) running jobs need; nothing was changed`);
-    }
-    this.desired = desired;
+    const plan = planDesired(this, {
+      requested: count,
+      current: previous,
+      targetMin: this.min,
+      targetMax: this.max,
+      bounds: this.bounds,
+      minRequired: opts.minRequired,
+    });
     const actions: string[] = [];
-    if (desired !== previous) {
-      const line = `desired ${previous} → ${desired}${clampedBy ? ` (clamped: ${clampedBy})` : ''}`;
-      this.log(line);
-      actions.push(line);
+    if (plan.changed) {
+      actions.push(`${this.dryRun ? 'would set' : 'set'} desired ${previous} → ${plan.desired}${plan.clampedBy ? ` (${plan.clampedBy})` : ''}`);
+      if (!this.dryRun) {
+        this.desired = plan.desired;
+        this.log(actions[0]);
+        actions.push(...this.converge());
+      }
     }
-    this.converge();
-    return { previous, desired, changed: desired !== previous, ...(clampedBy ? { clampedBy } : {}), dryRun: false, actions };
+    return { previous, desired: plan.desired, changed: plan.changed, ...(plan.clampedBy ? { clampedBy: plan.clampedBy } : {}), dryRun: this.dryRun, actions };
   }
 
   /** Launch or terminate members until the live count matches desired (never terminating busy or protected ones). */
-  private converge(): void {
+  private converge(): string[] {
+    const actions: string[] = [];
     const live = this.live();
-    for (let i = live.length; i < this.desired; i++) this.launch();
+    for (let i = live.length; i < this.desired; i++) actions.push(this.launch());
     let surplus = live.length - this.desired;
-    if (surplus <= 0) return;
+    if (surplus <= 0) return actions;
     const removable = [
       ...live.filter((m) => m.state === 'Pending' && !m.protected).reverse(),
       ...live.filter((m) => m.state === 'InService' && !m.protected && this.isIdle(m)),
     ];
     for (const m of removable) {
       if (surplus-- <= 0) break;
-      this.terminate(m, 'scale-in');
+      actions.push(this.terminate(m, 'scale-in'));
     }
+    if (surplus > 0) actions.push(`${surplus} member(s) above desired kept: they are busy or protected`);
+    return actions;
   }
 
   private isIdle(m: Member): boolean {
@@ -176,13 +167,14 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     return !tm || this.model.isIdle(tm);
   }
 
-  private launch(): void {
+  private launch(): string {
     const id = this.nextId();
     const n = this.seq;
     const host = `10.1.${Math.floor(n / 250)}.${10 + (n % 250)}`;
     const m: Member = { id, host, state: 'Pending', protected: false };
     this.members.push(m);
-    this.log(`member ${id} launched (${host}); TaskManager registers in ${this.bootDelayMs} ms`);
+    const action = `launched member ${id} (${host}); its TaskManager registers in ${this.bootDelayMs} ms`;
+    this.log(action);
     this.model.clock.schedule(this.bootDelayMs, () => {
       if (m.state !== 'Pending') return;
       const tm = this.model.addTaskManager({ host, slots: this.slots });
@@ -190,65 +182,58 @@ export class SimulatedCapacityTarget implements CapacityTarget {
       m.state = 'InService';
       this.log(`member ${id} in service with TaskManager ${tm.id}`);
     });
+    return action;
   }
 
-  private terminate(m: Member, why: string): void {
+  private terminate(m: Member, why: string): string {
     m.state = 'Terminating';
     if (m.tmId && this.model.taskManagers.some((t) => t.id === m.tmId)) this.model.stopTaskManager(m.tmId);
-    this.log(`member ${m.id} terminated (${why})`);
+    const action = `terminated member ${m.id} (${why}); its TaskManager stopped gracefully`;
+    this.log(action);
+    return action;
   }
 
   async protectBusy(taskManagers: TaskManagerInfo[]): Promise<ProtectResult> {
     const d = await this.describe(taskManagers);
-    const result: ProtectResult = { protected: [], unprotected: [], untouched: [], dryRun: false, actions: [] };
+    const out: ProtectResult = { protected: [], unprotected: [], untouched: [], dryRun: this.dryRun, actions: [] };
     for (const dm of d.members) {
-      const m = this.members.find((x) => x.id === dm.id);
-      if (!m) continue;
-      if (dm.idle === undefined) result.untouched.push(m.id);
-      else if (!dm.idle && !m.protected) {
-        m.protected = true;
-        result.protected.push(m.id);
-        result.actions.push(`member ${m.id} protected from scale-in (its TaskManager holds slots)`);
-      } else if (dm.idle && m.protected) {
-        m.protected = false;
-        result.unprotected.push(m.id);
-        result.actions.push(`member ${m.id} unprotected (its TaskManager is idle)`);
+      const m = this.members.find((x) => x.id === dm.id)!;
+      if (dm.taskManagerId === undefined) out.untouched.push(dm.id);
+      else if (dm.idle === false && !m.protected) {
+        out.protected.push(m.id);
+        out.actions.push(`${this.dryRun ? 'would protect' : 'protected'} ${m.id} from scale-in (TaskManager ${dm.taskManagerId} holds ${dm.busySlots} slot(s))`);
+        if (!this.dryRun) m.protected = true;
+      } else if (dm.idle === true && m.protected) {
+        out.unprotected.push(m.id);
+        out.actions.push(`${this.dryRun ? 'would lift' : 'lifted'} scale-in protection of ${m.id} (TaskManager ${dm.taskManagerId} is idle)`);
+        if (!this.dryRun) m.protected = false;
       }
     }
-    for (const a of result.actions) this.log(a);
-    return result;
+    for (const a of out.actions) this.log(a);
+    return out;
   }
 
   async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
-    if (new Set(memberIds).size !== memberIds.length) {
-      throw new CapacityTargetError(this.kind, this.name, 'release', 'INVALID_INPUT', 'member ids must be unique');
-    }
     const d = await this.describe(taskManagers);
+    const plan = planRelease(d, memberIds, { bounds: this.bounds, minRequired: opts.minRequired, inService: (m) => m.state === 'InService' });
     const previous = this.desired;
-    const skipped: SkippedMember[] = [];
-    const chosen: Member[] = [];
-    let remaining = d.members.length;
-    for (const id of memberIds) {
-      const dm = d.members.find((x) => x.id === id);
-      const m = this.members.find((x) => x.id === id);
-      if (!dm || !m) skipped.push({ id, code: 'not-found', reason: `${id} is not a live member of ${this.name}` });
-      else if (dm.state !== 'InService') skipped.push({ id, code: 'not-in-service', reason: `${id} is ${dm.state}` });
-      else if (dm.idle === undefined) skipped.push({ id, code: 'unmapped', reason: `${id} has no TaskManager registered in Flink; not removed blindly` });
-      else if (!dm.idle || !this.isIdle(m)) skipped.push({ id, code: 'busy', reason: `${id}'s TaskManager ${dm.taskManagerId} holds ${dm.busySlots} slot(s)` });
-      else if (opts.minRequired !== undefined && remaining - 1 < opts.minRequired) skipped.push({ id, code: 'below-minimum', reason: `removing ${id} would leave fewer than ${opts.minRequired} member(s)` });
-      else {
-        chosen.push(m);
-        remaining--;
-      }
-    }
     const actions: string[] = [];
-    for (const m of chosen) {
-      this.terminate(m, 'released');
-      actions.push(`terminated ${m.id} (TaskManager ${m.tmId}) and decremented desired`);
+    const selected = plan.release.map((m) => m.id);
+    for (const id of selected) {
+      if (this.dryRun) actions.push(`would terminate member ${id} and lower desired by 1`);
+      else actions.push(this.terminate(this.members.find((x) => x.id === id)!, 'released'));
     }
-    this.desired = Math.max(0, this.desired - chosen.length);
-    const ids = chosen.map((m) => m.id);
-    return { released: ids, selected: ids, skipped, previous, desired: this.desired, dryRun: false, actions };
+    if (!this.dryRun) this.desired = Math.max(0, this.desired - selected.length);
+    for (const sk of plan.skipped) actions.push(`skipped ${sk.id}: ${sk.reason}`);
+    return {
+      released: this.dryRun ? [] : selected,
+      selected,
+      skipped: plan.skipped,
+      previous,
+      desired: this.desired,
+      dryRun: this.dryRun,
+      actions,
+    };
   }
 
   /** Fault injection: the instance dies (its TaskManager is lost after the heartbeat timeout). */

@@ -91,6 +91,12 @@ export class VirtualClock {
     }
   }
 
+  /** Moves virtual time to the epoch ms t (>= now): for callers that keep their own clock and step this one along. */
+  advanceTo(t: number): void {
+    if (t < this.current) throw new Error(`the clock cannot go back (now ${this.current}, asked ${t})`);
+    this.advance(t - this.current);
+  }
+
   /** Advances until cond() holds or maxMs elapsed; returns whether cond() held. Checks after every step. */
   advanceUntil(cond: () => boolean, maxMs: number, stepMs = this.tickMs): boolean {
     const end = this.current + maxMs;

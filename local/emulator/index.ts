@@ -29,6 +29,8 @@ export interface EmulatorOptions extends ModelOptions {
   record?: boolean;
   /** Virtual clock tick (largest load-model step), ms. Default 1000. */
   tickMs?: number;
+  /** Serve HTTPS with this PEM key and certificate instead of HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 export interface Emulator {
@@ -42,7 +44,7 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const clock = opts.clock ?? new VirtualClock({ tickMs: opts.tickMs });
   const model = new FlinkModel({ ...opts, clock });
-  const server = new EmulatorServer(model, { port: opts.port, record: opts.record });
+  const server = new EmulatorServer(model, { port: opts.port, record: opts.record, tls: opts.tls });
   const url = await server.listen();
   return { url, model, clock, server, close: () => server.close() };
 }

@@ -356,6 +356,7 @@ export class FlinkModel {
   readonly jobs: EmuJob[] = [];
   readonly jars: Jar[] = [];
   readonly streams = new Map<string, Stream>();
+  /** Async savepoint/stop operations by `${jobId}/${triggerId}` (Flink keys them per job). */
   readonly operations = new Map<string, AsyncOperation>();
   readonly savepoints = new Map<string, SavepointRecord>();
   private readonly programs = new Map<string, Program>();
@@ -631,7 +632,8 @@ export class FlinkModel {
       }
     });
     const jobId = req.jobId ?? this.nextId('job');
-    if (this.jobs.some((j) => j.id === jobId && !isTerminal(j.state))) {
+    // Flink remembers finished jobs (JobResultStore): any id it has seen is a duplicate.
+    if (this.jobs.some((j) => j.id === jobId)) {
       throw couldNot(`org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted. JobID: ${jobId}`);
     }
     const now = this.clock.now();
@@ -717,6 +719,7 @@ export class FlinkModel {
   private after(job: EmuJob, ms: number, fn: () => void): void {
     const attempt = job.attempt;
     const t = this.clock.schedule(ms, () => {
+      job.timers = job.timers.filter((x) => x !== t);
       if (job.attempt === attempt && !isTerminal(job.state)) fn();
     });
     job.timers.push(t);
@@ -1011,8 +1014,8 @@ export class FlinkModel {
   ): AsyncOperation {
     const job = this.requireJob(jobId);
     if (req.triggerId) {
-      const existing = this.operations.get(req.triggerId);
-      if (existing && existing.jobId === jobId) return existing;
+      const existing = this.operations.get(`${jobId}/${req.triggerId}`);
+      if (existing) return existing;
     }
     const dir = req.targetDirectory ?? this.savepointDir;
     if (!dir) {
@@ -1021,7 +1024,7 @@ export class FlinkModel {
     }
     const triggerId = req.triggerId ?? this.nextId('trigger');
     const op: AsyncOperation = { triggerId, jobId, kind: req.kind, createdAt: this.clock.now(), drain: req.drain };
-    this.operations.set(triggerId, op);
+    this.operations.set(`${jobId}/${triggerId}`, op);
     const finishFail = (message: string) => {
       const i = message.indexOf(': ');
       op.failure = { className: message.slice(0, i), message: message.slice(i + 2) };
@@ -1088,8 +1091,8 @@ export class FlinkModel {
 
   /** GET /jobs/{id}/savepoints/{triggerId}: 404 for unknown or expired ids (endpoints.md §4). */
   savepointStatus(jobId: string, triggerId: string): AsyncOperation | undefined {
-    const op = this.operations.get(triggerId);
-    if (!op || op.jobId !== jobId) return undefined;
+    const op = this.operations.get(`${jobId}/${triggerId}`);
+    if (!op) return undefined;
     if (op.completedAt !== undefined && this.clock.now() - op.completedAt > this.timings.asyncStoreMs) return undefined;
     return op;
   }

@@ -6,6 +6,7 @@
  * inject faults) so people and other processes can drive the model with curl; Flink has nothing like them.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JobStatus } from '../../functions/adapters/flink/types';
 import { HEX32, isTerminal } from '../../functions/adapters/flink/wire';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   port?: number;
   /** Record every request/response (contract tests). Default false. */
   record?: boolean;
+  /** Serve HTTPS with this PEM key and certificate (tests of the client's custom-CA option). */
+  tls?: { key: string; cert: string };
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}) => {
@@ -154,18 +157,19 @@ export class EmulatorServer {
   }
 
   async listen(): Promise<string> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e) => {
         json(res, 500, { errors: ['Internal server error.', `<Exception on server side:\n${(e as Error).stack}\n\nEnd of exception on server side>`] });
       });
-    });
+    };
+    const server: Server = this.opts.tls ? createHttpsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler) : createServer(handler);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
     });
     const addr = server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${addr.port}`;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
     return this.url;
   }
 

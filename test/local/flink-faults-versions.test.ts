@@ -211,3 +211,55 @@ describe('version differences', () => {
     expect(emu.server.exchanges.map((x) => x.headers.authorization)).toEqual([`Basic ${Buffer.from('ops:s3cret').toString('base64')}`, 'Bearer tok-123']);
   });
 });
+
+test('a fixed jobId makes a resubmission idempotent: a second run with the same id is refused, one job runs', async () => {
+  emu = await startEmulator();
+  const { api } = clientFor(emu);
+  const { jarId } = await api.uploadJar('orders.jar', Buffer.from('x'));
+  const jobId = 'c0ffee'.padEnd(32, '0');
+  expect(await api.runJar(jarId, { parallelism: 1, jobId })).toEqual({ jobId });
+  const again = await api.runJar(jarId, { parallelism: 1, jobId }).catch((e) => e);
+  expect(again).toMatchObject({ status: 400, retryable: false });
+  expect(again.message).toContain('DuplicateJobSubmissionException');
+  expect(emu.model.jobs).toHaveLength(1);
+  // Same trigger id on two different jobs: two operations (Flink keys them per job).
+  const other = await api.runJar(jarId, { parallelism: 1 });
+  emu.clock.advance(5000);
+  const t = savepointTriggerId('shared');
+  await api.triggerSavepoint(jobId, { targetDirectory: 's3://b/a', triggerId: t });
+  await api.triggerSavepoint(other.jobId, { targetDirectory: 's3://b/b', triggerId: t });
+  emu.clock.advance(5000);
+  const a = await api.savepointStatus(jobId, t);
+  const b = await api.savepointStatus(other.jobId, t);
+  expect([a, b].map((s) => (s as { location: string }).location.slice(0, 8))).toEqual(['s3://b/a', 's3://b/b']);
+});
+
+test('HTTPS with a private CA: trusted with caPem; without it a non-retryable certificate error', async () => {
+  const dir = `${__dirname}/../fixtures/tls`;
+  const { readFileSync } = await import('node:fs');
+  const cert = readFileSync(`${dir}/localhost-cert.pem`, 'utf8');
+  emu = await startEmulator({ tls: { key: readFileSync(`${dir}/localhost-key.pem`, 'utf8'), cert } });
+  expect(emu.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+  const trusted = clientFor(emu, { caPem: cert }).api;
+  expect((await trusted.overview()).taskManagers).toBe(2);
+  const { api: untrusted, delays } = clientFor(emu);
+  const err = await untrusted.overview().catch((e) => e);
+  expect(err).toMatchObject({ name: 'FlinkApiError', status: undefined, retryable: false, attempts: 1 });
+  expect(err.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
+  expect(delays).toEqual([]);
+});
+
+test.each([
+  ['1.14', 400],
+  ['1.19', 202],
+] as const)('Flink %s answers a savepoint request carrying formatType with %d (unknown fields are refused)', async (version, status) => {
+  emu = await startEmulator({ version });
+  const job = await running(emu);
+  const res = await fetch(`${emu.url}/jobs/${job.id}/savepoints`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ 'target-directory': 's3://b/sp', formatType: 'CANONICAL' }),
+  });
+  expect(res.status).toBe(status);
+  if (status === 400) expect(await res.json()).toEqual({ errors: ['Request did not match expected format SavepointTriggerRequestBody.'] });
+});

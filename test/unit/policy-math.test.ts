@@ -76,3 +76,17 @@ describe('EWMA with level-shift detection (seed 002)', () => {
     expect(c.shiftN).toBeUndefined();
   });
 });
+
+test('fmt: thousands separators and up to 3 significant decimals', () => {
+  const { fmt } = jest.requireActual('../../functions/core/policy/math');
+  expect([fmt(14517.4), fmt(1578.947), fmt(9.1943), fmt(0.2857), fmt(0.95), fmt(120000), fmt(-0.0001), fmt(Infinity)]).toEqual([
+    '14,517',
+    '1,579',
+    '9.19',
+    '0.286',
+    '0.95',
+    '120,000',
+    '0',
+    'Infinity',
+  ]);
+});

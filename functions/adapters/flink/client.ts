@@ -186,8 +186,10 @@ export class FlinkRestClient implements FlinkApi {
         const code = ax.code ?? 'ERR_UNKNOWN';
         // A refused connection never reached Flink: always safe to retry. Timeouts/resets may have: only if allowed.
         const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-        const retryable = neverSent || o.retry5xx !== false;
-        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, errors: [ax.message], retryable: true, code, attempts: attempt, baseUrl: this.baseUrl });
+        // A certificate Flink's TLS endpoint cannot be verified with (wrong CA, wrong name) will not heal by itself.
+        const tlsProblem = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(code);
+        const retryable = !tlsProblem && (neverSent || o.retry5xx !== false);
+        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, errors: [ax.message], retryable: !tlsProblem, code, attempts: attempt, baseUrl: this.baseUrl });
         if (!retryable || attempt > this.retries) throw failure;
       }
       await this.sleep(Math.min(10_000, this.retryDelayMs * 2 ** (attempt - 1)));

@@ -75,11 +75,16 @@ export function ewma(prev: Smoothed | undefined, x: number, alpha: number): Smoo
   return { value, shiftDir: dir, shiftN: run.n, shiftSum: run.sum, shiftBase: run.base, shifted: false };
 }
 
-/** Formats a number for explanations: integers as is, others with up to 3 significant decimals. */
+/** Formats a number for explanations: thousands separators, up to 3 significant decimals (no Intl: it is slow). */
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
-  if (Number.isInteger(x)) return x.toLocaleString('en-US');
   const a = Math.abs(x);
-  const d = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
-  return x.toLocaleString('en-US', { maximumFractionDigits: d });
+  const d = Number.isInteger(x) || a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  let s = x.toFixed(d);
+  if (d > 0) s = s.replace(/\.?0+$/, '');
+  if (s === '-0') s = '0';
+  const dot = s.indexOf('.');
+  const int = dot < 0 ? s : s.slice(0, dot);
+  const sep = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return dot < 0 ? sep : sep + s.slice(dot);
 }
