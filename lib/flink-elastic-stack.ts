@@ -41,9 +41,9 @@ export class FlinkElasticStack extends Stack {
   readonly alarmRules: events.Rule[] = [];
   readonly dashboards: JobDashboard[] = [];
   readonly schedulerRole?: iam.Role;
-  /** The rescale workflow, once attached (`attachWorkflow`). The scaler may start executions of it and nothing else. */
-  stateMachine?: sfn.IStateMachine;
   readonly workflow: RescaleWorkflow;
+  /** The rescale workflow's state machine (`attachWorkflow`). The scaler may start executions of it and nothing else. */
+  stateMachine?: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: FlinkElasticStackProps) {
     super(scope, id, props);
@@ -159,16 +159,17 @@ export class FlinkElasticStack extends Stack {
       this.dashboards.push(new JobDashboard(this, `Dashboard-${job.name}`, { stackName, job, alarms, scalerLogGroup: this.scaler.logGroup }));
     }
 
-    // --- the rescale workflow (Step Functions): savepoint / adaptive / reactive, drain, rollback, notify ---
+    // --- the rescale workflow (savepoint → cancel → resubmit → wait running → drain), started by the scaler ---
+    // Its step function is an ElasticFunction like the others: same VPC placement, bundled config, nag handling.
     this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
     this.attachWorkflow(this.workflow.stateMachine);
-    new CfnOutput(this, 'RescaleStateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Start manual rescales here (docs/workflow.md)' });
-    new CfnOutput(this, 'RescaleStepRoleArn', {
+
+    new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'WorkflowRoleArn', {
       value: this.workflow.stepFunction.role!.roleArn,
       description: 'Grant this role access on EKS clusters of eks-deployment / flink-deployment targets too (docs/deploy.md)',
     });
-
-    new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ScalerRoleArn', {
       value: this.scaler.role!.roleArn,

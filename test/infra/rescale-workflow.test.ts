@@ -96,7 +96,8 @@ test('the stack carries the workflow: the scaler may start it, manual starts fin
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const full = Template.fromStack(new FlinkElasticStack(app, 'Full', { config }));
   full.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-  full.hasOutput('RescaleStateMachineArn', {});
+  full.hasOutput('StateMachineArn', {});
+  full.hasOutput('WorkflowRoleArn', {});
   full.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: Match.anyValue() }) } });
   expect(JSON.stringify(full.findResources('AWS::IAM::Policy'))).toContain('states:StartExecution');
   // The step function runs where the scaler runs (the configured VPC), so it reaches the JobManagers.
