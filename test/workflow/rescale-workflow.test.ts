@@ -111,6 +111,7 @@ test('scale-out (savepoint mode): capacity first, wait for the new slots, savepo
   const [hist] = await h.deps.store.history('orders', 'rescale');
   expect(hist.detail).toMatchObject({ outcome: 'succeeded', before: { parallelism: 4, taskManagers: 2 }, after: { parallelism: 8, taskManagers: 4 }, savepointPath: sp, startedBy: 'scaler' });
   expect(Object.keys(hist.detail.phases as object)).toEqual(expect.arrayContaining(['capacityMs', 'savepointMs', 'restartMs', 'totalMs']));
+  expect(hist.detail.restartSeconds).toBe((hist.detail.phases as { restartMs: number }).restartMs / 1000); // read by the scaler's policy
   expect(await h.deps.store.getLastRescaleAt('orders')).toBe(r.finishedAt);
 });
 
