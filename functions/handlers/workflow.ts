@@ -2,11 +2,11 @@
  * Lambda entry point of every rescale workflow step (the state machine passes {"step", "state", "execution"}).
  * Thin: production dependencies are built once per container; the steps live in functions/workflow/.
  */
-import { logger, tracer } from './shared/powertools';
+import { logger, metrics, tracer } from './shared/powertools';
 import { makeWorkflowHandler, StepEvent } from '../workflow/dispatch';
 import { createProductionDeps } from '../workflow/production';
 
-const run = makeWorkflowHandler(() => createProductionDeps({ logger, tracer }));
+const run = makeWorkflowHandler(() => createProductionDeps({ logger, tracer, metrics }));
 
 export const handler = async (event: StepEvent): Promise<unknown> => {
   logger.appendKeys({ step: event?.step, execution: event?.execution?.name });

@@ -26,6 +26,8 @@ export interface WorkflowDeps {
   now(): number;
   sleep(ms: number): Promise<void>;
   log: StepLogger;
+  /** Publishes one metric with the Job dimension (production: EMF through Powertools Metrics). Optional. */
+  publishMetric?(job: string, name: string, value: number, unit: 'Seconds' | 'Count'): void;
   /** Inline polling inside one Check task (defaults from functions/core/rescale-timing.ts). */
   inlinePollSeconds?: number;
   inlinePollIntervalSeconds?: number;

@@ -3,6 +3,7 @@
  * Outcome classification lives here so the history record and the notification always agree.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage } from './errors';
 import type { ExecutionRef, WorkflowState } from './types';
@@ -131,7 +132,11 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
       finishedAt: now,
     },
   });
-  if (rescaled) await deps.store.setLastRescaleAt(plan.job, now);
+  if (rescaled) {
+    await deps.store.setLastRescaleAt(plan.job, now);
+    // The dashboard's "rescale duration" widget: wall time from the workflow's start to the job running rescaled.
+    deps.publishMetric?.(plan.job, DECISION_METRICS.rescaleDuration, Math.round((now - plan.startedAt) / 100) / 10, 'Seconds');
+  }
   return { at: now, outcome, savepointPath };
 }
 

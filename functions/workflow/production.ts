@@ -7,6 +7,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { JOB_DIMENSION } from '../core/signals';
 import { parseConfig } from '../core/config';
 import { DynamoStateStore } from '../adapters/state/dynamo';
 import type { WorkflowDeps } from './deps';
@@ -18,7 +20,7 @@ function requiredEnv(name: string): string {
   return v;
 }
 
-export function createProductionDeps({ logger, tracer }: { logger: Logger; tracer: Tracer }): WorkflowDeps {
+export function createProductionDeps({ logger, tracer, metrics }: { logger: Logger; tracer: Tracer; metrics?: Metrics }): WorkflowDeps {
   const config = parseConfig(JSON.parse(requiredEnv('FLINK_ELASTIC_CONFIG_JSON')), 'FLINK_ELASTIC_CONFIG_JSON');
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
@@ -37,6 +39,13 @@ export function createProductionDeps({ logger, tracer }: { logger: Logger; trace
       if (!targetCache.has(job.name)) targetCache.set(job.name, capacityTargetFor(job, tracer));
       return targetCache.get(job.name)!;
     },
+    publishMetric: metrics
+      ? (job, name, value, unit) => {
+          metrics.addDimension(JOB_DIMENSION, job);
+          metrics.addMetric(name, unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, value);
+          metrics.publishStoredMetrics();
+        }
+      : undefined,
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     log: {

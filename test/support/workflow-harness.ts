@@ -67,6 +67,8 @@ export class WorkflowHarness {
   readonly deps: WorkflowDeps;
   readonly asl: any;
   readonly flink: FlinkApi;
+  /** Metrics the steps published (job, name, value, unit). */
+  readonly metrics: { job: string; name: string; value: number; unit: string }[] = [];
   private readonly handler: (e: StepEvent) => Promise<unknown>;
   private readonly virtualAsl: any;
 
@@ -85,6 +87,7 @@ export class WorkflowHarness {
       now: () => this.world.now(),
       sleep: (ms) => this.world.sleep(ms),
       log: silentLogger,
+      publishMetric: (job, name, value, unit) => this.metrics.push({ job, name, value, unit }),
       inlinePollSeconds: opts.inlinePollSeconds,
     };
     this.handler = makeWorkflowHandler(() => this.deps);

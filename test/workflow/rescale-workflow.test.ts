@@ -113,6 +113,8 @@ test('scale-out (savepoint mode): capacity first, wait for the new slots, savepo
   expect(Object.keys(hist.detail.phases as object)).toEqual(expect.arrayContaining(['capacityMs', 'savepointMs', 'restartMs', 'totalMs']));
   expect(hist.detail.restartSeconds).toBe((hist.detail.phases as { restartMs: number }).restartMs / 1000); // read by the scaler's policy
   expect(await h.deps.store.getLastRescaleAt('orders')).toBe(r.finishedAt);
+  // the dashboard's rescale-duration widget gets one datapoint: the whole rescale, in seconds
+  expect(h.metrics).toEqual([{ job: 'orders', name: 'RescaleDurationSeconds', value: (hist.detail.phases as { totalMs: number }).totalMs / 1000, unit: 'Seconds' }]);
 });
 
 test('scale-in with drain: parallelism first, then exactly the surplus TaskManagers that hold no slots are released', async () => {
