@@ -44,7 +44,13 @@ export const RescaleInputSchema = z.strictObject(
     startedBy: z.string({ error: 'must be a string' }).max(200, { error: 'must be at most 200 characters' }).optional(),
     respectCooldown: z.boolean({ error: 'must be true or false' }).optional(),
     taskManagers: z
-      .union([z.number().int().min(0).max(100_000), z.string().regex(TM_CHANGE_PATTERN)], { error: TM_ERROR })
+      .union(
+        [
+          z.number({ error: TM_ERROR }).int({ error: TM_ERROR }).min(0, { error: TM_ERROR }).max(100_000, { error: TM_ERROR }),
+          z.string({ error: TM_ERROR }).regex(TM_CHANGE_PATTERN, { error: TM_ERROR }),
+        ],
+        { error: TM_ERROR },
+      )
       .optional(),
     drainTimeoutSeconds: z
       .number({ error: 'must be an integer from 10 to 7200 (seconds)' })
