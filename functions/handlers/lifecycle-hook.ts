@@ -18,6 +18,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import type { Config, JobConfig } from '../core/config';
 import { loadConfig } from '../adapters/config-file';
+import { flinkClientFor } from '../adapters/flink-connect';
+import { SecretsManagerSource } from '../adapters/secrets';
 import type { FlinkApi } from '../adapters/flink/types';
 import { AsgCapacityTarget, ec2AddressResolver, type ResolveAddresses } from '../adapters/targets/asg';
 import {
@@ -154,13 +156,29 @@ function snsPublisher(topicArn: string | undefined): (subject: string, message: 
   };
 }
 
-/** Production wiring. The Flink client factory is supplied by the Flink adapter (see `flinkFor` below). */
-export function productionDeps(flinkFor: LifecycleHookDeps['flinkFor']): LifecycleHookDeps {
+/** Production wiring: config file, environment, AWS clients, Flink clients cached per job for warm invocations. */
+export function productionDeps(): LifecycleHookDeps {
+  const clients = new Map<string, Promise<FlinkApi>>();
+  const secrets = new SecretsManagerSource();
   return {
     config: () => loadConfig(),
     settings: settingsFromEnv(),
     autoScaling: new AutoScalingClient({}),
     resolveAddresses: ec2AddressResolver(new EC2Client({})),
-    flinkFor,
+    flinkFor: (job) => {
+      let c = clients.get(job.name);
+      if (!c) {
+        c = flinkClientFor(job, secrets);
+        clients.set(job.name, c);
+        c.catch(() => clients.delete(job.name));
+      }
+      return c;
+    },
   };
 }
+
+let production: ReturnType<typeof makeLifecycleHookHandler> | undefined;
+
+/** The Lambda entry point (EventBridge → this, or a Step Functions Wait loop passing the previous result back). */
+export const handler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<LifecycleResult> =>
+  (production ??= makeLifecycleHookHandler(productionDeps()))(event, context);

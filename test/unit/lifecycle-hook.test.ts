@@ -6,10 +6,10 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, type Config } from '../../functions/core/config';
-import type { FlinkApi, TaskManagerInfo } from '../../functions/adapters/flink/types';
+import { FlinkRestClient } from '../../functions/adapters/flink/client';
+import { startEmulator, type Emulator } from '../../local/emulator';
 import { LifecycleInputError, parseLifecycleInput } from '../../functions/adapters/targets/lifecycle-hook';
 import { makeLifecycleHookHandler, settingsFromEnv, type LifecycleHookSettings } from '../../functions/handlers/lifecycle-hook';
-import { tm } from '../support/task-managers';
 
 const asg = mockClient(AutoScalingClient);
 const GROUP = 'flink-tm-asg';
@@ -59,18 +59,6 @@ function config(over: { drainTimeoutSeconds?: number; dryRun?: boolean; group?: 
   });
 }
 
-/** A Flink whose TaskManagers are whatever `tms()` says now (the instance id is the TM resource id). */
-function flink(tms: () => TaskManagerInfo[] | Error): FlinkApi {
-  return {
-    baseUrl: 'http://127.0.0.1:8081',
-    taskManagers: async () => {
-      const r = tms();
-      if (r instanceof Error) throw r;
-      return r;
-    },
-  } as Partial<FlinkApi> as FlinkApi;
-}
-
 function group(instances: { id: string; state?: string }[] = [{ id: I1, state: 'Terminating:Wait' }, { id: I2 }]) {
   asg.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [
@@ -89,21 +77,49 @@ interface Harness {
   handler: ReturnType<typeof makeLifecycleHookHandler>;
   published: { subject: string; message: string }[];
   clock: { now: number };
+  emu: Emulator;
 }
 
-function harness(opts: { tms: () => TaskManagerInfo[] | Error; settings?: Partial<LifecycleHookSettings>; config?: Config }): Harness {
+let emu: Emulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+/**
+ * The real FlinkRestClient against the emulator. Its TaskManagers use the instance id as resource id (I1, I2) unless
+ * `tms` says otherwise; virtual time moves for both the handler and the emulator.
+ */
+async function harness(opts: {
+  tms?: { id?: string; host: string }[];
+  busyOnFirst?: number;
+  flinkUrl?: string;
+  settings?: Partial<LifecycleHookSettings>;
+  config?: Config;
+}): Promise<Harness> {
+  emu = await startEmulator({ taskManagers: 0, slotsPerTaskManager: 4 });
+  const e = emu;
+  for (const t of opts.tms ?? [{ id: I1, host: '10.0.0.1' }, { id: I2, host: '10.0.0.2' }]) e.model.addTaskManager(t);
+  if (opts.busyOnFirst) {
+    e.model.startJob({ name: 'orders', parallelism: opts.busyOnFirst }); // packs onto the first TaskManager
+    e.clock.advance(5_000);
+  }
   const clock = { now: T0 + 5_000 };
   const published: Harness['published'] = [];
+  const client = new FlinkRestClient({ baseUrl: opts.flinkUrl ?? e.url, timeoutMs: 2000, retries: 0, retryDelayMs: 1 });
   const handler = makeLifecycleHookHandler({
     config: () => opts.config ?? config(),
     settings: { onTimeout: 'ABANDON', pollSeconds: 15, maxWaitSeconds: 600, ...opts.settings },
     autoScaling: new AutoScalingClient({}),
-    flinkFor: () => flink(opts.tms),
+    flinkFor: () => client,
     publish: async (subject, message) => void published.push({ subject, message }),
     now: () => clock.now,
-    sleep: async (ms) => void (clock.now += ms),
+    sleep: async (ms) => {
+      clock.now += ms;
+      e.clock.advance(ms);
+    },
   });
-  return { handler, published, clock };
+  return { handler, published, clock, emu: e };
 }
 
 const ref = { AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, InstanceId: I1, LifecycleActionToken: TOKEN };
@@ -147,7 +163,7 @@ describe('parseLifecycleInput', () => {
 
 describe('lifecycle hook handler', () => {
   test('TaskManager holds no slots: CONTINUE at once, no heartbeat, no notification', async () => {
-    const h = harness({ tms: () => [tm(I1, 'ip-10-0-0-1.ec2.internal', 4, 0), tm(I2, 'x', 4, 4)] });
+    const h = await harness({});
     const r = await h.handler(event());
     expect(r).toMatchObject({ done: true, outcome: 'drained', completedWith: 'CONTINUE', notify: false, taskManagerId: I1 });
     expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
@@ -156,18 +172,19 @@ describe('lifecycle hook handler', () => {
   });
 
   test('busy TaskManager: heartbeats while it drains, then CONTINUE', async () => {
-    let checks = 0;
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, ++checks < 3 ? 2 : 0)] });
+    const h = await harness({ busyOnFirst: 3 });
+    const job = h.emu.model.findJob('orders')!;
+    h.emu.clock.schedule(20_000, () => h.emu.model.cancel(job.id)); // the job leaves the TaskManager after ~20 s
     const r = await h.handler(event());
-    expect(r).toMatchObject({ done: true, outcome: 'drained', completedWith: 'CONTINUE' });
-    expect(heartbeats()).toBe(2);
+    expect(r).toMatchObject({ done: true, outcome: 'drained', completedWith: 'CONTINUE', taskManagerId: I1 });
+    expect(heartbeats()).toBe(2); // at 5 s and 20 s; idle at the 35 s check
     expect(asg.commandCalls(RecordLifecycleActionHeartbeatCommand)[0].args[0].input).toEqual(ref);
     expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
     expect(h.clock.now - T0).toBe(5_000 + 2 * 15_000); // two 15 s polls of virtual time
   });
 
   test('drain timeout reached: explicit outcome, completed with the configured result, notified', async () => {
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 3)] });
+    const h = await harness({ busyOnFirst: 3 });
     const r = await h.handler(event());
     expect(r).toMatchObject({ done: true, outcome: 'drain-timeout', completedWith: 'ABANDON', notify: true, busySlots: 3, taskManagerId: I1 });
     expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'ABANDON' }]);
@@ -177,13 +194,14 @@ describe('lifecycle hook handler', () => {
     expect(h.published[0].message).toMatch(/Drain timeout \(60s\) reached for i-0123456789abcdef0 in flink-tm-asg: TaskManager i-0123456789abcdef0 still holds 3 slot\(s\); completed with ABANDON/);
 
     asg.resetHistory();
-    const cont = harness({ tms: () => [tm(I1, 'h1', 4, 3)], settings: { onTimeout: 'CONTINUE' } });
+    await h.emu.close();
+    const cont = await harness({ busyOnFirst: 3, settings: { onTimeout: 'CONTINUE' } });
     expect(await cont.handler(event())).toMatchObject({ outcome: 'drain-timeout', completedWith: 'CONTINUE' });
     expect(completes()).toEqual([{ ...ref, LifecycleActionResult: 'CONTINUE' }]);
   });
 
   test('invocation budget spent: returns {done:false} that the next invocation continues from', async () => {
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 1)], settings: { maxWaitSeconds: 20 }, config: config({ drainTimeoutSeconds: 300 }) });
+    const h = await harness({ busyOnFirst: 1, settings: { maxWaitSeconds: 20 }, config: config({ drainTimeoutSeconds: 300 }) });
     const first = await h.handler(event());
     expect(first).toMatchObject({ done: false, nextCheckSeconds: 15, action: { instanceId: I1, startedAt: T0 } });
     expect(completes()).toEqual([]);
@@ -199,14 +217,14 @@ describe('lifecycle hook handler', () => {
 
   test('the action is gone (Spot reclaim, completed elsewhere): reported and notified, no error', async () => {
     asg.on(RecordLifecycleActionHeartbeatCommand).rejects(Object.assign(new Error(`No active Lifecycle Action found with instance ID ${I1}`), { name: 'ValidationError' }));
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 2)] });
+    const h = await harness({ busyOnFirst: 2 });
     const r = await h.handler(event());
     expect(r).toMatchObject({ done: true, outcome: 'action-gone', notify: true });
     expect(h.published[0].message).toMatch(/no longer exists/);
   });
 
   test('an instance that cannot be mapped while unmapped TaskManagers hold slots is treated as busy', async () => {
-    const h = harness({ tms: () => [tm('tm-unknown', '10.9.9.9', 4, 2), tm(I2, 'h2', 4, 0)], settings: { maxWaitSeconds: 0 } });
+    const h = await harness({ tms: [{ host: '10.9.9.9' }, { id: I2, host: '10.0.0.2' }], busyOnFirst: 2, settings: { maxWaitSeconds: 0 } });
     const r = await h.handler(event());
     expect(r).toMatchObject({ done: false });
     expect(completes()).toEqual([]);
@@ -214,20 +232,23 @@ describe('lifecycle hook handler', () => {
   });
 
   test('an unmapped instance completes when no unmapped TaskManager holds slots (nothing can be lost)', async () => {
-    const h = harness({ tms: () => [tm('tm-unknown', '10.9.9.9', 4, 0), tm(I2, 'h2', 4, 4)] });
+    const h = await harness({ tms: [{ id: I2, host: '10.0.0.2' }, { host: '10.9.9.9' }], busyOnFirst: 4 });
     expect(await h.handler(event())).toMatchObject({ outcome: 'drained', completedWith: 'CONTINUE' });
   });
 
   test('Flink unreachable: keeps waiting, then times out explicitly', async () => {
-    const h = harness({ tms: () => new Error('connect ECONNREFUSED 127.0.0.1:8081') });
+    const closed = await startEmulator();
+    const deadUrl = closed.url;
+    await closed.close(); // nothing listens there any more
+    const h = await harness({ flinkUrl: deadUrl });
     const r = await h.handler(event());
     expect(r).toMatchObject({ outcome: 'drain-timeout', completedWith: 'ABANDON', notify: true });
-    expect((r as any).message).toMatch(/Flink REST http:\/\/127.0.0.1:8081 unreachable/);
+    expect((r as any).message).toContain(`Flink REST ${deadUrl} unreachable`);
   });
 
   test('Spot interruption warning: reported with the TaskManager it hits, nothing changed', async () => {
     group([{ id: I1 }, { id: I2 }]);
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 3)] });
+    const h = await harness({ busyOnFirst: 3 });
     const r = await h.handler({ 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', time: new Date(T0).toISOString(), detail: { 'instance-id': I1, 'instance-action': 'terminate' } });
     expect(r).toMatchObject({ done: true, outcome: 'spot-interruption', notify: true, autoScalingGroupName: GROUP, taskManagerId: I1, busySlots: 3 });
     expect(completes()).toEqual([]);
@@ -236,14 +257,14 @@ describe('lifecycle hook handler', () => {
   });
 
   test('a group no job uses: left alone, notified', async () => {
-    const h = harness({ tms: () => [], config: config({ group: 'another-asg' }) });
+    const h = await harness({ config: config({ group: 'another-asg' }) });
     const r = await h.handler(event());
     expect(r).toMatchObject({ outcome: 'not-managed', notify: true });
     expect(completes()).toEqual([]);
   });
 
   test('dry-run job: decides and explains, never heartbeats or completes', async () => {
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 0)], config: config({ dryRun: true }) });
+    const h = await harness({ config: config({ dryRun: true }) });
     const r = await h.handler(event());
     expect(r).toMatchObject({ outcome: 'drained' });
     expect((r as any).message).toMatch(/^dry run: would complete with CONTINUE/);
@@ -253,7 +274,7 @@ describe('lifecycle hook handler', () => {
 
   test('API errors are typed and name the group', async () => {
     asg.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
-    const h = harness({ tms: () => [tm(I1, 'h1', 4, 0)] });
+    const h = await harness({});
     await expect(h.handler(event())).rejects.toMatchObject({ name: 'CapacityTargetError', code: 'API', retryable: true, target: `asg:${GROUP}`, operation: 'CompleteLifecycleAction' });
   });
 });
@@ -264,3 +285,4 @@ test('settingsFromEnv validates each variable, naming it and the allowed values'
   expect(() => settingsFromEnv({ LIFECYCLE_POLL_SECONDS: '0' })).toThrow('LIFECYCLE_POLL_SECONDS must be an integer from 1 to 300 (got "0")');
   expect(() => settingsFromEnv({ LIFECYCLE_MAX_WAIT_SECONDS: '900' })).toThrow('LIFECYCLE_MAX_WAIT_SECONDS must be an integer from 0 to 840');
 });
+
