@@ -40,11 +40,12 @@ export const HEARTBEAT_TIMEOUT_RANGE = { min: 30, max: 7200 } as const;
 /**
  * Added to the drain timeout for the hook's HeartbeatTimeout. While flink-elastic works, it heartbeats on every
  * check, so the hook never times out: the longest gap between two heartbeats is one wait (POLL_SECONDS) plus one check
- * retried CHECK_RETRIES times (each at most CHECK_TIMEOUT_SECONDS, plus backoff) ≈ 4 minutes, less than this margin.
+ * tried 1 + CHECK_RETRIES times (each attempt at most CHECK_TIMEOUT_SECONDS + 10 s, plus up to 2 + 4 + 8 s of backoff):
+ * 15 + 4 × 70 + 14 = 309 s, less than this margin.
  * Only when flink-elastic does not run at all (events not delivered, function broken) does the hook time out: after
  * the drain timeout plus this margin, with DefaultResult.
  */
-export const HEARTBEAT_MARGIN_SECONDS = 300;
+export const HEARTBEAT_MARGIN_SECONDS = 360;
 /** Seconds between checks while a TaskManager still holds slots (LIFECYCLE_POLL_SECONDS). */
 export const POLL_SECONDS = 15;
 /** The lifecycle Lambda's timeout; one check (Flink REST + DescribeAutoScalingGroups + heartbeat) takes seconds. */
