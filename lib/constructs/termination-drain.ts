@@ -194,7 +194,7 @@ export class TerminationDrain extends Construct {
       stateName: S.check,
       lambdaFunction: fn,
       payloadResponseOnly: true,
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      // no payload: the state (the EventBridge event, then the previous check's result) is the function's input
       taskTimeout: sfn.Timeout.duration(Duration.seconds(CHECK_TIMEOUT_SECONDS + 10)),
       retryOnServiceExceptions: false,
     });
@@ -205,11 +205,13 @@ export class TerminationDrain extends Construct {
       stateName: S.notifyFailure,
       topic,
       subject: 'flink-elastic: termination drain check failed',
-      message: sfn.TaskInput.fromObject({
-        problem: `The drain check of a terminating TaskManager instance failed; nothing completes its lifecycle action now. The hook (${this.hookName}) times out after its HeartbeatTimeout and then applies DefaultResult ${DEFAULT_RESULT}.`,
-        'error.$': '$.error',
-        'input.$': '$',
-      }),
+      // SNS takes a string: the explanation, then the state as JSON (the action or event, and the error).
+      message: sfn.TaskInput.fromText(
+        sfn.JsonPath.format(
+          `The drain check of a terminating TaskManager instance failed after retries; nothing completes its lifecycle action now. The hook ${this.hookName} times out after its HeartbeatTimeout and then applies DefaultResult ${DEFAULT_RESULT}. State with the error: {}`,
+          sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$')),
+        ),
+      ),
       resultPath: sfn.JsonPath.DISCARD,
     });
     check.addCatch(notifyFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

@@ -139,6 +139,7 @@ describe('drain state machine', () => {
     const sm = drainMachine(b);
     const [asl] = aslFromTemplate(b.template).filter((a) => a.StartAt === 'Check');
     expect(asl.States.Check).toMatchObject({ Type: 'Task', Next: 'Drained', Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' }] });
+    expect(asl.States.Check).not.toHaveProperty('Parameters'); // the whole state is the function's input
     expect(asl.States.Check.TimeoutSeconds).toBe(CHECK_TIMEOUT_SECONDS + 10); // what the heartbeat margin assumes
     expect(asl.States.Check.Retry[0]).toEqual({ ErrorEquals: ['LifecycleInputError'], MaxAttempts: 0 });
     expect(asl.States.Check.Retry[1]).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: CHECK_RETRIES });
