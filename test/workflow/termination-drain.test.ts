@@ -166,11 +166,11 @@ async function run(opts: { busy?: number; freeAfterMs?: number; input?: (now: nu
             checks++;
             return (await handler(input, { getRemainingTimeInMillis: () => 60_000 })) as any;
           },
-          WaitForDrain: async (i: { seconds: number }) => {
-            await world.sleep(i.seconds * 1000);
+          WaitForDrain: async (i) => {
+            await world.sleep((i as { seconds: number }).seconds * 1000);
             return {};
           },
-          NotifyFailure: async (i: unknown) => {
+          NotifyFailure: async (i) => {
             failureMessages.push(i);
             return {};
           },
