@@ -19,7 +19,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config';
-import { acknowledgeVpcAccess, ElasticFunction, importVpcPlacement } from './constructs/elastic-function';
+import { ElasticFunction, importVpcPlacement } from './constructs/elastic-function';
 import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
@@ -167,13 +167,8 @@ export class FlinkElasticStack extends Stack {
     }
 
     // --- the rescale workflow (savepoint → cancel → resubmit → wait running → drain), started by the scaler ---
-    this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', {
-      config,
-      table: this.table,
-      topic: this.topic,
-      functionProps: vpc ? { vpc: vpc.vpc, vpcSubnets: { subnets: vpc.subnets }, securityGroups: vpc.securityGroups } : undefined,
-    });
-    if (vpc) acknowledgeVpcAccess(this.workflow.stepFunction.role!);
+    // Its step function is an ElasticFunction like the others: same VPC placement, bundled config, nag handling.
+    this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
     this.attachWorkflow(this.workflow.stateMachine);
 
     // --- ASG termination lifecycle hooks: any termination of a TaskManager instance waits until it holds no slots ---

@@ -7,7 +7,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, SFN
 
 /** CloudFormation output keys the stack publishes (lib/flink-elastic-stack.ts). */
 export const OUTPUTS = {
-  stateMachineArn: 'RescaleStateMachineArn',
+  stateMachineArn: 'StateMachineArn',
   tableName: 'StateTableName',
   topicArn: 'NotificationTopicArn',
 } as const;

@@ -14,7 +14,7 @@ beforeEach(() => {
 test('resolves the state machine, table and topic from the stack outputs', async () => {
   cfn.on(DescribeStacksCommand, { StackName: 'FlinkElastic' }).resolves({
     Stacks: [{ StackName: 'FlinkElastic', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [
-      { OutputKey: 'RescaleStateMachineArn', OutputValue: 'arn:aws:states:us-east-1:1:stateMachine:Rescale' },
+      { OutputKey: 'StateMachineArn', OutputValue: 'arn:aws:states:us-east-1:1:stateMachine:Rescale' },
       { OutputKey: 'StateTableName', OutputValue: 'tbl' },
       { OutputKey: 'NotificationTopicArn', OutputValue: 'arn:aws:sns:us-east-1:1:t' },
     ] }],
@@ -28,7 +28,7 @@ test('a missing stack or output says what to do', async () => {
   cfn.on(DescribeStacksCommand).rejectsOnce(new Error('Stack with id Nope does not exist'));
   await expect(resolveDeployment('Nope', new CloudFormationClient({}))).rejects.toThrow(/stack "Nope" does not exist.*cdk deploy.*--local/);
   cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'X', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
-  await expect(resolveDeployment('X', new CloudFormationClient({}))).rejects.toThrow(/has no output RescaleStateMachineArn/);
+  await expect(resolveDeployment('X', new CloudFormationClient({}))).rejects.toThrow(/has no output StateMachineArn/);
 });
 
 test('follows an execution to its end, printing each state with its duration, reading history only once per event', async () => {
