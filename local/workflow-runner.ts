@@ -17,18 +17,7 @@ import { RescaleWorkflow } from '../lib/constructs/rescale-workflow';
 
 export type Asl = { StartAt: string; States: Record<string, any> };
 
-// aws-local-stepfunctions 3 uses Promise.withResolvers (Node >= 22); the CLI also runs on Node 20.
-if (typeof (Promise as any).withResolvers !== 'function') {
-  (Promise as any).withResolvers = () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((a, b) => {
-      resolve = a;
-      reject = b;
-    });
-    return { promise, resolve, reject };
-  };
-}
+import './polyfills';
 
 const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'local', 'AWS::AccountId': '000000000000', 'AWS::URLSuffix': 'amazonaws.com' };
 
