@@ -77,6 +77,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     warnings.push(`CloudWatch metrics unavailable: ${(e as Error).message}`);
   }
   if (trigger.kind === 'alarm') signals.alarms = alarmSignal(trigger, deps.config.deployment.stackName);
+  else if (trigger.kind === 'reevaluate' && trigger.alarmStates) signals.alarms = alarmStatesSignal(trigger.alarmStates);
 
   // History: cooldown clock, recent decisions (oldest first), observed restart times.
   const [lastRescaleAt, decisions, rescales] = await Promise.all([
@@ -115,6 +116,16 @@ function alarmSignal(trigger: AlarmTrigger, _stackName: string): Record<string, 
   if (!m) return {};
   const key = `${m[1]}${m[2] === 'high' ? 'High' : 'Low'}`;
   return { [key]: trigger.state === 'ALARM' };
+}
+
+/** Every alarm state of a job as the snapshot's `signals.alarms` (true = ALARM). */
+function alarmStatesSignal(states: Record<string, string>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [name, state] of Object.entries(states)) {
+    const m = /-(lag|cpu)-(high|low)$/.exec(name);
+    if (m) out[`${m[1]}${m[2] === 'high' ? 'High' : 'Low'}`] = state === 'ALARM';
+  }
+  return out;
 }
 
 function omitUndefined<T extends Record<string, unknown>>(o: T): T {
