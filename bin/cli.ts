@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
 import { registerEmulator } from './commands/emulator';
 import { registerDecide } from './commands/decide';
+import { registerSimulate } from './commands/simulate';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -27,6 +28,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
   registerValidate(program, io);
   registerEmulator(program, io);
   registerDecide(program, io);
+  registerSimulate(program, io);
   return program;
 }
 
