@@ -85,6 +85,8 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     deps.store.history(job.name, 'decision', { limit: 20 }),
     deps.store.history(job.name, 'rescale', { limit: 10 }),
   ]);
+  // A decision that started a workflow execution is "in-progress" until that execution recorded how it ended.
+  const ended = new Map(rescales.map((r) => [r.id, rescaleOutcome(r.detail.outcome)]));
   const past = decisions
     .filter((d) => d.at <= now && typeof d.detail.action === 'string' && typeof d.detail.outcome === 'string')
     .map((d) => omitUndefined({
@@ -92,7 +94,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
       action: d.detail.action,
       fromParallelism: d.detail.fromParallelism,
       toParallelism: d.detail.toParallelism,
-      outcome: d.detail.outcome,
+      outcome: d.detail.outcome === 'in-progress' && typeof d.detail.executionName === 'string' ? (ended.get(d.detail.executionName) ?? 'in-progress') : d.detail.outcome,
     }))
     .reverse();
   const restartSeconds = rescales
@@ -109,6 +111,15 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     history: omitUndefined({ lastRescaleAt: lastRescaleAt !== undefined && lastRescaleAt <= now ? lastRescaleAt : undefined, decisions: past, restartSeconds }),
   };
   return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings };
+}
+
+/** The decision outcome that a workflow's recorded outcome (functions/workflow/finish.ts `Outcome`) means. */
+export function rescaleOutcome(outcome: unknown): 'succeeded' | 'failed' | 'rolled-back' | 'dry-run' | 'skipped' {
+  if (outcome === 'succeeded' || outcome === 'succeeded-drain-timeout' || outcome === 'rescaled-cleanup-failed') return 'succeeded';
+  if (outcome === 'failed-rolled-back') return 'rolled-back';
+  if (outcome === 'dry-run') return 'dry-run';
+  if (typeof outcome === 'string' && outcome.startsWith('failed')) return 'failed';
+  return 'skipped'; // no-change, busy, cooldown, rejected: nothing was changed
 }
 
 function alarmSignal(trigger: AlarmTrigger, _stackName: string): Record<string, boolean> {

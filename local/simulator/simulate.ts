@@ -74,6 +74,8 @@ export interface SimulateOptions {
   /** Virtual ms from launching an instance until its TaskManager registers. Default 60 000. */
   bootDelayMs?: number;
   onProgress?: (p: SimulationProgress) => void;
+  /** Called at every tick before the invariants are checked (fault injection in tests). */
+  onTick?: (t: number, jobs: { job: string; emulator: Emulator; target: SimulatedCapacityTarget }[]) => void;
   /** Virtual ms between progress callbacks. Default 60 000. */
   progressEveryMs?: number;
 }
@@ -514,6 +516,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     for (let t = 0; t <= durationMs; t += tickMs) {
       await advance(t0 + t);
       const now = t0 + t;
+      opts.onTick?.(t, [...jobs.values()].map((jw) => ({ job: jw.run.job, emulator: jw.emu, target: jw.target })));
       for (const jw of jobs.values()) {
         check(jw);
         jw.run.series.push(await sample(jw, t, t === 0 ? 0 : tickMs));

@@ -139,3 +139,13 @@ test('requireAlarm: false decides whatever the alarms say (baselines with their 
   expect((await handleScalerEvent(tick('2026-01-01T00:07:00Z', { requireAlarm: false }), d)).outcome).toBe('no-change');
   expect(snapshots).toHaveLength(1);
 });
+
+test('a decision that started an execution stops counting as in progress once the execution recorded its outcome', async () => {
+  const { d, snapshots, store } = deps(config(), { 'FlinkElastic-orders-lag-high': 'ALARM' });
+  const at = emu.clock.now() - 120_000;
+  await store.appendHistory({ kind: 'decision', job: 'orders', at, id: 'd1', detail: { trigger: 't1', action: 'rescale', outcome: 'in-progress', fromParallelism: 2, toParallelism: 4, executionName: 'orders-up-aaaa' } });
+  await store.appendHistory({ kind: 'decision', job: 'orders', at: at + 1, id: 'd2', detail: { trigger: 't2', action: 'rescale', outcome: 'in-progress', fromParallelism: 4, toParallelism: 6, executionName: 'orders-up-bbbb' } });
+  await store.appendHistory({ kind: 'rescale', job: 'orders', at, id: 'orders-up-aaaa', detail: { outcome: 'succeeded' } });
+  await handleScalerEvent(tick('2026-01-01T00:09:00Z'), d);
+  expect(snapshots[0].history.decisions.map((x: any) => x.outcome)).toEqual(['succeeded', 'in-progress']);
+});
