@@ -34,7 +34,7 @@ import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scena
 import { VirtualClock } from '../virtual-time';
 import { localizeConfig, scenarioConfigDoc, simJob, versionFor, type SimJob } from './config';
 import { startLocalTable } from './dynamo';
-import { ACCOUNT, matchesPattern, REGION, synthesize, VIRTUAL_WAIT_ARN, type SynthesizedStack } from './stack';
+import { ACCOUNT, matchesPattern, REGION, synthesizeCached, VIRTUAL_WAIT_ARN, type SynthesizedStack } from './stack';
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
@@ -158,6 +158,13 @@ interface JobWorld {
 
 const MIN = 60_000;
 
+const machines = new WeakMap<object, StateMachine>();
+function machineFor(asl: any): StateMachine {
+  let sm = machines.get(asl);
+  if (!sm) machines.set(asl, (sm = new StateMachine(asl, { validationOptions: { checkArn: false } })));
+  return sm;
+}
+
 function resolveScenario(opts: SimulateOptions): Scenario {
   const seed = opts.seed ?? 1;
   let sc: Scenario;
@@ -222,7 +229,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       config = parseConfig(scenarioConfigDoc(scenario.jobs, urls), `scenario ${scenario.name}`);
       shapes = new Map(scenario.jobs.map((j) => [j.name, j]));
     }
-    const stack = synthesize(config);
+    const stack = synthesizeCached(config);
     const stackName = config.deployment.stackName;
     const evaluator = new AlarmEvaluator(stack.alarms, 30 * MIN);
     const table = await startLocalTable();
@@ -297,8 +304,8 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       log: silentLogger,
     };
     const stepHandler = makeWorkflowHandler(() => workflowDeps);
-    // validated once (aws-local-stepfunctions checks the definition); every execution runs on this instance
-    const sm = new StateMachine(stack.virtualAsl, { validationOptions: { checkArn: false } });
+    // validated once per definition (aws-local-stepfunctions checks it); every execution runs on this instance
+    const sm = machineFor(stack.virtualAsl);
     const executions = new Map<string, ExecutionRecord>();
     /** Executions holding a job's rescale lock: job → execution names. */
     const holding = new Map<string, Set<string>>();

@@ -51,6 +51,23 @@ export interface SynthesizedStack {
   stateMachineName: string;
 }
 
+const cache = new Map<string, SynthesizedStack>();
+
+/**
+ * Synthesizes once per config shape in a process: the template does not depend on the Flink URLs (emulator ports),
+ * so runs that differ only in those (the benchmark's policies) share one synthesis.
+ */
+export function synthesizeCached(config: Config): SynthesizedStack {
+  const key = JSON.stringify({ ...config, jobs: config.jobs.map((j) => ({ ...j, flink: { ...j.flink, url: '' } })) });
+  let s = cache.get(key);
+  if (!s) {
+    s = synthesize(config);
+    cache.set(key, s);
+    if (cache.size > 16) cache.delete(cache.keys().next().value!);
+  }
+  return s;
+}
+
 export function synthesize(config: Config): SynthesizedStack {
   const stackName = config.deployment.stackName;
   // No bundling (only the template is needed) and no built-in template validation (seconds of wasm start-up; the
