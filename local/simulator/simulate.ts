@@ -418,7 +418,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const d = r.decision;
       const mark: DecisionMark = {
         t: world.now() - t0,
-        action: r.outcome === 'no-change' || !d ? 'none' : d.action === 'none' ? 'none' : `${d.action}${r.outcome === 'skipped' || r.outcome === 'failed' ? ` (${r.outcome})` : ''}`,
+        action: r.outcome === 'no-change' || !d ? 'none' : d.action === 'none' ? 'none' : `${d.action}${d.action === 'rescale' && d.direction ? ` ${d.direction}` : ''}${r.outcome === 'skipped' || r.outcome === 'failed' ? ` (${r.outcome})` : ''}`,
         reason: `${r.outcome}: ${r.reason}`,
         trigger,
         ...(d && d.action !== 'none' ? { targetParallelism: d.targetParallelism, targetTaskManagers: d.targetTaskManagers } : {}),

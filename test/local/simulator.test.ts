@@ -48,7 +48,7 @@ test('the loop closes: lag alarm fires, the scaler starts a rescale, the workflo
   const up = run.executions.find((e) => e.to > e.from);
   expect(up).toMatchObject({ job: 'orders', from: 2, status: 'SUCCEEDED', outcome: 'succeeded' });
   expect(up!.to).toBeGreaterThanOrEqual(6); // 6,000 rec/s at 1,000 rec/s per subtask
-  const decision = job.decisions.find((d) => d.action === 'rescale' && d.targetParallelism === up!.to);
+  const decision = job.decisions.find((d) => d.action === 'rescale up' && d.targetParallelism === up!.to);
   expect(decision?.reason).toMatch(/^started: started rescale 2 → \d+/);
   // the workflow's savepoint was taken and the job restored from it (records: nothing lost, see the invariants)
   expect(up!.states).toBeGreaterThan(5);
@@ -128,7 +128,8 @@ describeWithChromium('the HTML report', () => {
     for (const name of ['input rate', 'capacity', 'lag (records)', 'parallelism', 'TaskManagers']) {
       expect(points.find(([n]) => n === name)?.[1]).toBe(run.runs[0].series.length);
     }
-    expect(dom).toMatch(/class="decision up"[^>]*data-reason="[^"]*rescale → p=\d+/);
+    expect(dom).toMatch(/class="decision up"[^>]*data-reason="[^"]*rescale up → p=\d+/);
+    expect(dom).toMatch(/class="decision down"[^>]*data-reason="[^"]*rescale down → p=\d+/);
     expect(dom).toContain('rescale 2 →');
     expect(dom).toContain('class="alarm"');
   }, 60_000);
