@@ -78,6 +78,7 @@ export async function measure(): Promise<BundleFigures[]> {
             cwd: ROOT,
             env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_TRACE_ENABLED: 'false', AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
             encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
           },
         );
         times.push(Number(ms));

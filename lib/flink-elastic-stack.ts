@@ -22,6 +22,7 @@ import { ElasticFunction, importVpcPlacement } from './constructs/elastic-functi
 import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
+import { RescaleWorkflow } from './constructs/rescale-workflow';
 
 export interface FlinkElasticStackProps extends StackProps {
   config: Config;
@@ -40,7 +41,8 @@ export class FlinkElasticStack extends Stack {
   readonly alarmRules: events.Rule[] = [];
   readonly dashboards: JobDashboard[] = [];
   readonly schedulerRole?: iam.Role;
-  /** The rescale workflow, once attached (`attachWorkflow`). The scaler may start executions of it and nothing else. */
+  readonly workflow: RescaleWorkflow;
+  /** The rescale workflow's state machine (`attachWorkflow`). The scaler may start executions of it and nothing else. */
   stateMachine?: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: FlinkElasticStackProps) {
@@ -157,7 +159,17 @@ export class FlinkElasticStack extends Stack {
       this.dashboards.push(new JobDashboard(this, `Dashboard-${job.name}`, { stackName, job, alarms, scalerLogGroup: this.scaler.logGroup }));
     }
 
+    // --- the rescale workflow (savepoint → cancel → resubmit → wait running → drain), started by the scaler ---
+    // Its step function is an ElasticFunction like the others: same VPC placement, bundled config, nag handling.
+    this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
+    this.attachWorkflow(this.workflow.stateMachine);
+
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'WorkflowRoleArn', {
+      value: this.workflow.stepFunction.role!.roleArn,
+      description: 'Grant this role access on EKS clusters of eks-deployment / flink-deployment targets too (docs/deploy.md)',
+    });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ScalerRoleArn', {
       value: this.scaler.role!.roleArn,

@@ -1,4 +1,71 @@
-// WIP (stack branch): replaced by the Flink REST → CloudWatch EMF scaler in the next commits.
-export const handler = async (): Promise<void> => {
-  throw new Error('scaler not implemented yet');
+/**
+ * Scaler Lambda: EventBridge "CloudWatch Alarm State Change" events for this stack's alarms, and schedule entries
+ * `{source: "schedule", job, parallelism}` from EventBridge Scheduler. Thin: wires the production adapters and hands
+ * over to functions/scaler/scaler.ts. A malformed event is rejected (the error names the field) and changes nothing.
+ *
+ * Environment: STATE_TABLE_NAME, NOTIFICATION_TOPIC_ARN, STATE_MACHINE_ARN (set once the rescale workflow is
+ * attached), POWERTOOLS_METRICS_NAMESPACE. The config is bundled (FLINK_ELASTIC_CONFIG_JSON).
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { decide, parsePolicyState, parseSnapshot } from '../core/policy';
+import { metricsNamespace } from '../core/signals';
+import { flinkClientFor } from '../adapters/flink-connect';
+import { CloudWatchMetricReader } from '../adapters/metrics/cloudwatch';
+import { SecretsManagerSource } from '../adapters/secrets';
+import { DynamoStateStore } from '../adapters/state/dynamo';
+import { decisionPublisher, sfnStarter, snsNotifier } from '../scaler/aws';
+import type { DecideFn, ScalerDeps } from '../scaler/ports';
+import { handleScalerEvent, type ScalerResult } from '../scaler/scaler';
+import { jobMetrics } from '../collector/publish';
+import { bundledConfig } from './shared/bundled-config';
+import { logger, tracer } from './shared/powertools';
+
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} environment variable is not set`);
+  return v;
+}
+
+/** The policy, with the snapshot and the stored state validated by the policy's own schemas. */
+export const policyDecide: DecideFn = (snapshot, job, state) => decide(parseSnapshot(snapshot), job, state === undefined ? undefined : parsePolicyState(state));
+
+let deps: ScalerDeps | undefined;
+
+export function productionDeps(): ScalerDeps {
+  const config = bundledConfig();
+  const secrets = new SecretsManagerSource(tracer.captureAWSv3Client(new SecretsManagerClient({})));
+  const stateMachineArn = process.env.STATE_MACHINE_ARN;
+  return {
+    config,
+    now: () => Date.now(),
+    flink: (job) => flinkClientFor(job, secrets),
+    metrics: new CloudWatchMetricReader(tracer.captureAWSv3Client(new CloudWatchClient({}))),
+    store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+    // Loaded on first use: the Kubernetes client behind the EKS targets is most of this bundle and ~1 s of module
+    // load, and only capacity-only decisions need a target (rescales go through the workflow).
+    target: (job) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const targets = require('../adapters/targets') as typeof import('../adapters/targets');
+      return targets.createCapacityTarget(job);
+    },
+    decide: policyDecide,
+    startExecution: stateMachineArn ? sfnStarter(tracer.captureAWSv3Client(new SFNClient({})), stateMachineArn) : undefined,
+    notify: snsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requiredEnv('NOTIFICATION_TOPIC_ARN')),
+    publishDecision: decisionPublisher(jobMetrics(metricsNamespace(config.deployment.stackName))),
+    log: {
+      info: (m, extra) => logger.info(m, extra ?? {}),
+      warn: (m, extra) => logger.warn(m, extra ?? {}),
+      error: (m, extra) => logger.error(m, extra ?? {}),
+    },
+  };
+}
+
+export const handler = async (event: unknown, context?: Context): Promise<ScalerResult> => {
+  if (context) logger.addContext(context);
+  deps ??= productionDeps();
+  return handleScalerEvent(event, deps);
 };

@@ -85,6 +85,11 @@ export function ownState(state: AnyState, execution: ExecutionRef): AnyState {
   return state.plan && state.plan.owner !== execution.id ? { ...state, plan: undefined } : state;
 }
 
+function restartSecondsOf(p: Record<string, number>): number | undefined {
+  const ms = p.restartMs ?? p.inPlaceMs;
+  return ms === undefined ? undefined : Math.round(ms / 100) / 10;
+}
+
 export async function recordStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<{ at: number; outcome: Outcome; savepointPath?: string }> {
   const state = ownState(rawState, execution);
   const now = deps.now();
@@ -97,6 +102,7 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
     if (lock?.owner === plan.owner && typeof lock.progress.savepointPath === 'string') savepointPath = lock.progress.savepointPath;
   }
   const rescaled = outcome === 'succeeded' || outcome === 'succeeded-drain-timeout' || outcome === 'rescaled-cleanup-failed';
+  const phases = phasesOf(state, now);
   await deps.store.appendHistory({
     kind: outcome === 'dry-run' ? 'decision' : 'rescale',
     job: plan.job,
@@ -116,7 +122,10 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
         : { parallelism: state.recovery?.parallelism ?? plan.from.parallelism, jobId: state.recovery?.jobId ?? plan.from.jobId },
       savepointPath,
       released: state.release?.released,
-      phases: phasesOf(state, now),
+      phases,
+      // Observed rescale downtime (savepoint → new job running, or the in-place restart): the scaler's policy uses it
+      // for restart compensation (functions/scaler/snapshot.ts reads detail.restartSeconds).
+      restartSeconds: rescaled ? restartSecondsOf(phases) : undefined,
       error: state.error ? causeMessage(state.error) : undefined,
       recovery: state.recovery,
       finishedAt: now,

@@ -288,12 +288,12 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
     plan.timeouts.drain,
     async () => {
       const tms = await flink.taskManagers();
-      const desc = await target.describe(tms);
       if (!protectedOnce) {
         // Busy members are kept (ASG scale-in protection / pod-deletion-cost) so nothing but `release` removes members.
         await target.protectBusy(tms);
         protectedOnce = true;
       }
+      const desc = await target.describe(tms);
       const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
       const idle = idleMembers(desc);
       const busy = desc.members.filter((m) => m.idle === false).map((m) => m.id).sort();
@@ -320,9 +320,9 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
   const chosen = idleMembers(desc).slice(0, wanted);
   if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
-  const r = await target.release(chosen, tms);
+  const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
-  return { released: r.released, desired: r.desired, wanted, at: deps.now() };
+  return { released: r.released, skipped: (r.skipped ?? []).map((x) => `${x.id}: ${x.reason}`), desired: r.desired, wanted, at: deps.now() };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -350,7 +350,12 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
   const rollbackJob = find(plan.rollbackJobId);
   const newJob = find(plan.newJobId);
 
-  if (orig && !isTerminal(orig.state)) {
+  if (orig?.state === 'CANCELLING') {
+    // Our cancel is under way: the job is no longer untouched. Let it finish, then restore from the savepoint.
+    const st = await waitTerminal(deps, flink, orig.id);
+    if (!isTerminal(st)) throw new TransientError(`Flink job ${orig.id} is still CANCELLING; waiting before restoring it`);
+    actions.push(`waited for the cancelled Flink job ${orig.id} to stop (${st})`);
+  } else if (orig && !isTerminal(orig.state)) {
     if (state.requirements) {
       const restore: ResourceRequirements = {};
       for (const [id, p] of Object.entries(state.requirements.previous)) restore[id] = { parallelism: p };
@@ -364,7 +369,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const added = Math.max(0, desc.desired - state.capacity.previous);
       const idle = idleMembers(desc).slice(0, added);
       if (idle.length) {
-        const r = await target.release(idle, tms);
+        const r = await target.release(idle, tms, { minRequired: state.capacity.previous });
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
       if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);

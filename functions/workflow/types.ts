@@ -99,7 +99,7 @@ export interface WorkflowState {
   shrink?: { previous: number; desired: number; at: number };
   inPlace?: CheckResult;
   drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean };
-  release?: { released: string[]; desired: number; wanted: number; at: number };
+  release?: { released: string[]; skipped?: string[]; desired: number; wanted: number; at: number };
   record?: { at: number; outcome: string };
   unlock?: { released: boolean; heldBy?: string; at: number };
   error?: CaughtError;

@@ -67,6 +67,15 @@ export function importVpcPlacement(scope: Construct, config: Config): VpcPlaceme
   };
 }
 
+/** Acknowledges the managed VPC-access policy CDK attaches to a Lambda role placed in a VPC. */
+export function acknowledgeVpcAccess(role: iam.IRole): void {
+  acknowledge(
+    role,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to run in the configured subnets (reach the JobManagers); these actions support no resource scoping by function',
+  );
+}
+
 /** Stable short digest of the validated config, shown as FLINK_ELASTIC_CONFIG_SHA256. */
 export function configDigest(config: Config): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
@@ -123,13 +132,7 @@ export class ElasticFunction extends nodejs.NodejsFunction {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'Lambda basic execution: CreateLogStream/PutLogEvents for the function\'s own logs (logs:CreateLogGroup unused, the log group is created by this stack)',
     );
-    if (props.vpc) {
-      acknowledge(
-        role,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to run in the configured subnets (reach the JobManagers); these actions support no resource scoping by function',
-      );
-    }
+    if (props.vpc) acknowledgeVpcAccess(role);
     acknowledgeWildcard(role, '*', 'X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions');
   }
 

@@ -18,11 +18,8 @@
  * Every task: retries with full-jitter exponential backoff on `Transient` (and Lambda service errors, task
  * timeouts), a timeout, and a catch. Every loop is bounded by a deadline the Check step enforces.
  */
-import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -30,15 +27,18 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/core/config';
+import { ElasticFunction, type VpcPlacement } from './elastic-function';
+import { grantCapacityTargets, grantFlinkSecrets } from './job-access';
+import { acknowledge } from './nag';
 import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, WAIT_SECONDS } from '../../functions/core/rescale-timing';
 
 export interface RescaleWorkflowProps {
-  /** The validated config; baked into the step Lambda's bundle (no 4 KB environment limit). */
+  /** The validated config; bundled into the step Lambda (ElasticFunction: no 4 KB environment limit). */
   config: Config;
   table: dynamodb.ITableV2 | dynamodb.ITable;
   topic: sns.ITopic;
-  /** Extra props for the step function (VPC, subnets, security groups, memory). */
-  functionProps?: Partial<NodejsFunctionProps>;
+  /** Where the step Lambda runs so it reaches the JobManagers (config.deployment.vpc, see importVpcPlacement). */
+  vpc?: VpcPlacement;
   /** State machine name; default `<stack name>-rescale`. */
   stateMachineName?: string;
 }
@@ -76,7 +76,7 @@ export const RESCALE_STATES = {
 
 export class RescaleWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly stepFunction: NodejsFunction;
+  readonly stepFunction: ElasticFunction;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: RescaleWorkflowProps) {
@@ -84,35 +84,20 @@ export class RescaleWorkflow extends Construct {
     const stack = Stack.of(this);
     const S = RESCALE_STATES;
 
-    this.stepFunction = new NodejsFunction(this, 'StepFunction', {
-      entry: path.join(__dirname, '..', '..', 'functions', 'handlers', 'workflow.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+    this.stepFunction = new ElasticFunction(this, 'StepFunction', {
+      entry: 'functions/handlers/workflow.ts',
+      serviceName: 'flink-elastic-workflow',
+      description: 'flink-elastic rescale workflow steps (one dispatching function)',
+      config: props.config,
+      vpc: props.vpc,
       memorySize: 512,
       timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
-      tracing: lambda.Tracing.ACTIVE,
-      description: 'flink-elastic rescale workflow steps (one dispatching function)',
-      logGroup: new logs.LogGroup(this, 'StepFunctionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
-      environment: {
-        STATE_TABLE_NAME: props.table.tableName,
-        NOTIFICATION_TOPIC_ARN: props.topic.topicArn,
-        POWERTOOLS_SERVICE_NAME: 'flink-elastic-workflow',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.CJS,
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // The validated config becomes a constant in the bundle: Lambda environments are limited to 4 KB.
-        define: { 'process.env.FLINK_ELASTIC_CONFIG_JSON': JSON.stringify(JSON.stringify(props.config)) },
-      },
-      ...props.functionProps,
+      environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn },
     });
     props.table.grantReadWriteData(this.stepFunction);
     props.topic.grantPublish(this.stepFunction);
-    for (const st of capacityAndSecretStatements(props.config, stack)) this.stepFunction.addToRolePolicy(st);
+    grantFlinkSecrets(this.stepFunction, stack, props.config);
+    grantCapacityTargets(this.stepFunction, stack, props.config);
 
     const payloadFor = (step: string) =>
       sfn.TaskInput.fromObject({
@@ -285,64 +270,13 @@ export class RescaleWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    this.acknowledgeNagFindings(props.config);
+    this.acknowledgeNagFindings();
   }
 
-  /** cdk-nag v3 acknowledgements, each on the narrowest construct and with the reason. */
-  private acknowledgeNagFindings(config: Config): void {
-    const stack = Stack.of(this);
-    const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-    const fnId = stack.getLogicalId(this.stepFunction.node.defaultChild as lambda.CfnFunction);
-    ack(this.stateMachine, `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`, 'CDK grants lambda:InvokeFunction on the step function and its versions/aliases (<arn>:*); only that one function');
-    ack(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray (PutTraceSegments, GetSamplingRules) and CloudWatch Logs log delivery (CreateLogDelivery etc.) accept only Resource "*"');
-    ack(this.stepFunction, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', "The minimal managed policy for writing the function's own logs");
-    ack(this.stepFunction, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments, autoscaling:Describe* and ec2:DescribeInstances do not support resource-level permissions');
-    for (const job of config.jobs) {
-      if (job.target.kind !== 'asg') continue;
-      ack(
-        this.stepFunction,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${job.target.autoScalingGroupName}]`,
-        'An Auto Scaling group ARN contains a generated UUID; the name part scopes the grant to the configured group',
-      );
-    }
+  /** cdk-nag v3 acknowledgements for the state machine's role (the step function's are made by ElasticFunction and the grants). */
+  private acknowledgeNagFindings(): void {
+    const fnId = Stack.of(this).getLogicalId(this.stepFunction.node.defaultChild as lambda.CfnFunction);
+    acknowledge(this.stateMachine, `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`, 'CDK grants lambda:InvokeFunction on the step function and its versions/aliases (<arn>:*); only that one function');
+    acknowledge(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray (PutTraceSegments, GetSamplingRules) and CloudWatch Logs log delivery (CreateLogDelivery etc.) accept only Resource "*"');
   }
-}
-
-/** IAM for the capacity targets and Flink secrets named in the config (scoped to those names). */
-function capacityAndSecretStatements(config: Config, stack: Stack): iam.PolicyStatement[] {
-  const out: iam.PolicyStatement[] = [];
-  const asgs = [...new Set(config.jobs.flatMap((j) => (j.target.kind === 'asg' ? [j.target.autoScalingGroupName] : [])))];
-  if (asgs.length) {
-    out.push(
-      new iam.PolicyStatement({
-        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'ec2:DescribeInstances'],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
-        actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:SetInstanceProtection', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
-        resources: asgs.map((n) => `arn:${stack.partition}:autoscaling:${stack.region}:${stack.account}:autoScalingGroup:*:autoScalingGroupName/${n}`),
-      }),
-    );
-  }
-  const clusters = [...new Set(config.jobs.flatMap((j) => (j.target.kind !== 'asg' ? [j.target.clusterName] : [])))];
-  if (clusters.length) {
-    out.push(
-      new iam.PolicyStatement({
-        actions: ['eks:DescribeCluster'],
-        resources: clusters.map((c) => `arn:${stack.partition}:eks:${stack.region}:${stack.account}:cluster/${c}`),
-      }),
-    );
-  }
-  const secrets = [
-    ...new Set(config.jobs.flatMap((j) => [j.flink.auth?.secretName, j.flink.caCertSecretName].filter((s): s is string => !!s))),
-  ];
-  if (secrets.length) {
-    out.push(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: secrets.map((s) => `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${s}-??????`),
-      }),
-    );
-  }
-  return out;
 }

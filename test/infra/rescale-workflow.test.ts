@@ -2,12 +2,13 @@
  * The rescale state machine as CDK synthesizes it: valid ASL, the safety properties the workflow relies on
  * (retries on transient errors, a timeout and a catch on every task, bounded loops), logging/tracing, cdk-nag.
  */
-import { Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../../functions/adapters/config-file';
 import { RESCALE_STATES } from '../../lib/constructs/rescale-workflow';
+import { FlinkElasticStack } from '../../lib/flink-elastic-stack';
 import { aslFromTemplate, synthWorkflowStack } from '../support/asl';
 
 const config = loadConfig('flink-elastic.config.json');
@@ -89,4 +90,17 @@ test('IAM scoped to the configured Auto Scaling groups, EKS clusters and secrets
   expect(json).toContain('cluster/analytics');
   expect(json).toContain('secret:flink/clickstream/rest-token-??????');
   expect(json).toContain('autoscaling:SetInstanceProtection');
+});
+
+test('the stack carries the workflow: the scaler may start it, manual starts find it in the outputs', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const full = Template.fromStack(new FlinkElasticStack(app, 'Full', { config }));
+  full.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  full.hasOutput('StateMachineArn', {});
+  full.hasOutput('WorkflowRoleArn', {});
+  full.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: Match.anyValue() }) } });
+  expect(JSON.stringify(full.findResources('AWS::IAM::Policy'))).toContain('states:StartExecution');
+  // The step function runs where the scaler runs (the configured VPC), so it reaches the JobManagers.
+  const steps = Object.entries<any>(full.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('RescaleWorkflowStepFunction'))![1];
+  expect(steps.Properties.VpcConfig.SubnetIds).toEqual(config.deployment.vpc!.subnetIds);
 });

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseConfig } from '../../functions/core/config';
 import { allAlarmSpecs, parseAlarmName } from '../../functions/core/signals';
 import { chunkByLength } from '../../lib/flink-elastic-stack';
+import { alarmsFromTemplate } from '../../local/alarms';
 import { build, exampleConfig, exampleDoc, fnByLogicalPrefix, render, statementsOf, type Built } from './helpers';
 
 let b: Built;
@@ -252,8 +253,38 @@ describe('Lambdas', () => {
     expect(fnByLogicalPrefix(template, 'Scaler').Properties.VpcConfig).toBeUndefined();
   });
 
-  test('log groups with retention', () => {
-    b.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 2);
+  test('every log group has a retention', () => {
+    const groups = Object.values(b.template.findResources('AWS::Logs::LogGroup')) as any[];
+    expect(groups.length).toBeGreaterThanOrEqual(3);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+});
+
+describe('rescale workflow wiring', () => {
+  test('the scaler may start executions of this state machine only, and knows its ARN', () => {
+    const sms = Object.keys(b.template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(sms).toHaveLength(1);
+    const st = statementsOf(b.template, 'ScalerServiceRole').filter((s) => s.Action.some((a) => a.startsWith('states:')));
+    expect(st).toEqual([expect.objectContaining({ Action: ['states:StartExecution'], Resource: [`{${sms[0]}}`] })]);
+    expect(fnByLogicalPrefix(b.template, 'Scaler').Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: sms[0] });
+  });
+
+  test('the workflow function runs in the configured VPC too; outputs name the roles to map into EKS', () => {
+    const wf = Object.entries(b.template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('RescaleWorkflowStepFunction'))![1] as any;
+    expect(wf.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0a1b2c3d4e5f60711', 'subnet-0a1b2c3d4e5f60722'], SecurityGroupIds: ['sg-0a1b2c3d4e5f60733'] });
+    const outputs = b.template.toJSON().Outputs;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['ScalerRoleArn', 'CollectorRoleArn', 'WorkflowRoleArn', 'StateMachineArn', 'StateTableName', 'NotificationTopicArn']));
+  });
+
+  test('dashboards show the workflow\'s executions', () => {
+    const d = Object.values(b.template.findResources('AWS::CloudWatch::Dashboard'))[0] as any;
+    const body = JSON.parse(render(d.Properties.DashboardBody));
+    const w = body.widgets.find((x: any) => x.properties.title === 'Rescale workflow executions (all jobs)');
+    expect(JSON.stringify(w.properties.metrics)).toContain('ExecutionsFailed');
+  });
+
+  test('attaching a second workflow is refused', () => {
+    expect(() => b.stack.attachWorkflow(b.stack.workflow.stateMachine)).toThrow('a rescale workflow is already attached');
   });
 });
 
@@ -312,5 +343,15 @@ describe('state, notifications, dashboards, schedules', () => {
     });
     expect(JSON.parse(byName['business-hours'].Target.Input)).toEqual({ source: 'schedule', job: 'orders-enrichment', parallelism: 16, schedule: 'business-hours', scheduledTime: '<aws.scheduler.scheduled-time>' });
     expect(JSON.parse(byName.night.Target.Input)).toMatchObject({ parallelism: 4 });
+  });
+});
+
+describe('local simulator', () => {
+  test('the alarm evaluator reads every alarm of the synthesized template, as the core specs define them', () => {
+    const defs = alarmsFromTemplate(b.template.toJSON(), 'FlinkElastic');
+    const specs = allAlarmSpecs(exampleConfig());
+    expect(defs.map((d) => ({ name: d.alarmName, ns: d.namespace, metric: d.metricName, dims: d.dimensions, stat: d.statistic, period: d.periodSeconds, n: d.evaluationPeriods, m: d.datapointsToAlarm, threshold: d.threshold, cmp: d.comparison, missing: d.treatMissingData })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      specs.map((s) => ({ name: s.alarmName, ns: s.metric.namespace, metric: s.metric.metricName, dims: s.metric.dimensions, stat: s.metric.statistic, period: s.periodSeconds, n: s.evaluationPeriods, m: s.datapointsToAlarm, threshold: s.threshold, cmp: s.comparison, missing: s.treatMissingData })).sort((a, b) => a.name.localeCompare(b.name)),
+    );
   });
 });

@@ -115,18 +115,33 @@ export class WorkflowHarness {
     for (const [stateName, s] of taskStates) {
       if (s.Resource === SLEEP_ARN) {
         handlers[stateName] = async (i: { seconds: number }) => {
+          prevState = stateName;
           await this.world.sleep(i.seconds * 1000);
           return {};
         };
         continue;
       }
       handlers[stateName] = async (event: StepEvent) => {
+        attempt = stateName === prevState ? attempt + 1 : 0;
+        prevState = stateName;
+        if (attempt > 0) await this.world.sleep(backoffMs(stateName, attempt));
         invocations.push({ state: stateName, step: event.step });
         const invoke = (e: StepEvent) => this.handler(e);
         return (wrap ? wrap(stateName, invoke, event) : invoke(event)) as Promise<any>;
       };
     }
     const sm = new StateMachine(this.virtualAsl, { validationOptions: { checkArn: false } });
+    // Retries run without real delay (retryIntervalOverrides 0); the same state invoked twice in a row is a retry,
+    // and its backoff (the Transient retrier's interval x rate^n, capped; jitter taken at its maximum) is slept on
+    // the virtual clock so retries cost virtual time as they would in AWS.
+    let prevState = '';
+    let attempt = 0;
+    const backoffMs = (stateName: string, n: number) => {
+      const r = (this.virtualAsl.States[stateName].Retry ?? []).find((x: any) => x.ErrorEquals.includes('Transient'));
+      if (!r) return 0;
+      const s = Math.min(r.MaxDelaySeconds ?? Infinity, (r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, n - 1));
+      return s * 1000;
+    };
     const startedAt = this.world.now();
     return this.world.track(async () => {
       const run = sm.run(input as any, {

@@ -7,6 +7,7 @@ import { exampleConfig } from '../support/example-config';
 const sm = mockClient(SecretsManagerClient);
 beforeEach(() => sm.reset());
 const [orders, clickstream, billing] = exampleConfig().jobs;
+const failure = (p: Promise<unknown>): Promise<Error> => p.then(() => { throw new Error('expected a failure'); }, (e: Error) => e);
 
 test('basic and bearer credentials by the secret names in the config; none when the job has no auth', async () => {
   sm.on(GetSecretValueCommand, { SecretId: 'flink/billing/rest' }).resolves({ SecretString: '{"username":"u","password":"p4ss"}' });
@@ -32,11 +33,11 @@ test('cached per container: one GetSecretValue per secret within the TTL', async
 test('a malformed secret names the secret and the fields, never the value', async () => {
   sm.on(GetSecretValueCommand).resolves({ SecretString: '{"user":"u","pass":"hunter2"}' });
   const src = new SecretsManagerSource(new SecretsManagerClient({}));
-  const err = (await flinkCredentials(billing, src).then(() => undefined, (e: unknown) => e)) as Error;
+  const err = await failure(flinkCredentials(billing, src));
   expect(err.message).toBe('secret "flink/billing/rest" must have non-empty string fields "username" and "password" (has: user, pass)');
   expect(err.message).not.toContain('hunter2');
   sm.on(GetSecretValueCommand).resolves({ SecretString: 'hunter2' });
-  const err2 = (await flinkCredentials(billing, new SecretsManagerSource(new SecretsManagerClient({}))).then(() => undefined, (e: unknown) => e)) as Error;
+  const err2 = await failure(flinkCredentials(billing, new SecretsManagerSource(new SecretsManagerClient({}))));
   expect(err2.message).toContain('must be a JSON object');
   expect(err2.message).not.toContain('hunter2');
 });

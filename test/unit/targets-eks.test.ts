@@ -5,14 +5,9 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseJob, type JobConfigInput } from '../../functions/core/config';
-import {
-  CapacityTargetError,
-  createCapacityTarget,
-  createEksToken,
-  EksKubeConfigProvider,
-  POD_DELETION_COST,
-  type CapacityTarget,
-} from '../../functions/adapters/targets';
+import { CapacityTargetError, createCapacityTarget, type CapacityTarget } from '../../functions/adapters/targets';
+import { createEksToken, EksKubeConfigProvider } from '../../functions/adapters/targets/eks-auth';
+import { POD_DELETION_COST } from '../../functions/adapters/targets/kube';
 import { FakeKubeApi, TEST_CA_PEM } from '../support/fake-kube-api';
 import { amzDateMs, decodeEksToken, verifyEksToken } from '../support/sigv4-verify';
 import { tm } from '../support/task-managers';

@@ -2,7 +2,9 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseJob, type JobConfigInput } from '../../functions/core/config';
-import { createCapacityTarget, FlinkDeploymentTarget, POD_DELETION_COST } from '../../functions/adapters/targets';
+import { createCapacityTarget } from '../../functions/adapters/targets';
+import { FlinkDeploymentTarget } from '../../functions/adapters/targets/flink-deployment';
+import { POD_DELETION_COST } from '../../functions/adapters/targets/kube';
 import { FakeKubeApi, TEST_CA_PEM } from '../support/fake-kube-api';
 import { tm } from '../support/task-managers';
 

@@ -31,10 +31,10 @@ afterEach(async () => {
 
 const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
 
-function jobConfig(name: string, url: string, mode: 'savepoint' | 'adaptive' | 'reactive', extra: Partial<JobConfigInput> = {}): JobConfigInput {
+function jobConfig(name: string, url: string, mode: 'savepoint' | 'adaptive' | 'reactive', extra: Partial<JobConfigInput> = {}, version = '1.19'): JobConfigInput {
   return {
     name,
-    flink: { url, version: '1.19', jobName: name },
+    flink: { url, version, jobName: name },
     mode,
     ...(mode === 'savepoint'
       ? { submit: { jarPath: `s3://artifacts/${name}.jar` }, savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 } }
@@ -54,15 +54,16 @@ interface SetupOptions {
   parallelism?: number;
   slotAllocation?: 'pack' | 'spread';
   extra?: Partial<JobConfigInput>;
+  version?: '1.14' | '1.19';
 }
 
 async function setup(o: SetupOptions) {
   const name = o.name ?? 'orders';
   const mode = o.mode ?? 'savepoint';
   const scheduler = mode === 'savepoint' ? 'default' : mode;
-  emu = await startEmulator({ version: '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
+  emu = await startEmulator({ version: o.version ?? '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
   const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra)] });
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra, o.version)] });
   const job = emu.model.startJob({ name, parallelism: mode === 'reactive' ? undefined : o.parallelism, inputRate: 1000 });
   await h.elapse(40_000); // deployed, RUNNING, first checkpoint completed
   expect((await h.flink.job(job.id)).state).toBe('RUNNING');
@@ -110,6 +111,7 @@ test('scale-out (savepoint mode): capacity first, wait for the new slots, savepo
   const [hist] = await h.deps.store.history('orders', 'rescale');
   expect(hist.detail).toMatchObject({ outcome: 'succeeded', before: { parallelism: 4, taskManagers: 2 }, after: { parallelism: 8, taskManagers: 4 }, savepointPath: sp, startedBy: 'scaler' });
   expect(Object.keys(hist.detail.phases as object)).toEqual(expect.arrayContaining(['capacityMs', 'savepointMs', 'restartMs', 'totalMs']));
+  expect(hist.detail.restartSeconds).toBe((hist.detail.phases as { restartMs: number }).restartMs / 1000); // read by the scaler's policy
   expect(await h.deps.store.getLastRescaleAt('orders')).toBe(r.finishedAt);
 });
 
@@ -353,4 +355,51 @@ test('a task delivered twice acts once: one savepoint, one submission, one relea
   expect((await h.deps.store.history('orders', 'rescale')).filter((e) => e.id === 'twice')).toHaveLength(1);
   await expectUnlocked(h, 'orders');
   expectOneNotification({ subject: /orders rescaled 8 -> 4/, outcome: 'succeeded' });
+});
+
+test('Flink 1.14 (the cluster picks savepoint trigger ids): a Savepoint task delivered twice still takes one savepoint', async () => {
+  const { h, job, emu } = await setup({ version: '1.14', taskManagers: 4, parallelism: 4 });
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'flink-114', async (state, invoke, event) => {
+    if (state !== 'Savepoint') return invoke(event);
+    await invoke(event);
+    return invoke(event);
+  });
+  expect(r.status).toBe('SUCCEEDED');
+  expect(emu.model.savepoints.size).toBe(1);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 6 \(savepoint\)/, body: [/Flink 1\.14/], outcome: 'succeeded' });
+});
+
+test('a cancel that outlasts every retry: recovery waits for the job to stop, then restores it from the savepoint', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.timings.cancelMs = 200_000; // CANCELLING for longer than Cancel's inline polls and retries (~180 s)
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'slow-cancel');
+  expect(r.status).toBe('FAILED');
+  expect(r.retries).toBeGreaterThanOrEqual(5);
+  expect(r.finalState.recovery.outcome).toBe('rolled-back');
+  expect(r.finalState.recovery.actions[0]).toMatch(/waited for the cancelled Flink job .* to stop \(CANCELED\)/);
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED');
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /rolled back to parallelism 4/, outcome: 'failed-rolled-back' });
+});
+
+test('stop-with-savepoint option: the job is stopped by Flink with the savepoint (no cancel call) and resubmitted from it', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'stop-with-savepoint');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.output.savepoint.stop).toBe(true);
+  expect((await h.flink.job(job.id)).state).toBe('FINISHED');
+  expect([...emu.model.operations.values()].map((o) => o.kind)).toEqual(['stop']);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 6 \(stop-with-savepoint\)/, outcome: 'succeeded' });
 });

@@ -7,9 +7,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import type { JobConfig } from '../../core/config';
 import { AsgCapacityTarget, ec2AddressResolver, type ResolveAddresses } from './asg';
-import { EksKubeConfigProvider, type CredentialsProvider } from './eks-auth';
-import { EksDeploymentTarget } from './eks-deployment';
-import { FlinkDeploymentTarget } from './flink-deployment';
+import type { CredentialsProvider, EksKubeConfigProvider } from './eks-auth';
 import type { KubeConfigSource } from './kube';
 import type { CapacityTarget } from './types';
 
@@ -37,9 +35,19 @@ export interface CapacityTargetDeps {
  */
 const sharedProviders = new Map<string, EksKubeConfigProvider>();
 
+/*
+ * The Kubernetes targets pull in @kubernetes/client-node (seconds of module load): load them only for jobs that use
+ * them, so an ASG-only deployment never pays that on a cold start. esbuild keeps these requires lazy in the bundle.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const eksAuth = (): typeof import('./eks-auth') => require('./eks-auth');
+const eksDeployment = (): typeof import('./eks-deployment') => require('./eks-deployment');
+const flinkDeployment = (): typeof import('./flink-deployment') => require('./flink-deployment');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 function kubeFor(clusterName: string, target: { kind: 'eks-deployment' | 'flink-deployment'; name: string }, deps: CapacityTargetDeps): KubeConfigSource {
   if (deps.kube) return deps.kube;
-  const make = () => new EksKubeConfigProvider({ clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
+  const make = () => new (eksAuth().EksKubeConfigProvider)({ clusterName, target, eks: deps.eks, credentials: deps.credentials, region: deps.region });
   if (deps.eks || deps.credentials) return make();
   const key = `${clusterName}|${deps.region ?? process.env.AWS_REGION ?? ''}`;
   let p = sharedProviders.get(key);
@@ -63,12 +71,12 @@ export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = 
     case 'eks-deployment': {
       const target = { kind: t.kind, name: `${t.namespace}/${t.deploymentName}` };
       const kube = kubeFor(t.clusterName, target, deps);
-      return new EksDeploymentTarget({ namespace: t.namespace, deploymentName: t.deploymentName, bounds, kube, dryRun });
+      return new (eksDeployment().EksDeploymentTarget)({ namespace: t.namespace, deploymentName: t.deploymentName, bounds, kube, dryRun });
     }
     case 'flink-deployment': {
       const target = { kind: t.kind, name: `${t.namespace}/${t.name}` };
       const kube = kubeFor(t.clusterName, target, deps);
-      return new FlinkDeploymentTarget({
+      return new (flinkDeployment().FlinkDeploymentTarget)({
         namespace: t.namespace,
         flinkDeploymentName: t.name,
         operatorOwnsJob: t.operatorOwnsJob,
@@ -83,8 +91,9 @@ export function createCapacityTarget(job: JobConfig, deps: CapacityTargetDeps = 
 
 export * from './types';
 export { AsgCapacityTarget, asgError, ec2AddressResolver, MAX_PROTECTION_IDS_PER_CALL, type AsgTargetOptions, type ResolveAddresses } from './asg';
-export { EksDeploymentTarget, type EksDeploymentTargetOptions } from './eks-deployment';
-export { FlinkDeploymentTarget, type FlinkDeploymentTargetOptions, type SetJobParallelismResult } from './flink-deployment';
-export { EksKubeConfigProvider, createEksToken, kubeConfigFor, stsHostFor, TOKEN_PREFIX, CLUSTER_ID_HEADER, type CredentialsProvider, type AwsCredentials } from './eks-auth';
-export { POD_DELETION_COST, BUSY_POD_COST, RELEASE_POD_COST, fixedKubeConfig, type KubeConfigSource } from './kube';
+// Kubernetes targets: types only here (import values from their modules), so importing this index stays light.
+export type { EksDeploymentTarget, EksDeploymentTargetOptions } from './eks-deployment';
+export type { FlinkDeploymentTarget, FlinkDeploymentTargetOptions, SetJobParallelismResult } from './flink-deployment';
+export type { EksKubeConfigProvider, CredentialsProvider, AwsCredentials } from './eks-auth';
+export type { KubeConfigSource } from './kube';
 export { mapMembers, planDesired, planRelease } from './common';

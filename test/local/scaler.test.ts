@@ -1,0 +1,264 @@
+/**
+ * The scaler end to end: an alarm (or schedule) event in; the real FlinkRestClient over loopback against the Flink
+ * emulator, the real policy, the DynamoDB state store on dynalite, the real ASG capacity target; CloudWatch, Step
+ * Functions, Auto Scaling and SNS clients mocked (aws-sdk-client-mock). Out: the right capacity change or execution
+ * start, recorded, notified.
+ */
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { SFNClient, StartExecutionCommand, ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { parseConfig, type Config } from '../../functions/core/config';
+import { FlinkRestClient } from '../../functions/adapters/flink/client';
+import { CloudWatchMetricReader } from '../../functions/adapters/metrics/cloudwatch';
+import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
+import { createCapacityTarget } from '../../functions/adapters/targets';
+import { policyDecide } from '../../functions/handlers/scaler';
+import { jobMetrics } from '../../functions/collector/publish';
+import { decisionPublisher, sfnStarter, snsNotifier } from '../../functions/scaler/aws';
+import { ScalerEventError } from '../../functions/scaler/event';
+import type { ScalerDeps } from '../../functions/scaler/ports';
+import { handleScalerEvent } from '../../functions/scaler/scaler';
+import { Emulator, startEmulator } from '../../local/emulator';
+import { alarmEvent, scheduleEvent } from '../fixtures/events';
+import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { exampleDoc } from '../support/example-config';
+
+const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:FlinkElastic-rescale';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:FlinkElastic-Notifications';
+const cw = mockClient(CloudWatchClient);
+const sfn = mockClient(SFNClient);
+const asg = mockClient(AutoScalingClient);
+const sns = mockClient(SNSClient);
+
+let emu: Emulator;
+let ddb: LocalDynamo;
+beforeAll(async () => {
+  ddb = await startDynalite();
+});
+afterAll(async () => ddb.stop());
+afterEach(async () => emu?.close());
+beforeEach(() => {
+  for (const m of [cw, sfn, asg, sns]) m.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${SM.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+});
+
+/** CloudWatch answers with these lag and CPU values (query m0 = lag, m1 = CPU, as the snapshot asks). */
+function cloudWatchSays(lag: number | undefined, cpu: number | undefined, now: number) {
+  const at = new Date(now - 60_000);
+  cw.on(GetMetricDataCommand).resolves({
+    MetricDataResults: [
+      { Id: 'm0', Timestamps: lag === undefined ? [] : [at], Values: lag === undefined ? [] : [lag] },
+      { Id: 'm1', Timestamps: cpu === undefined ? [] : [at], Values: cpu === undefined ? [] : [cpu] },
+    ],
+  });
+}
+
+function asgHas(desired: number) {
+  asg.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: 'flink-taskmanagers-orders', MinSize: 1, MaxSize: 16, DesiredCapacity: desired, DefaultCooldown: 300,
+        AvailabilityZones: ['us-east-1a'], HealthCheckType: 'EC2', CreatedTime: new Date(0),
+        Instances: Array.from({ length: desired }, (_, i) => ({
+          InstanceId: `i-0000000000000000${i}`, AvailabilityZone: 'us-east-1a', LifecycleState: 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: false,
+        })),
+      },
+    ],
+  });
+  asg.on(SetDesiredCapacityCommand).resolves({});
+}
+
+/** The example config's orders-enrichment job, pointed at the emulator, with per-test changes. */
+function configFor(url: string, patch: (job: any) => void = () => {}): Config {
+  const doc = exampleDoc();
+  const job = doc.jobs[0];
+  job.flink.url = url;
+  patch(job);
+  doc.jobs = [job];
+  return parseConfig(doc);
+}
+
+let table = 0;
+async function depsFor(config: Config, opts: { workflow?: boolean } = {}): Promise<ScalerDeps & { logs: { message: string; extra?: any }[] }> {
+  const logs: { message: string; extra?: any }[] = [];
+  const tableName = `state-${++table}`;
+  await ddb.client.send(
+    new (await import('@aws-sdk/client-dynamodb')).CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const log = (message: string, extra?: any) => logs.push({ message, extra });
+  return {
+    logs,
+    config,
+    now: () => emu.clock.now(),
+    flink: async (job) => new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 2000, version: job.flink.version }),
+    metrics: new CloudWatchMetricReader(new CloudWatchClient({})),
+    store: new DynamoStateStore({ tableName, client: ddb.client }),
+    target: (job) => createCapacityTarget(job, { autoScaling: new AutoScalingClient({}), resolveAddresses: false }),
+    decide: policyDecide,
+    startExecution: opts.workflow === false ? undefined : sfnStarter(new SFNClient({}), SM),
+    notify: snsNotifier(new SNSClient({}), TOPIC),
+    publishDecision: decisionPublisher(jobMetrics('FlinkElastic/FlinkElastic')),
+    log: { info: log, warn: log, error: log },
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+
+/** A savepoint-mode job at parallelism 4 on 2 TaskManagers × 2 slots, input far above its capacity for 2 minutes. */
+async function overloadedJob(extra: { scheduler?: 'default' | 'reactive' } = {}) {
+  emu = await startEmulator({ version: '1.14', taskManagers: 2, slotsPerTaskManager: 2, ...extra });
+  const job = emu.model.startJob({ name: 'Orders Enrichment', parallelism: 4, inputRate: 9000, program: { operatorCapacityPerSubtask: 1000, sourceName: 'Source: Kafka Orders' } });
+  emu.clock.advance(120_000);
+  return job;
+}
+
+test('lag-high alarm on an overloaded savepoint-mode job: one rescale execution, named from the trigger, recorded and notified', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const event = alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now() - 30_000) });
+
+  const r = await handleScalerEvent(event, deps);
+
+  expect(r.outcome).toBe('started');
+  expect(r.decision).toMatchObject({ action: 'rescale', direction: 'up', currentParallelism: 4 });
+  expect(r.decision!.targetParallelism).toBeGreaterThan(4);
+  expect(r.decision!.targetParallelism).toBeLessThanOrEqual(32);
+  expect(r.executionName).toMatch(/^orders-enrichment-up-[0-9a-f]{12}$/);
+  expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  const call = sfn.commandCalls(StartExecutionCommand)[0].args[0].input;
+  expect(call.stateMachineArn).toBe(SM);
+  expect(call.name).toBe(r.executionName);
+  expect(JSON.parse(call.input!)).toEqual({
+    job: 'orders-enrichment', parallelism: r.decision!.targetParallelism, reason: r.decision!.reason, startedBy: expect.stringMatching(/^scaler: FlinkElastic-orders-enrichment-lag-high@/),
+  });
+  // CloudWatch was asked for exactly the alarm metrics
+  expect(cw).toHaveReceivedCommandWith(GetMetricDataCommand, {
+    MetricDataQueries: [expect.objectContaining({ MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ Namespace: 'AWS/Kafka', MetricName: 'SumOffsetLag' }) }) }), expect.anything()],
+  });
+  // capacity is the workflow's job: the scaler did not touch the ASG
+  expect(asg).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+  // recorded, explained, notified
+  const history = await deps.store.history('orders-enrichment', 'decision');
+  expect(history).toHaveLength(1);
+  expect(history[0].detail).toMatchObject({ action: 'rescale', outcome: 'in-progress', fromParallelism: 4, toParallelism: r.decision!.targetParallelism, executionName: r.executionName });
+  expect(await deps.store.getPolicyState('orders-enrichment')).toMatchObject({ version: 1 });
+  expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC, Subject: expect.stringMatching(/^orders-enrichment: rescale 4 -> \d+$/), Message: expect.stringContaining('Why: ') });
+  const line = deps.logs.find((l) => l.message === 'decision');
+  expect(line?.extra).toMatchObject({ job: 'orders-enrichment', outcome: 'started', decision: { action: 'rescale', from: { parallelism: 4 }, reason: expect.any(String) } });
+});
+
+test('the same alarm delivered twice (one after the other, and concurrently) starts one execution', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const event = alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now() - 30_000) });
+  const [a, b] = await Promise.all([handleScalerEvent(event, deps), handleScalerEvent({ ...event, id: 'another-delivery' }, deps)]);
+  expect([a.outcome, b.outcome].sort()).toEqual(['skipped', 'started']);
+  const c = await handleScalerEvent(event, deps);
+  expect(c.outcome).toBe('duplicate');
+  expect(c.executionName).toBe([a, b].find((x) => x.outcome === 'started')!.executionName);
+  expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+});
+
+test('a re-delivery after a lost answer: Step Functions says ExecutionAlreadyExists, which is success', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('started');
+  expect(r.reason).toMatch(/already exists for this trigger/);
+  expect(r.executionArn).toBe(`${SM.replace(':stateMachine:', ':execution:')}:${r.executionName}`);
+});
+
+test('dry run: decides, records and notifies, changes nothing', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url, (j) => (j.dryRun = true)));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('dry-run');
+  expect(r.reason).toMatch(/^dry run: would start rescale workflow execution orders-enrichment-up-/);
+  expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  expect(asg).not.toHaveReceivedAnyCommand();
+  expect(sns).toHaveReceivedCommandWith(PublishCommand, { Subject: expect.stringMatching(/^\[dry run\] orders-enrichment: would rescale 4 -> \d+$/) });
+  expect((await deps.store.history('orders-enrichment', 'decision'))[0].detail).toMatchObject({ outcome: 'dry-run', dryRun: true });
+  const api = new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000 });
+  const running = (await api.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(running).toHaveLength(1);
+  expect((await api.job(running[0].id)).vertices.map((v) => v.parallelism)).toEqual([4, 4, 4]);
+});
+
+test('reactive mode: the decision is a TaskManager count, set on the Auto Scaling group directly', async () => {
+  await overloadedJob({ scheduler: 'reactive' });
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('capacity-changed');
+  expect(r.decision).toMatchObject({ action: 'scale-out-capacity', currentTaskManagers: 2 });
+  const tms = r.decision!.targetTaskManagers;
+  expect(tms).toBeGreaterThan(2);
+  expect(asg).toHaveReceivedCommandWith(SetDesiredCapacityCommand, { AutoScalingGroupName: 'flink-taskmanagers-orders', DesiredCapacity: tms });
+  expect(r.capacity).toEqual({ previous: 2, desired: tms });
+  expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+});
+
+test('schedule entry: rescale to the scheduled parallelism (clamped to the bounds), through the workflow', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(undefined, undefined, emu.clock.now());
+  const r = await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps);
+  expect(r).toMatchObject({ outcome: 'started', decision: { action: 'rescale', targetParallelism: 16, rule: 'schedule' } });
+  expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!)).toMatchObject({ job: 'orders-enrichment', parallelism: 16, startedBy: expect.stringMatching(/^schedule: /) });
+  // a retry of the same scheduled run acts once
+  expect((await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps)).outcome).toBe('duplicate');
+  // above the bounds: clamped
+  const big = await handleScalerEvent(scheduleEvent('orders-enrichment', 500, { scheduledTime: new Date(emu.clock.now() + 3_600_000).toISOString() }), deps);
+  expect(big.decision).toMatchObject({ targetParallelism: 32, limitedBy: ['bounds'] });
+});
+
+test('while a rescale holds the job\'s lock, the scaler starts nothing', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  await (deps.store as DynamoStateStore).acquireLock('orders-enrichment', 'arn:aws:states:...:execution:x:earlier', { now: emu.clock.now(), ttlSeconds: 3600, reason: 'rescale 2 -> 4' });
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('skipped');
+  expect(r.reason).toMatch(/in progress .*earlier.*one rescale per job at a time/);
+  expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+});
+
+test('malformed events are rejected with the field named; nothing is read, changed or recorded', async () => {
+  emu = await startEmulator();
+  const deps = await depsFor(configFor(emu.url));
+  const bad = alarmEvent('FlinkElastic-orders-enrichment-lag-high');
+  bad.detail.state.value = 'FIRING';
+  await expect(handleScalerEvent(bad, deps)).rejects.toThrow(ScalerEventError);
+  await expect(handleScalerEvent(bad, deps)).rejects.toThrow(/detail\.state\.value: must be one of: "OK", "ALARM", "INSUFFICIENT_DATA"/);
+  await expect(handleScalerEvent({ source: 'schedule', job: 'orders-enrichment', parallelism: 0 }, deps)).rejects.toThrow(/parallelism: must be an integer from 1 to 32768/);
+  await expect(handleScalerEvent(alarmEvent('SomeOtherStack-orders-enrichment-lag-high'), deps)).rejects.toThrow(/detail\.alarmName: is not an alarm of stack "FlinkElastic"/);
+  await expect(handleScalerEvent(alarmEvent('FlinkElastic-nope-lag-high'), deps)).rejects.toThrow(/detail\.alarmName: no job named "nope"/);
+  await expect(handleScalerEvent(scheduleEvent('nope', 2), deps)).rejects.toThrow(/job: no job named "nope"; configured jobs: orders-enrichment/);
+  for (const m of [cw, sfn, asg, sns]) expect(m).not.toHaveReceivedAnyCommand();
+  expect(await deps.store.history('orders-enrichment', 'decision')).toEqual([]);
+});
+
+test('an alarm going back to OK is ignored; no workflow attached means a clear failure, notified', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url), { workflow: false });
+  expect((await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { state: 'OK' }), deps)).outcome).toBe('ignored');
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  await expect(handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps)).rejects.toThrow(/no rescale workflow is attached/);
+  expect(sns).toHaveReceivedCommandWith(PublishCommand, { Subject: expect.stringMatching(/FAILED$/) });
+  expect((await deps.store.history('orders-enrichment', 'decision'))[0].detail).toMatchObject({ outcome: 'failed' });
+});
