@@ -1,6 +1,6 @@
 /**
  * The deployable, synthesized in-process from the simulated config: the same FlinkElasticStack `cdk deploy` would
- * create, with the rescale workflow attached. The simulator runs what the template says, not a hand-written copy:
+ * create (alarms, rules, the rescale workflow). The simulator runs what the template says, not a hand-written copy:
  *  - the CloudWatch alarms (metric, statistic, period, M of N, threshold, comparison, missing data) → AlarmEvaluator;
  *  - the EventBridge rules that deliver alarm state changes to the scaler (their event patterns filter what the
  *    simulated EventBridge delivers);
@@ -10,7 +10,6 @@
 import { App } from 'aws-cdk-lib';
 import type { Config } from '../../functions/core/config';
 import { FlinkElasticStack } from '../../lib/flink-elastic-stack';
-import { RescaleWorkflow } from '../../lib/constructs/rescale-workflow';
 import { alarmsFromTemplate, type AlarmDefinition } from '../alarms';
 import { virtualizeWaits } from '../virtual-time';
 
@@ -73,9 +72,8 @@ export function synthesize(config: Config): SynthesizedStack {
   // No bundling (only the template is needed) and no built-in template validation (seconds of wasm start-up; the
   // template is the same either way: `cdk synth` and the infra tests validate it).
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  // the stack builds and attaches its rescale workflow itself
   const stack = new FlinkElasticStack(app, stackName, { config });
-  const workflow = new RescaleWorkflow(stack, 'Rescale', { config, table: stack.table, topic: stack.topic });
-  stack.attachWorkflow(workflow.stateMachine);
   const template = app.synth().getStackArtifact(stack.artifactId).template as Record<string, any>;
   const resources = Object.entries<any>(template.Resources ?? {});
   const machines = resources.filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
