@@ -307,6 +307,9 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     // validated once per definition (aws-local-stepfunctions checks it); every execution runs on this instance
     const sm = machineFor(stack.virtualAsl);
     const executions = new Map<string, ExecutionRecord>();
+    /** Aborts of executions still running (the end of the run stops them; they stay "RUNNING" in the results). */
+    const aborts = new Map<string, () => void>();
+    let finished = false;
     /** Executions holding a job's rescale lock: job → execution names. */
     const holding = new Map<string, Set<string>>();
 
@@ -347,6 +350,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
           overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((n) => [n, 0])) },
           context: { Execution: { Id: arn, Name: name, StartTime: new Date(world.now()).toISOString() } } as any,
         });
+        aborts.set(name, () => run.abort());
         const collect = (async () => {
           for await (const ev of run.eventLogs) {
             if (ev.type === 'StateEntered') {
@@ -360,14 +364,18 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
           await run.result;
           rec.status = 'SUCCEEDED';
         } catch {
+          if (finished) return; // stopped at the end of the simulation, still running
           rec.status = 'FAILED';
+        } finally {
+          aborts.delete(name);
         }
         await collect.catch(() => undefined);
         rec.end = world.now() - t0;
         jw.workflowState = 'idle';
         // a failed Unlock would leave the lock held: then the invariant keeps watching it
-        if (rec.status === 'SUCCEEDED' || !(await store.getLock(input.job).then((l) => l?.owner === arn))) holding.get(input.job)?.delete(name);
-      });
+        const stillHeld = rec.status === 'FAILED' && (await store.getLock(input.job).then((l) => l?.owner === arn, () => false));
+        if (!stillHeld) holding.get(input.job)?.delete(name);
+      }).catch(() => undefined);
       return { executionArn: arn, alreadyExisted: false };
     };
 
@@ -538,6 +546,11 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       }
       if (t % progressEvery === 0) progress(t);
     }
+
+    // executions still running at the end are stopped where they wait (on the clock); let none be mid-step
+    await world.settle();
+    finished = true;
+    for (const abort of aborts.values()) abort();
 
     // --- results ---
     const execs = [...executions.values()];
