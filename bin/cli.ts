@@ -14,6 +14,7 @@ import { registerDrain } from './commands/drain';
 import { registerHistory } from './commands/history';
 import type { CliServices } from './commands/support/context';
 import { CommandFailed } from './commands/support/exit';
+import { registerSimulate } from './commands/simulate';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -43,6 +44,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
   registerRescale(program, io);
   registerDrain(program, io);
   registerHistory(program, io);
+  registerSimulate(program, io);
   return program;
 }
 
