@@ -7,7 +7,7 @@
  *  - the rescale state machine's definition (intrinsics rendered, Wait states turned into virtual-clock sleeps).
  * Bundling is skipped (no esbuild): only the template is needed.
  */
-import { App } from 'aws-cdk-lib';
+import { App, CfnElement } from 'aws-cdk-lib';
 import type { Config } from '../../functions/core/config';
 import { FlinkElasticStack } from '../../lib/flink-elastic-stack';
 import { alarmsFromTemplate, type AlarmDefinition } from '../alarms';
@@ -76,9 +76,11 @@ export function synthesize(config: Config): SynthesizedStack {
   const stack = new FlinkElasticStack(app, stackName, { config });
   const template = app.synth().getStackArtifact(stack.artifactId).template as Record<string, any>;
   const resources = Object.entries<any>(template.Resources ?? {});
-  const machines = resources.filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the synthesized stack, found ${machines.length}`);
-  const [, sm] = machines[0];
+  // The rescale workflow's state machine (the stack may also hold the termination-drain one for ASG targets).
+  if (!stack.stateMachine) throw new Error('the synthesized stack has no rescale workflow');
+  const rescaleId = stack.getLogicalId(stack.stateMachine.node.defaultChild as CfnElement);
+  const sm = template.Resources?.[rescaleId];
+  if (sm?.Type !== 'AWS::StepFunctions::StateMachine') throw new Error(`rescale state machine ${rescaleId} not found in the synthesized template`);
   const asl = JSON.parse(renderIntrinsic(sm.Properties.DefinitionString, stackName));
   const { asl: virtualAsl, waits } = virtualizeWaits(asl, VIRTUAL_WAIT_ARN);
   const alarmRules = resources
