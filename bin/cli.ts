@@ -6,10 +6,21 @@ import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
 import { registerEmulator } from './commands/emulator';
 import { registerDecide } from './commands/decide';
+import { registerStatus } from './commands/status';
+import { registerScaleOut } from './commands/scale-out';
+import { registerScaleIn } from './commands/scale-in';
+import { registerRescale } from './commands/rescale';
+import { registerDrain } from './commands/drain';
+import { registerHistory } from './commands/history';
+import type { CliServices } from './commands/support/context';
+import { CommandFailed } from './commands/support/exit';
+import { registerSimulate } from './commands/simulate';
 
 export interface CliIo {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** Replaces AWS clients, clock, sleep, ... (tests). */
+  services?: Partial<CliServices>;
 }
 
 export const defaultIo: CliIo = {
@@ -27,10 +38,17 @@ export function buildCli(io: CliIo = defaultIo): Command {
   registerValidate(program, io);
   registerEmulator(program, io);
   registerDecide(program, io);
+  registerStatus(program, io);
+  registerScaleOut(program, io);
+  registerScaleIn(program, io);
+  registerRescale(program, io);
+  registerDrain(program, io);
+  registerHistory(program, io);
+  registerSimulate(program, io);
   return program;
 }
 
-/** Runs the CLI and returns the exit code (0 ok, 1 failure, 2 usage error). */
+/** Runs the CLI and returns the exit code (0 ok, 1 failure, 2 usage error: bad options or arguments). */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const program = buildCli(io);
   try {
@@ -39,6 +57,10 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+    }
+    if (e instanceof CommandFailed) {
+      if (e.message) io.err(`error: ${e.message}`);
+      return e.exitCode;
     }
     io.err(`error: ${(e as Error).message}`);
     return 1;

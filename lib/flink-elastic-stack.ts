@@ -5,6 +5,7 @@
  *   schedules (EventBridge Scheduler, per job)  ────────────────────────┘
  *   collector Lambda (every collectorIntervalMinutes): Flink REST ─► CloudWatch metrics (EMF)
  *   state table (locks, cooldowns, history), SNS topic, one dashboard per job
+ *   ASG jobs: termination lifecycle hook per group ─► EventBridge ─► drain state machine ─► lifecycle Lambda
  */
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,7 +23,11 @@ import { ElasticFunction, importVpcPlacement } from './constructs/elastic-functi
 import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
+import { chunkByLength } from './constructs/patterns';
 import { RescaleWorkflow } from './constructs/rescale-workflow';
+import { hookedGroups, TerminationDrain } from './constructs/termination-drain';
+
+export { chunkByLength } from './constructs/patterns';
 
 export interface FlinkElasticStackProps extends StackProps {
   config: Config;
@@ -42,6 +47,8 @@ export class FlinkElasticStack extends Stack {
   readonly dashboards: JobDashboard[] = [];
   readonly schedulerRole?: iam.Role;
   readonly workflow: RescaleWorkflow;
+  /** The termination lifecycle hooks and their drain loop; present when an enabled, non-dry-run job uses an ASG. */
+  readonly terminationDrain?: TerminationDrain;
   /** The rescale workflow's state machine (`attachWorkflow`). The scaler may start executions of it and nothing else. */
   stateMachine?: sfn.IStateMachine;
 
@@ -164,6 +171,13 @@ export class FlinkElasticStack extends Stack {
     this.workflow = new RescaleWorkflow(this, 'RescaleWorkflow', { config, table: this.table, topic: this.topic, vpc });
     this.attachWorkflow(this.workflow.stateMachine);
 
+    // --- ASG termination lifecycle hooks: any termination of a TaskManager instance waits until it holds no slots ---
+    if (hookedGroups(config).length > 0) {
+      this.terminationDrain = new TerminationDrain(this, 'TerminationDrain', { config, topic: this.topic, vpc });
+      new CfnOutput(this, 'TerminationDrainStateMachineArn', { value: this.terminationDrain.stateMachine.stateMachineArn });
+      new CfnOutput(this, 'LifecycleHookName', { value: this.terminationDrain.hookName, description: 'The termination lifecycle hook on each configured Auto Scaling group' });
+    }
+
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'WorkflowRoleArn', {
@@ -205,23 +219,4 @@ export class FlinkElasticStack extends Stack {
       );
     }
   }
-}
-
-/** Splits names into groups whose JSON length stays under `max` characters. */
-export function chunkByLength(names: string[], max: number): string[][] {
-  const out: string[][] = [];
-  let cur: string[] = [];
-  let len = 0;
-  for (const n of names) {
-    const add = n.length + 3;
-    if (cur.length > 0 && len + add > max) {
-      out.push(cur);
-      cur = [];
-      len = 0;
-    }
-    cur.push(n);
-    len += add;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
 }

@@ -168,8 +168,39 @@ export class AlarmEvaluator {
   private readonly lastEvaluated = new Map<string, number>();
   readonly transitions: AlarmTransition[] = [];
 
-  constructor(readonly alarms: AlarmDefinition[]) {
+  /**
+   * @param retainMs keep datapoints at least this long (default: only as long as an alarm can look back), so
+   *   `query` can answer GetMetricData-style reads over a longer window.
+   */
+  constructor(
+    readonly alarms: AlarmDefinition[],
+    private readonly retainMs = 0,
+  ) {
     for (const a of alarms) this.states.set(a.alarmName, 'INSUFFICIENT_DATA');
+  }
+
+  /** Every alarm's current state. */
+  allStates(): Record<string, AlarmState> {
+    return Object.fromEntries(this.states);
+  }
+
+  /**
+   * What GetMetricData would answer for one metric: per-period aggregates with `statistic` over [from, to), periods
+   * aligned to multiples of the period, newest first (periods without datapoints are left out).
+   */
+  query(namespace: string, metricName: string, dimensions: Record<string, string>, statistic: Statistic, periodSeconds: number, from: number, to: number): { t: number; value: number }[] {
+    const s = this.series.get(metricKey(namespace, metricName, dimensions));
+    if (!s) return [];
+    const len = periodSeconds * 1000;
+    const byPeriod = new Map<number, number[]>();
+    for (const [t, vals] of s.periods) {
+      if (t < from || t >= to) continue;
+      const p = Math.floor(t / len) * len;
+      const arr = byPeriod.get(p);
+      if (arr) arr.push(...vals);
+      else byPeriod.set(p, [...vals]);
+    }
+    return [...byPeriod.entries()].sort((a, b) => b[0] - a[0]).map(([t, vals]) => ({ t, value: aggregate(vals, statistic) }));
   }
 
   state(alarmName: string): AlarmState {
@@ -235,7 +266,7 @@ export class AlarmEvaluator {
       }
     }
     // drop samples older than any alarm could look at
-    const horizon = Math.max(0, ...this.alarms.map((a) => a.periodSeconds * 1000 * (a.evaluationPeriods + 1)));
+    const horizon = Math.max(this.retainMs, ...this.alarms.map((a) => a.periodSeconds * 1000 * (a.evaluationPeriods + 1)));
     for (const s of this.series.values()) for (const t of s.periods.keys()) if (t < now - horizon) s.periods.delete(t);
     return changes;
   }

@@ -161,7 +161,7 @@ function eventsChart(job: JobRun, durationMs: number): string {
   const yDec = yRes + rowH;
   parts.push(`<text x="${M.l - 6}" y="${yDec + 12}" class="tick" text-anchor="end">decisions</text>`);
   job.decisions.forEach((d) => {
-    const cls = d.action === 'none' ? 'none' : d.action.includes('in') || (d.targetParallelism ?? 0) < 0 ? 'down' : 'up';
+    const cls = d.action === 'none' ? 'none' : /\bdown\b|-in-/.test(d.action) || (d.targetParallelism ?? 0) < 0 ? 'down' : 'up';
     const text = `${clock(d.t)} ${d.action}${d.targetParallelism !== undefined ? ` → p=${d.targetParallelism}` : ''}${d.targetTaskManagers !== undefined ? `, ${d.targetTaskManagers} TMs` : ''}: ${d.reason}`;
     parts.push(`<circle cx="${x(d.t).toFixed(1)}" cy="${yDec + 9}" r="5" class="decision ${cls}" data-reason="${esc(text)}"><title>${esc(text)}</title></circle>`);
   });

@@ -19,6 +19,8 @@ export interface ScenarioJob {
   jobMaxParallelism: number;
   maxTaskManagers: number;
   rate: RateFn;
+  /** Virtual ms at which the load changes in a step (for "steps to converge after a step change"). */
+  steps?: number[];
 }
 
 export interface Scenario {
@@ -73,6 +75,7 @@ export function scenarios(seed = 1): Record<string, Scenario> {
       jobs: [
         job({
           name: 'orders',
+          steps: [15 * MIN, 55 * MIN],
           rate: ((f) => (t: number) => (t >= 15 * MIN && t < 55 * MIN ? 6000 : 1500) * f(t))(n(0.03)),
         }),
       ],
@@ -100,6 +103,7 @@ export function scenarios(seed = 1): Record<string, Scenario> {
       jobs: [
         job({
           name: 'orders',
+          steps: [20 * MIN],
           rate: ((f) => (t: number) => {
             const s = 20 * MIN;
             if (t < s) return 2000 * f(t);
@@ -127,8 +131,8 @@ export function scenarios(seed = 1): Record<string, Scenario> {
       description: 'Three tenants with different bounds and peaks at different times of day',
       durationMs: 12 * HOUR,
       jobs: [
-        job({ name: 'tenant-a', maxParallelism: 16, maxTaskManagers: 8, rate: ((f) => (t: number) => (t > 2 * HOUR && t < 5 * HOUR ? 9000 : 1500) * f(t))(n(0.04, 1)) }),
-        job({ name: 'tenant-b', perSubtaskCapacity: 500, maxParallelism: 24, maxTaskManagers: 12, slotsPerTaskManager: 2, rate: ((f) => (t: number) => (t > 6 * HOUR && t < 10 * HOUR ? 7000 : 800) * f(t))(n(0.04, 2)) }),
+        job({ name: 'tenant-a', steps: [2 * HOUR, 5 * HOUR], maxParallelism: 16, maxTaskManagers: 8, rate: ((f) => (t: number) => (t > 2 * HOUR && t < 5 * HOUR ? 9000 : 1500) * f(t))(n(0.04, 1)) }),
+        job({ name: 'tenant-b', steps: [6 * HOUR, 10 * HOUR], perSubtaskCapacity: 500, maxParallelism: 24, maxTaskManagers: 12, slotsPerTaskManager: 2, rate: ((f) => (t: number) => (t > 6 * HOUR && t < 10 * HOUR ? 7000 : 800) * f(t))(n(0.04, 2)) }),
         job({ name: 'tenant-c', minParallelism: 2, maxParallelism: 8, maxTaskManagers: 4, jobMaxParallelism: 256, rate: ((f) => (t: number) => (1500 + 1500 * Math.sin((2 * Math.PI * t) / (4 * HOUR)) ** 2) * f(t))(n(0.04, 3)) }),
       ],
     },

@@ -11,20 +11,21 @@ import { z } from 'zod';
 export const FLINK_MAX_PARALLELISM_MIN = 128;
 export const FLINK_MAX_PARALLELISM_MAX = 32768;
 
-const int = (min: number, max: number, what = 'an integer') =>
+/** Schema helpers whose errors name the allowed range; shared by every schema of the core. */
+export const int = (min: number, max: number, what = 'an integer') =>
   z
     .number({ error: `must be ${what} from ${min} to ${max}` })
     .int({ error: `must be ${what} from ${min} to ${max}` })
     .min(min, { error: `must be ${what} from ${min} to ${max}` })
     .max(max, { error: `must be ${what} from ${min} to ${max}` });
 
-const num = (min: number, max: number, what = 'a number') =>
+export const num = (min: number, max: number, what = 'a number') =>
   z
     .number({ error: `must be ${what} from ${min} to ${max}` })
     .min(min, { error: `must be ${what} from ${min} to ${max}` })
     .max(max, { error: `must be ${what} from ${min} to ${max}` });
 
-const nonEmpty = (what: string, max = 1024) =>
+export const nonEmpty = (what: string, max = 1024) =>
   z
     .string({ error: `must be ${what} (a non-empty string)` })
     .min(1, { error: `must be ${what} (a non-empty string)` })
@@ -33,7 +34,8 @@ const nonEmpty = (what: string, max = 1024) =>
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of: ${values.map((v) => `"${v}"`).join(', ')}` });
 
-const strict = <T extends z.ZodRawShape>(shape: T) =>
+/** An object that rejects unknown fields, naming them and the allowed ones. */
+export const strict = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, {
     error: (iss) =>
       iss.code === 'unrecognized_keys'

@@ -8,7 +8,10 @@
  * remaining Lambda time − 10 s). Then it returns `{done: false, nextCheckSeconds, action}`, which is a valid input for
  * the next invocation (a Step Functions Wait loop, or any caller). It never waits beyond its own timeout.
  *
- * Environment: FLINK_ELASTIC_CONFIG (config path), NOTIFICATION_TOPIC_ARN, LIFECYCLE_ON_DRAIN_TIMEOUT
+ * Deployed by the stack (lib/constructs/termination-drain.ts) with LIFECYCLE_MAX_WAIT_SECONDS=0: each invocation checks
+ * once, and the drain state machine's Wait state passes the `done: false` result back after nextCheckSeconds.
+ *
+ * Config: bundled (FLINK_ELASTIC_CONFIG_JSON, see shared/bundled-config.ts). Environment: NOTIFICATION_TOPIC_ARN, LIFECYCLE_ON_DRAIN_TIMEOUT
  * (ABANDON | CONTINUE, default ABANDON), LIFECYCLE_POLL_SECONDS (1..300, default 15), LIFECYCLE_MAX_WAIT_SECONDS
  * (0..840, default 600).
  */
@@ -17,7 +20,6 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import type { Config, JobConfig } from '../core/config';
-import { loadConfig } from '../adapters/config-file';
 import { flinkClientFor } from '../adapters/flink-connect';
 import { SecretsManagerSource } from '../adapters/secrets';
 import type { FlinkApi } from '../adapters/flink/types';
@@ -29,6 +31,7 @@ import {
   type LifecycleActionRef,
   type LifecycleResult,
 } from '../adapters/targets/lifecycle-hook';
+import { bundledConfig } from './shared/bundled-config';
 import { logger } from './shared/powertools';
 
 export interface LifecycleHookSettings {
@@ -156,12 +159,12 @@ function snsPublisher(topicArn: string | undefined): (subject: string, message: 
   };
 }
 
-/** Production wiring: config file, environment, AWS clients, Flink clients cached per job for warm invocations. */
+/** Production wiring: bundled config, environment, AWS clients, Flink clients cached per job for warm invocations. */
 export function productionDeps(): LifecycleHookDeps {
   const clients = new Map<string, Promise<FlinkApi>>();
   const secrets = new SecretsManagerSource();
   return {
-    config: () => loadConfig(),
+    config: bundledConfig,
     settings: settingsFromEnv(),
     autoScaling: new AutoScalingClient({}),
     resolveAddresses: ec2AddressResolver(new EC2Client({})),

@@ -1,7 +1,10 @@
 /**
  * What wakes the scaler, validated: an EventBridge "CloudWatch Alarm State Change" event for one of this stack's
- * alarms, or a schedule entry `{source: "schedule", job, parallelism}` from EventBridge Scheduler (or a person).
- * Anything else is rejected with an error that names the field and what is allowed; nothing is changed.
+ * alarms, a schedule entry `{source: "schedule", job, parallelism}` from EventBridge Scheduler (or a person), or a
+ * re-evaluation tick `{source: "reevaluate", job, time}`. EventBridge delivers an alarm only when its state CHANGES:
+ * an alarm that stays in ALARM while the scaler answered "no change" (cooldown, a rescale in progress, a scale-down
+ * delay) never fires again, so a 1-minute tick per job asks the scaler to decide again while one of the job's alarms
+ * is still in ALARM (with `requireAlarm: false`: whatever the alarms say). Anything else is rejected with an error that names the field and what is allowed; nothing is changed.
  */
 import { z } from 'zod';
 import { ConfigError, problemsFrom, type ConfigProblem } from '../core/config';
@@ -74,6 +77,22 @@ export const ScheduleEventSchema = z.strictObject(
   },
 );
 
+export const ReevaluateEventSchema = z.strictObject(
+  {
+    source: z.literal('reevaluate'),
+    job: nonEmpty('a job name from the config'),
+    /** The tick's time (EventBridge `$.time`): re-deliveries of one tick share it, so they act once. */
+    time: isoTime('the time of the re-evaluation tick'),
+    requireAlarm: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: source, job, time, requireAlarm`
+        : 'must be an object',
+  },
+);
+
 export type AlarmTrigger = {
   kind: 'alarm';
   alarmName: string;
@@ -92,7 +111,17 @@ export type ScheduleTrigger = {
   scheduledAt?: number;
   reason?: string;
 };
-export type Trigger = AlarmTrigger | ScheduleTrigger;
+export type ReevaluateTrigger = {
+  kind: 'reevaluate';
+  job: string;
+  /** Epoch ms of the tick, truncated to the minute. */
+  at: number;
+  /** Decide only while one of the job's alarms is in ALARM (default true). */
+  requireAlarm: boolean;
+  /** Alarm states the scaler looked up for this tick (alarm name → state); filled by the scaler, not the event. */
+  alarmStates?: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>;
+};
+export type Trigger = AlarmTrigger | ScheduleTrigger | ReevaluateTrigger;
 
 /** Validates a scaler event. Throws ScalerEventError naming every bad field. */
 export function parseScalerEvent(input: unknown): Trigger {
@@ -123,10 +152,17 @@ export function parseScalerEvent(input: unknown): Trigger {
       reason: e.reason,
     };
   }
+  if (source === 'reevaluate') {
+    const r = ReevaluateEventSchema.safeParse(input);
+    if (!r.success) throw new ScalerEventError(problemsFrom(r.error, input));
+    const at = Date.parse(normalizeIso(r.data.time));
+    return { kind: 'reevaluate', job: r.data.job, at: Math.floor(at / 60_000) * 60_000, requireAlarm: r.data.requireAlarm ?? true };
+  }
   throw new ScalerEventError([
     {
       path: 'source',
-      message: 'must be "aws.cloudwatch" (a CloudWatch Alarm State Change event from EventBridge) or "schedule" ({source: "schedule", job, parallelism})',
+      message:
+        'must be "aws.cloudwatch" (a CloudWatch Alarm State Change event from EventBridge), "schedule" ({source: "schedule", job, parallelism}) or "reevaluate" ({source: "reevaluate", job, time})',
       value: source,
     },
   ]);

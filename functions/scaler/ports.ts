@@ -79,6 +79,12 @@ export interface ScalerDeps {
   /** Undefined when no rescale workflow is attached to the stack. */
   startExecution?: (name: string, input: RescaleInput) => Promise<StartExecutionResult>;
   notify(subject: string, message: string): Promise<void>;
+  /**
+   * The current state of each of the job's alarms (alarm name → state), for re-evaluation ticks: the scaler decides
+   * on a `{source: "reevaluate"}` tick only while one of them is in ALARM (CloudWatch DescribeAlarms when deployed,
+   * the alarm evaluator in the simulator). Undefined: re-evaluate every tick.
+   */
+  alarmStates?: (job: JobConfig) => Promise<Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>>;
   /** Publishes the decision metrics (Powertools Metrics, dimension Job). */
   publishDecision(job: string, decision: ScalerDecision): void;
   log: ScalerLog;

@@ -45,6 +45,7 @@ export interface ScalerResult {
 /** Stable id of a trigger: the same alarm state change (or scheduled run) delivered twice has the same id. */
 export function triggerId(t: Trigger, now: number): string {
   if (t.kind === 'alarm') return `${t.alarmName}@${new Date(t.stateChangedAt).toISOString()}`;
+  if (t.kind === 'reevaluate') return `reevaluate:${t.job}@${new Date(t.at).toISOString()}`;
   const when = t.scheduledAt ?? Math.floor(now / 60_000) * 60_000;
   return `schedule:${t.job}:${t.schedule ?? 'manual'}:${t.parallelism}@${new Date(when).toISOString()}`;
 }
@@ -94,6 +95,13 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
   }
   if (!job.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `job ${job.name} is disabled (enabled: false)` });
+  if (trigger.kind === 'reevaluate' && deps.alarmStates) {
+    trigger.alarmStates = await deps.alarmStates(job);
+    const inAlarm = Object.entries(trigger.alarmStates).filter(([, st]) => st === 'ALARM').map(([n]) => n);
+    if (trigger.requireAlarm && inAlarm.length === 0) {
+      return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; nothing to re-evaluate` });
+    }
+  }
 
   // The same trigger (a re-delivered event, a retried schedule) is acted on once.
   const recent = await deps.store.history(job.name, 'decision', { limit: 50 });
@@ -256,7 +264,7 @@ function describeAction(job: JobConfig, d: ScalerDecision, name: string): string
 function explain(job: JobConfig, d: ScalerDecision, r: ScalerResult, trigger: Trigger): string {
   return [
     `Job: ${job.name} (${job.mode} mode${job.dryRun ? ', dry run' : ''})`,
-    `Trigger: ${trigger.kind === 'alarm' ? `alarm ${trigger.alarmName} (${trigger.stateReason ?? trigger.state})` : `schedule ${trigger.schedule ?? '(manual)'}`}`,
+    `Trigger: ${trigger.kind === 'alarm' ? `alarm ${trigger.alarmName} (${trigger.stateReason ?? trigger.state})` : trigger.kind === 'reevaluate' ? `re-evaluation tick${inAlarmText(trigger.alarmStates)}` : `schedule ${trigger.schedule ?? '(manual)'}`}`,
     `Decision: ${shortAction(d)} (rule: ${d.rule})`,
     `Why: ${d.reason}`,
     `Outcome: ${r.outcome}: ${r.reason}`,
@@ -267,6 +275,12 @@ function explain(job: JobConfig, d: ScalerDecision, r: ScalerResult, trigger: Tr
     'Steps:',
     ...d.steps.map((s) => `  - ${s}`),
   ].join('\n');
+}
+
+function inAlarmText(states: Record<string, string> | undefined): string {
+  if (!states) return '';
+  const names = Object.entries(states).filter(([, s]) => s === 'ALARM').map(([n]) => n);
+  return names.length ? ` (in ALARM: ${names.join(', ')})` : ' (no alarm in ALARM)';
 }
 
 const PAST_OUTCOME: Partial<Record<Outcome, string>> = {

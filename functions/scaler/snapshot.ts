@@ -77,6 +77,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     warnings.push(`CloudWatch metrics unavailable: ${(e as Error).message}`);
   }
   if (trigger.kind === 'alarm') signals.alarms = alarmSignal(trigger, deps.config.deployment.stackName);
+  else if (trigger.kind === 'reevaluate' && trigger.alarmStates) signals.alarms = alarmStatesSignal(trigger.alarmStates);
 
   // History: cooldown clock, recent decisions (oldest first), observed restart times.
   const [lastRescaleAt, decisions, rescales] = await Promise.all([
@@ -84,6 +85,8 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     deps.store.history(job.name, 'decision', { limit: 20 }),
     deps.store.history(job.name, 'rescale', { limit: 10 }),
   ]);
+  // A decision that started a workflow execution is "in-progress" until that execution recorded how it ended.
+  const ended = new Map(rescales.map((r) => [r.id, rescaleOutcome(r.detail.outcome)]));
   const past = decisions
     .filter((d) => d.at <= now && typeof d.detail.action === 'string' && typeof d.detail.outcome === 'string')
     .map((d) => omitUndefined({
@@ -91,7 +94,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
       action: d.detail.action,
       fromParallelism: d.detail.fromParallelism,
       toParallelism: d.detail.toParallelism,
-      outcome: d.detail.outcome,
+      outcome: d.detail.outcome === 'in-progress' && typeof d.detail.executionName === 'string' ? (ended.get(d.detail.executionName) ?? 'in-progress') : d.detail.outcome,
     }))
     .reverse();
   const restartSeconds = rescales
@@ -110,11 +113,30 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
   return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings };
 }
 
+/** The decision outcome that a workflow's recorded outcome (functions/workflow/finish.ts `Outcome`) means. */
+export function rescaleOutcome(outcome: unknown): 'succeeded' | 'failed' | 'rolled-back' | 'dry-run' | 'skipped' {
+  if (outcome === 'succeeded' || outcome === 'succeeded-drain-timeout' || outcome === 'rescaled-cleanup-failed') return 'succeeded';
+  if (outcome === 'failed-rolled-back') return 'rolled-back';
+  if (outcome === 'dry-run') return 'dry-run';
+  if (typeof outcome === 'string' && outcome.startsWith('failed')) return 'failed';
+  return 'skipped'; // no-change, busy, cooldown, rejected: nothing was changed
+}
+
 function alarmSignal(trigger: AlarmTrigger, _stackName: string): Record<string, boolean> {
   const m = /-(lag|cpu)-(high|low)$/.exec(trigger.alarmName);
   if (!m) return {};
   const key = `${m[1]}${m[2] === 'high' ? 'High' : 'Low'}`;
   return { [key]: trigger.state === 'ALARM' };
+}
+
+/** Every alarm state of a job as the snapshot's `signals.alarms` (true = ALARM). */
+function alarmStatesSignal(states: Record<string, string>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [name, state] of Object.entries(states)) {
+    const m = /-(lag|cpu)-(high|low)$/.exec(name);
+    if (m) out[`${m[1]}${m[2] === 'high' ? 'High' : 'Low'}`] = state === 'ALARM';
+  }
+  return out;
 }
 
 function omitUndefined<T extends Record<string, unknown>>(o: T): T {

@@ -310,13 +310,18 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
       const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
       const idle = idleMembers(desc);
       const busy = desc.members.filter((m) => m.idle === false).map((m) => m.id).sort();
+      // Draining one named member: wait for exactly that one (gone counts as drained).
+      const named = plan.drainMember ? desc.members.find((m) => m.id === plan.drainMember) : undefined;
+      const namedDrained = plan.drainMember === undefined || !named || named.idle === true;
       return {
-        done: idle.length >= surplus,
+        done: idle.length >= surplus && namedDrained,
         surplus,
         idle,
         busy,
         timedOut: false,
-        detail: `${idle.length} idle of ${surplus} surplus members (${desc.members.length} members, desired ${desc.desired})`,
+        detail:
+          `${idle.length} idle of ${surplus} surplus members (${desc.members.length} members, desired ${desc.desired})` +
+          (plan.drainMember ? `; ${plan.drainMember} ${!named ? 'is gone' : named.idle ? 'holds no slots' : `still holds ${named.busySlots ?? '?'} slot(s)`}` : ''),
       };
     },
     (last) => ({ ...last, done: true, timedOut: true, detail: `drain timeout (${plan.timeouts.drain} s): ${last.detail}` }),
@@ -331,7 +336,10 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   const tms = await flink.taskManagers();
   const desc = await target.describe(tms);
   const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
-  const chosen = idleMembers(desc).slice(0, wanted);
+  // A named member (drain) goes first when it is idle; otherwise (drain timeout) another idle surplus member.
+  const idle = idleMembers(desc);
+  const ordered = plan.drainMember && idle.includes(plan.drainMember) ? [plan.drainMember, ...idle.filter((id) => id !== plan.drainMember)] : idle;
+  const chosen = ordered.slice(0, wanted);
   if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
   const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });

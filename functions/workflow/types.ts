@@ -53,6 +53,8 @@ export interface Plan {
   lockTtlSeconds: number;
   /** One line, e.g. "parallelism 4 -> 8, TaskManagers 2 -> 4 (savepoint mode)". */
   summary: string;
+  /** The capacity member to release first on scale-in (input drainTaskManager, resolved to the member id). */
+  drainMember?: string;
 }
 
 /** Result of one poll of a bounded wait loop. */
@@ -124,6 +126,21 @@ export interface RescaleInput {
   startedBy?: string;
   /** Refuse to act within the job's cooldown after the last rescale (the scaler sets this; people usually don't). */
   respectCooldown?: boolean;
+  /**
+   * TaskManager-count request (the seed's scaleOutTaskManagers / scaleInTaskManagers): an absolute count (4) or a
+   * change of the capacity target's desired count ("+2", "-1"). Capacity follows parallelism, so it becomes
+   * parallelism = TaskManagers × slotsPerTaskManager − slots used by other jobs. Exactly one of parallelism /
+   * change / taskManagers.
+   */
+  taskManagers?: number | string;
+  /** Overrides the job's drainTimeoutSeconds for this execution (10..7200). */
+  drainTimeoutSeconds?: number;
+  /**
+   * With taskManagers "-1": the TaskManager (Flink id) or capacity member (instance id / pod name) to remove
+   * (the seed's gracefulShutdownTaskManager). Scale-in waits until it holds no slots, then releases exactly it; at
+   * the drain timeout another idle surplus member is released instead, and the result says so.
+   */
+  drainTaskManager?: string;
 }
 
 export interface ExecutionRef {

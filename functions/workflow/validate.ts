@@ -20,6 +20,9 @@ import { InvalidInputError, PreconditionError } from './errors';
 import type { Direction, ExecutionRef, Plan, RescaleInput, VertexPlan } from './types';
 
 const CHANGE_PATTERN = /^(?:[+-]\d{1,5}|x(?:\d{1,3})(?:\.\d{1,3})?)$/;
+const TM_CHANGE_PATTERN = /^[+-]\d{1,5}$/;
+const TM_ERROR = 'must be a TaskManager count (integer 0 to 100000) or a relative change like "+2" or "-1"';
+const ALLOWED_FIELDS = 'job, parallelism, change, taskManagers, mode, stopWithSavepoint, reason, dryRun, startedBy, respectCooldown, drainTimeoutSeconds, drainTaskManager';
 
 export const RescaleInputSchema = z.strictObject(
   {
@@ -40,11 +43,31 @@ export const RescaleInputSchema = z.strictObject(
     dryRun: z.boolean({ error: 'must be true or false' }).optional(),
     startedBy: z.string({ error: 'must be a string' }).max(200, { error: 'must be at most 200 characters' }).optional(),
     respectCooldown: z.boolean({ error: 'must be true or false' }).optional(),
+    taskManagers: z
+      .union(
+        [
+          z.number({ error: TM_ERROR }).int({ error: TM_ERROR }).min(0, { error: TM_ERROR }).max(100_000, { error: TM_ERROR }),
+          z.string({ error: TM_ERROR }).regex(TM_CHANGE_PATTERN, { error: TM_ERROR }),
+        ],
+        { error: TM_ERROR },
+      )
+      .optional(),
+    drainTimeoutSeconds: z
+      .number({ error: 'must be an integer from 10 to 7200 (seconds)' })
+      .int({ error: 'must be an integer from 10 to 7200 (seconds)' })
+      .min(10, { error: 'must be an integer from 10 to 7200 (seconds)' })
+      .max(7200, { error: 'must be an integer from 10 to 7200 (seconds)' })
+      .optional(),
+    drainTaskManager: z
+      .string({ error: 'must be a TaskManager id or capacity member id (instance id / pod name)' })
+      .min(1, { error: 'must be a TaskManager id or capacity member id (instance id / pod name)' })
+      .max(300, { error: 'must be at most 300 characters' })
+      .optional(),
   },
   {
     error: (iss) =>
       iss.code === 'unrecognized_keys'
-        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: job, parallelism, change, mode, stopWithSavepoint, reason, dryRun, startedBy, respectCooldown`
+        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${ALLOWED_FIELDS}`
         : 'must be a JSON object like {"job": "orders", "parallelism": 8}',
   },
 );
@@ -57,10 +80,15 @@ export function parseRescaleInput(input: unknown): RescaleInput {
     : r.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? '(input)' : '(input)', message: i.message }));
   const raw = (input ?? {}) as Record<string, unknown>;
   if (r.success || typeof raw === 'object') {
-    const hasP = raw.parallelism !== undefined;
-    const hasC = raw.change !== undefined;
-    if (hasP === hasC) {
-      problems.push({ field: 'parallelism', message: 'give exactly one of "parallelism" (absolute, e.g. 8) or "change" (relative, e.g. "+2", "x1.5")' });
+    const given = [raw.parallelism, raw.change, raw.taskManagers].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      problems.push({
+        field: 'parallelism',
+        message: 'give exactly one of "parallelism" (absolute, e.g. 8), "change" (relative, e.g. "+2", "x1.5") or "taskManagers" (e.g. 4, "+2", "-1")',
+      });
+    }
+    if (raw.drainTaskManager !== undefined && raw.taskManagers !== '-1') {
+      problems.push({ field: 'drainTaskManager', message: 'only with "taskManagers": "-1" (draining one named TaskManager removes exactly one)' });
     }
   }
   if (problems.length) throw new InvalidInputError(problems, typeof raw.job === 'string' ? raw.job : undefined);
@@ -77,8 +105,9 @@ export function jobParallelism(details: JobDetails): number {
   return details.vertices.reduce((m, v) => Math.max(m, v.parallelism), 0);
 }
 
-function resolveTarget(input: RescaleInput, current: number): { value: number; field: 'parallelism' | 'change' } {
+function resolveTarget(input: RescaleInput, current: number): { value: number; field: 'parallelism' | 'change' | 'taskManagers' } {
   if (input.parallelism !== undefined) return { value: input.parallelism, field: 'parallelism' };
+  if (input.taskManagers !== undefined) return { value: current, field: 'taskManagers' };
   const c = input.change!;
   if (c.startsWith('x')) return { value: Math.round(current * Number(c.slice(1))), field: 'change' };
   return { value: current + Number(c), field: 'change' };
@@ -155,9 +184,60 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     throw new PreconditionError(`job "${job.name}": Flink job ${summary.id} is ${details.state}, not RUNNING; rescale only a running job`);
   }
   const fromP = jobParallelism(details);
-  const target = resolveTarget(input, fromP);
   const b = job.bounds;
   const maxByKeys = Math.min(b.maxParallelism, details.maxParallelism > 0 ? details.maxParallelism : b.maxParallelism);
+
+  const [overview, tms, capacity] = await Promise.all([flink.overview(), flink.taskManagers(), deps.target(job)]);
+  const description = await capacity.describe(tms);
+  const fromTMs = description.desired;
+  const otherJobsSlots = Math.max(0, overview.slotsTotal - overview.slotsAvailable - fromP);
+  const slotsPerTm = job.slotsPerTaskManager;
+
+  let drainMember: string | undefined;
+  if (input.drainTaskManager !== undefined) {
+    const m = description.members.find((x) => x.id === input.drainTaskManager || x.taskManagerId === input.drainTaskManager);
+    if (mode === 'reactive') {
+      throw new InvalidInputError([{ field: 'drainTaskManager', message: 'not available in mode "reactive" (the capacity target removes members itself); use mode "savepoint" or "adaptive"' }], job.name);
+    }
+    if (!m) {
+      const known = description.members.map((x) => (x.taskManagerId ? `${x.id} (TaskManager ${x.taskManagerId})` : x.id));
+      throw new InvalidInputError(
+        [{ field: 'drainTaskManager', message: `"${input.drainTaskManager}" is not a member of ${description.kind} ${description.name}; members: ${known.join(', ') || 'none'}` }],
+        job.name,
+      );
+    }
+    drainMember = m.id;
+  }
+
+  const target = resolveTarget(input, fromP);
+  if (input.taskManagers !== undefined) {
+    const tmReq = input.taskManagers;
+    const wantTMs = typeof tmReq === 'number' ? tmReq : fromTMs + Number(tmReq);
+    const got = typeof tmReq === 'number' ? `got ${tmReq}` : `"${tmReq}" gives ${wantTMs} from the current ${fromTMs}`;
+    if (wantTMs < b.minTaskManagers || wantTMs > b.maxTaskManagers) {
+      throw new InvalidInputError(
+        [{ field: 'taskManagers', message: `must give a TaskManager count from ${b.minTaskManagers} to ${b.maxTaskManagers} (bounds of job "${job.name}"); ${got}` }],
+        job.name,
+      );
+    }
+    const p = wantTMs * slotsPerTm - otherJobsSlots;
+    if (p < b.minParallelism || p > maxByKeys) {
+      const lo = Math.max(b.minTaskManagers, Math.ceil((b.minParallelism + otherJobsSlots) / slotsPerTm));
+      const hi = Math.min(b.maxTaskManagers, Math.floor((maxByKeys + otherJobsSlots) / slotsPerTm));
+      const why = maxByKeys < b.maxParallelism ? ` (capped by the job's maxParallelism ${details.maxParallelism})` : '';
+      throw new InvalidInputError(
+        [{
+          field: 'taskManagers',
+          message:
+            `${wantTMs} TaskManagers × ${slotsPerTm} slots${otherJobsSlots ? ` − ${otherJobsSlots} slots used by other jobs` : ''} = parallelism ${p}, ` +
+            `outside ${b.minParallelism} to ${maxByKeys} (bounds of job "${job.name}"${why}); ` +
+            (lo <= hi ? `allowed: ${lo} to ${hi} TaskManagers` : 'no TaskManager count fits these bounds') + `; ${got}`,
+        }],
+        job.name,
+      );
+    }
+    target.value = p;
+  }
   if (target.value < b.minParallelism || target.value > maxByKeys) {
     const got = target.field === 'change' ? `"${input.change}" gives ${target.value} from the current ${fromP}` : `got ${target.value}`;
     const why = maxByKeys < b.maxParallelism ? ` (capped by the job's maxParallelism ${details.maxParallelism})` : '';
@@ -167,11 +247,6 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     );
   }
 
-  const [overview, tms, capacity] = await Promise.all([flink.overview(), flink.taskManagers(), deps.target(job)]);
-  const description = await capacity.describe(tms);
-  const fromTMs = description.desired;
-  const otherJobsSlots = Math.max(0, overview.slotsTotal - overview.slotsAvailable - fromP);
-  const slotsPerTm = job.slotsPerTaskManager;
   let toP = target.value;
   let toTMs: number;
   if (mode === 'reactive') {
@@ -202,7 +277,13 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
 
   const savepointTimeout = job.savepoint?.timeoutSeconds ?? 900;
   const runningTimeout = Math.max(RUNNING_TIMEOUT_MIN_SECONDS, 5 * job.policy.restartSeconds);
-  const timeouts = { slots: SLOTS_TIMEOUT_SECONDS, savepoint: savepointTimeout, running: runningTimeout, parallelism: runningTimeout, drain: job.drainTimeoutSeconds };
+  const timeouts = {
+    slots: SLOTS_TIMEOUT_SECONDS,
+    savepoint: savepointTimeout,
+    running: runningTimeout,
+    parallelism: runningTimeout,
+    drain: input.drainTimeoutSeconds ?? job.drainTimeoutSeconds,
+  };
   // The lock outlives the slowest possible execution (every wait at its bound, plus one step time per loop),
   // so it only expires if the execution itself died; the state machine's own timeout is the outer guard.
   const loopSlack = Object.values(WAIT_SECONDS).reduce((a, w) => a + w, 0) + 12 * STEP_TIMEOUT_SECONDS;
@@ -239,6 +320,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     jarId,
     timeouts,
     lockTtlSeconds,
-    summary: `parallelism ${fromP} -> ${toP}, TaskManagers ${fromTMs} -> ${toTMs} (${modeText} mode)`,
+    summary: `parallelism ${fromP} -> ${toP}, TaskManagers ${fromTMs} -> ${toTMs} (${modeText} mode)${drainMember ? `, draining ${drainMember}` : ''}`,
+    ...(drainMember && direction === 'in' ? { drainMember } : {}),
   };
 }

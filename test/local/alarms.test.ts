@@ -101,3 +101,27 @@ test('reads single-metric alarms from a synthesized template, resolving the stac
   const bad = { Resources: { X: { Type: 'AWS::CloudWatch::Alarm', Properties: { ...template.Resources.LagHigh.Properties, ComparisonOperator: 'Between' } } } };
   expect(() => alarmsFromTemplate(bad)).toThrow(/alarm X: ComparisonOperator must be one of/);
 });
+
+test('query answers like GetMetricData: per-period aggregates with the statistic, newest first, empty periods left out', () => {
+  const a = alarm({ statistic: 'Maximum' });
+  const ev = new AlarmEvaluator([a], 30 * 60_000);
+  const put = (t: number, value: number) => ev.put(a.namespace, a.metricName, a.dimensions, t, value);
+  put(0, 10);
+  put(30_000, 40);
+  put(60_000, 5);
+  put(180_000, 7);
+  expect(ev.query(a.namespace, a.metricName, a.dimensions, 'Maximum', 60, 0, 240_000)).toEqual([
+    { t: 180_000, value: 7 },
+    { t: 60_000, value: 5 },
+    { t: 0, value: 40 },
+  ]);
+  expect(ev.query(a.namespace, a.metricName, a.dimensions, 'Average', 120, 0, 240_000)).toEqual([
+    { t: 120_000, value: 7 },
+    { t: 0, value: 55 / 3 },
+  ]);
+  expect(ev.query(a.namespace, a.metricName, { other: 'x' }, 'Maximum', 60, 0, 240_000)).toEqual([]);
+  // retained beyond the alarm's own look-back (3 periods) because retainMs is 30 min
+  ev.evaluate(20 * 60_000);
+  expect(ev.query(a.namespace, a.metricName, a.dimensions, 'Maximum', 60, 0, 240_000)).toHaveLength(3);
+  expect(ev.allStates()).toEqual({ 'FlinkElastic-orders-lag-high': expect.any(String) });
+});

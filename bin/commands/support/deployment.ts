@@ -4,6 +4,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import { ProgressPrinter, readableCause, type StepTiming } from './progress';
 
 /** CloudFormation output keys the stack publishes (lib/flink-elastic-stack.ts). */
 export const OUTPUTS = {
@@ -50,13 +51,27 @@ export interface ExecutionOutcome {
   output?: unknown;
   error?: string;
   cause?: string;
-  /** Each state the execution went through, with its duration in ms. */
-  steps: { state: string; ms: number; failed: boolean }[];
+  /** Each task state the execution went through, with its duration in ms. */
+  steps: StepTiming[];
+  /** The state machine's state when it reached its Succeed/Fail state (also for failed executions, which have no output). */
+  finalState?: unknown;
 }
 
+const parseJson = (s: string | undefined): unknown => {
+  if (s === undefined) return undefined;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+};
+
+/** "TaskStateEntered" → "Task"; unknown event types count as tasks. */
+const stateTypeOf = (t: string | undefined) => /^(Task|Wait|Choice|Pass|Succeed|Fail|Parallel|Map)State(Entered|Exited)$/.exec(t ?? '')?.[1] ?? 'Task';
+
 /**
- * Follows an execution until it ends, reporting each state as it is entered and left (progress for people).
- * `sleep` is injectable so tests do not wait.
+ * Follows an execution until it ends, reporting each task as it is entered and left (progress for people, with what
+ * each step found). `sleep` is injectable so tests do not wait.
  */
 export async function followExecution(
   sfn: Pick<SFNClient, 'send'>,
@@ -65,23 +80,23 @@ export async function followExecution(
 ): Promise<ExecutionOutcome> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const seen = new Set<number>();
-  const entered = new Map<string, number>();
-  const steps: ExecutionOutcome['steps'] = [];
+  const progress = new ProgressPrinter(opts.onProgress);
+  let current: string | undefined;
+  let finalState: unknown;
   const handle = (ev: HistoryEvent) => {
     if (seen.has(ev.id ?? -1)) return;
     seen.add(ev.id ?? -1);
     const t = ev.timestamp ? new Date(ev.timestamp).getTime() : 0;
+    const type = stateTypeOf(ev.type);
     if (ev.stateEnteredEventDetails?.name) {
-      entered.set(ev.stateEnteredEventDetails.name, t);
-      opts.onProgress?.(`… ${ev.stateEnteredEventDetails.name}`);
+      current = ev.stateEnteredEventDetails.name;
+      if (type === 'Succeed' || type === 'Fail') finalState = parseJson(ev.stateEnteredEventDetails.input);
+      progress.enter(current, type, t);
     } else if (ev.stateExitedEventDetails?.name) {
-      const name = ev.stateExitedEventDetails.name;
-      const ms = t - (entered.get(name) ?? t);
-      steps.push({ state: name, ms, failed: false });
-      opts.onProgress?.(`✓ ${name} (${(ms / 1000).toFixed(1)} s)`);
-    } else if (ev.taskFailedEventDetails || ev.lambdaFunctionFailedEventDetails) {
-      const d = ev.taskFailedEventDetails ?? ev.lambdaFunctionFailedEventDetails;
-      opts.onProgress?.(`✗ ${d?.error ?? 'error'}: ${d?.cause ?? ''}`.trim());
+      progress.exit(ev.stateExitedEventDetails.name, type, t, parseJson(ev.stateExitedEventDetails.output));
+    } else if (ev.taskFailedEventDetails || ev.lambdaFunctionFailedEventDetails || ev.taskTimedOutEventDetails) {
+      const d = ev.taskFailedEventDetails ?? ev.lambdaFunctionFailedEventDetails ?? ev.taskTimedOutEventDetails;
+      progress.fail(current, t, d?.error ?? 'error', readableCause(d?.cause));
     }
   };
   for (let i = 0; i < (opts.maxPolls ?? 100_000); i++) {
@@ -99,7 +114,7 @@ export async function followExecution(
       } catch {
         /* keep the raw string */
       }
-      return { status: d.status, output, error: d.error, cause: d.cause, steps };
+      return { status: d.status, output, error: d.error, cause: d.cause, steps: progress.steps, finalState: finalState ?? (d.status === 'SUCCEEDED' ? output : undefined) };
     }
     await sleep(opts.pollMs ?? 3000);
   }

@@ -6,36 +6,9 @@
  * Missing signals are normal: every metric is optional and the policy says which ones it lacked.
  */
 import { z } from 'zod';
-import { ConfigError, jsonPath, problemsFrom, type ConfigProblem } from '../config';
-
-const int = (min: number, max: number, what = 'an integer') =>
-  z
-    .number({ error: `must be ${what} from ${min} to ${max}` })
-    .int({ error: `must be ${what} from ${min} to ${max}` })
-    .min(min, { error: `must be ${what} from ${min} to ${max}` })
-    .max(max, { error: `must be ${what} from ${min} to ${max}` });
-
-const num = (min: number, max: number, what = 'a number') =>
-  z
-    .number({ error: `must be ${what} from ${min} to ${max}` })
-    .min(min, { error: `must be ${what} from ${min} to ${max}` })
-    .max(max, { error: `must be ${what} from ${min} to ${max}` });
+import { ConfigError, int, jsonPath, nonEmpty, num, problemsFrom, strict, type ConfigProblem } from '../config';
 
 const rate = (what: string) => num(0, Number.MAX_SAFE_INTEGER, 'a rate in records/s').optional().describe(what);
-
-const nonEmpty = (what: string, max = 1024) =>
-  z
-    .string({ error: `must be ${what} (a non-empty string)` })
-    .min(1, { error: `must be ${what} (a non-empty string)` })
-    .max(max, { error: `must be at most ${max} characters` });
-
-const strict = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape, {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${Object.keys(shape).join(', ')}`
-        : 'must be an object',
-  });
 
 /** Epoch milliseconds between 2000-01-01 and 2100-01-01. */
 const epochMs = (what: string) => int(946_684_800_000, 4_102_444_800_000, 'epoch milliseconds').describe(what);

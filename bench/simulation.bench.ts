@@ -1,0 +1,103 @@
+/**
+ * Every scenario × every policy through the simulator (the whole loop: emulator, synthesized alarms and state machine,
+ * real collector, scaler and workflow steps), one table, and bench/results/simulation.json for tracking.
+ *
+ * Columns: seconds with backlog over the tolerated backlog time (SLO violation), TaskManager-hours, rescales, rescales
+ * after each step change of the load until the next one ("steps to converge"), max lag, Step Functions state
+ * transitions, Lambda invocations (scaler + collector + workflow steps), and simulated seconds per wall second.
+ *
+ * Runs are independent processes (BENCH_CONCURRENCY, default 2); each uses 10-second ticks (the load model integrates
+ * in 10 s steps; collector, alarms and the scaler keep their 1-minute cadence). BENCH_SCENARIOS / BENCH_POLICIES
+ * (comma-separated) narrow the matrix.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { POLICIES } from '../functions/core/policy';
+import { SCENARIO_NAMES } from '../local/scenarios';
+import type { BenchRow } from './simulation-worker';
+
+const pick = (env: string | undefined, all: string[]) => (env ? env.split(',').filter((x) => all.includes(x)) : all);
+
+function runOne(scenario: string, policy: string): Promise<BenchRow> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'simulation-worker.ts'), scenario, policy], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) resolve(JSON.parse(line));
+      else reject(new Error(`${scenario} × ${policy} failed (exit ${code}): ${err.split('\n').filter((l) => !/NodeVersionSupportWarning|node >=22|upgrade to node|a\.co\/|trace-warnings|^\s*$|versions published|security updates/.test(l)).join('\n')}`));
+    });
+  });
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+
+export async function run(): Promise<void> {
+  const scenarios = pick(process.env.BENCH_SCENARIOS, SCENARIO_NAMES);
+  const policies = pick(process.env.BENCH_POLICIES, Object.keys(POLICIES));
+  const concurrency = Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 2));
+  const queue = scenarios.flatMap((s) => policies.map((p) => [s, p] as const));
+  const rows: BenchRow[] = [];
+  const started = performance.now();
+  process.stdout.write(`simulating ${queue.length} runs (${scenarios.length} scenarios × ${policies.length} policies), ${concurrency} at a time\n`);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const r = await runOne(next[0], next[1]);
+        rows.push(r);
+        process.stdout.write(`  done ${r.scenario} × ${r.policy} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
+      }
+    }),
+  );
+  const order = (r: BenchRow) => scenarios.indexOf(r.scenario) * 100 + policies.indexOf(r.policy);
+  rows.sort((a, b) => order(a) - order(b));
+
+  const head = ['scenario', 'policy', 'SLO violation s', 'TM-hours', 'rescales', 'steps to converge', 'max lag', 'state transitions', 'Lambda invocations', 'sim-s / wall-s'];
+  const cells = rows.map((r) => [
+    r.scenario,
+    r.policy,
+    n0(r.sloViolationSeconds),
+    r.taskManagerHours.toFixed(1),
+    String(r.rescales) + (r.failedRescales ? ` (${r.failedRescales} failed)` : ''),
+    r.stepsToConverge || '-',
+    n0(r.maxLagRecords),
+    n0(r.stateTransitions),
+    n0(r.lambdaInvocations),
+    n0(r.simulatedSecondsPerWallSecond),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => '| ' + c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join(' | ') + ' |';
+  process.stdout.write([line(head), '|' + w.map((x, i) => (i < 2 ? ':' : '') + '-'.repeat(x + (i < 2 ? 1 : 1)) + (i < 2 ? '' : ':')).join('|') + '|', ...cells.map(line)].join('\n') + '\n');
+
+  // the issue's goal, checked honestly per scenario
+  const verdicts: { scenario: string; fewerSloSecondsThanEveryBaseline: boolean; tmHoursAtMostMsfCpu: boolean | undefined; detail: string }[] = [];
+  for (const s of scenarios) {
+    const fe = rows.find((r) => r.scenario === s && r.policy === 'flink-elastic');
+    if (!fe) continue;
+    const others = rows.filter((r) => r.scenario === s && r.policy !== 'flink-elastic');
+    const beaten = others.filter((o) => fe.sloViolationSeconds < o.sloViolationSeconds);
+    const msf = others.find((o) => o.policy === 'msf-cpu');
+    const tm = msf ? fe.taskManagerHours <= msf.taskManagerHours : undefined;
+    const lost = others.filter((o) => fe.sloViolationSeconds >= o.sloViolationSeconds).map((o) => `${o.policy} ${n0(o.sloViolationSeconds)} s`);
+    verdicts.push({
+      scenario: s,
+      fewerSloSecondsThanEveryBaseline: beaten.length === others.length,
+      tmHoursAtMostMsfCpu: tm,
+      detail: `flink-elastic ${n0(fe.sloViolationSeconds)} s${lost.length ? ` (not fewer than: ${lost.join(', ')})` : ''}${msf ? `; TM-hours ${fe.taskManagerHours.toFixed(1)} vs msf-cpu ${msf.taskManagerHours.toFixed(1)}` : ''}`,
+    });
+  }
+  process.stdout.write('\nGoal (issue 9): fewer SLO-violation seconds than every baseline, no more TM-hours than msf-cpu\n');
+  for (const v of verdicts) {
+    process.stdout.write(`  ${v.scenario.padEnd(14)} SLO ${v.fewerSloSecondsThanEveryBaseline ? 'met' : 'NOT met'}, TM-hours ${v.tmHoursAtMostMsfCpu === undefined ? 'n/a' : v.tmHoursAtMostMsfCpu ? 'met' : 'NOT met'}: ${v.detail}\n`);
+  }
+  const wallS = (performance.now() - started) / 1000;
+  process.stdout.write(`\n${rows.length} runs in ${wallS.toFixed(0)} s wall time\n`);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'simulation.json'), JSON.stringify({ node: process.version, tickMs: 10_000, wallSeconds: Math.round(wallS), rows, verdicts }, null, 2) + '\n');
+  process.stdout.write(`results: ${join(dir, 'simulation.json')}\n`);
+}

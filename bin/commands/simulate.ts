@@ -1,0 +1,92 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CliIo } from '../cli';
+import { loadConfig } from '../../functions/adapters/config-file';
+import { ConfigError } from '../../functions/core/config';
+import { POLICIES } from '../../functions/core/policy';
+import { renderReport } from '../../local/report';
+import { SCENARIO_NAMES } from '../../local/scenarios';
+import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
+
+interface SimulateCliOptions {
+  scenario: string;
+  trace?: string;
+  policy: string;
+  seed: string;
+  report?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerSimulate(program: Command, io: CliIo): void {
+  program
+    .command('simulate')
+    .description('Run the whole loop locally in virtual time: emulated Flink, the synthesized alarms and workflow, the real scaler')
+    .option('--scenario <name>', `load scenario: ${SCENARIO_NAMES.join(', ')}`, 'step-spike')
+    .option('--trace <file.csv>', 'replay a recorded rate instead: CSV with header "time,records_per_second" (time: seconds or ISO)')
+    .option('--policy <name>', `scaling policy: ${Object.keys(POLICIES).join(', ')}`, 'flink-elastic')
+    .option('--seed <n>', 'seed of the scenario noise (same inputs, same output)', '1')
+    .option('--report <file.html>', 'where to write the HTML report (default reports/simulation-<scenario>.html)')
+    .option('--json', 'print the results as JSON instead of the summary table')
+    .option('--quiet', 'no progress display')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'With --config FILE the simulation runs your jobs (bounds, thresholds, policy knobs, alarm shapes) against the',
+        'emulator: Flink URLs, capacity targets and metric sources are replaced by local ones.',
+        '',
+        'How each policy is triggered:',
+        ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(14)} ${t.description}`),
+        '',
+        'Example:',
+        '  $ flink-elastic simulate',
+        '  $ flink-elastic simulate --scenario flash-crowd --policy msf-cpu --seed 7 --report /tmp/flash.html',
+        '  $ flink-elastic simulate --config flink-elastic.config.json --trace traffic.csv --quiet',
+      ].join('\n'),
+    )
+    .action(async (opts: SimulateCliOptions) => {
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(seed) || seed < 0) throw new ConfigError([{ path: '--seed', message: 'must be an integer ≥ 0', value: opts.seed }], 'simulate');
+      if (!SCENARIO_NAMES.includes(opts.scenario)) throw new ConfigError([{ path: '--scenario', message: `unknown scenario; one of: ${SCENARIO_NAMES.join(', ')}`, value: opts.scenario }], 'simulate');
+      if (!POLICIES[opts.policy]) throw new ConfigError([{ path: '--policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: opts.policy }], 'simulate');
+      const configFile: string | undefined = program.opts().config;
+      let trace: { csv: string; file: string } | undefined;
+      if (opts.trace) {
+        try {
+          trace = { csv: readFileSync(opts.trace, 'utf8'), file: opts.trace };
+        } catch (e) {
+          throw new ConfigError([{ path: '--trace', message: `cannot read the trace: ${(e as Error).message}`, value: opts.trace }], 'simulate');
+        }
+      }
+      const tty = process.stderr.isTTY === true;
+      let lastLine = -Infinity;
+      const onProgress = (p: SimulationProgress) => {
+        if (opts.quiet) return;
+        const line = progressLine(p);
+        if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 160) - 1).padEnd(Math.min(160, (process.stderr.columns ?? 160) - 1))}`);
+        else if (p.t - lastLine >= Math.max(10 * 60_000, p.durationMs / 12) || p.t >= p.durationMs) {
+          lastLine = p.t;
+          io.err(line);
+        }
+      };
+      const result = await simulate({
+        scenario: opts.scenario,
+        trace,
+        config: configFile ? loadConfig(configFile) : undefined,
+        configSource: configFile,
+        policy: opts.policy,
+        seed,
+        onProgress,
+      });
+      if (tty && !opts.quiet) process.stderr.write('\n');
+      const report = resolve(opts.report ?? `reports/simulation-${trace ? 'trace' : opts.scenario}.html`);
+      mkdirSync(dirname(report), { recursive: true });
+      writeFileSync(report, renderReport(reportInput(result)));
+      if (opts.json) {
+        const { runs: _runs, config: _config, ...rest } = result;
+        io.out(JSON.stringify({ ...rest, report }, null, 2));
+      } else io.out(`${summaryText(result)}\nReport: ${report}`);
+    });
+}

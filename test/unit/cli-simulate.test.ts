@@ -1,0 +1,55 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../bin/cli';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+test.each([
+  [['--scenario', 'tsunami'], '--scenario: unknown scenario; one of: step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got "tsunami")'],
+  [['--policy', 'magic'], '--policy: unknown policy; one of: flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "magic")'],
+  [['--seed', '-1'], '--seed: must be an integer ≥ 0 (got "-1")'],
+  [['--trace', '/nonexistent/trace.csv'], '--trace: cannot read the trace'],
+])('simulate %j is refused with a message naming the option', async (args, message) => {
+  const r = await cli('simulate', ...args);
+  expect(r.code).toBe(1);
+  expect(r.err).toContain(message);
+});
+
+test('a malformed trace is refused naming the line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  const trace = join(dir, 'bad.csv');
+  writeFileSync(trace, 'time,records_per_second\n0,100\n60,lots\n');
+  const r = await cli('simulate', '--trace', trace, '--quiet');
+  expect(r.code).toBe(1);
+  expect(r.err).toContain('line 3: records_per_second must be a number ≥ 0 (got "lots")');
+});
+
+test('simulate --help shows how each policy is triggered and an example', async () => {
+  const r = await cli('simulate', '--help');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/msf-cpu\s+every minute/);
+  expect(r.out).toContain('Example:\n  $ flink-elastic simulate');
+});
+
+test('simulate --trace replays a recorded rate, writes the report and prints JSON', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  const trace = join(dir, 'traffic.csv');
+  writeFileSync(trace, ['# a short recorded rate', 'time,records_per_second', '0,1500', '120,5000', '300,5000'].join('\n'));
+  const report = join(dir, 'out', 'report.html');
+  const r = await cli('simulate', '--trace', trace, '--report', report, '--json', '--quiet');
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.out);
+  expect(j).toMatchObject({ scenario: `trace:${trace}`, policy: 'flink-elastic', seed: 1, durationMs: 420_000, report });
+  expect(j.jobs[0]).toMatchObject({ job: 'orders' });
+  // 5,000 rec/s from 2 min on, capacity 2,000 at the start: the backlog grows past the tolerated 10 s
+  expect(j.jobs[0].maxLagRecords).toBeGreaterThan(100_000);
+  expect(j.jobs[0].sloViolationSeconds).toBeGreaterThan(0);
+  expect(existsSync(report)).toBe(true);
+  expect(readFileSync(report, 'utf8')).toContain('trace:');
+}, 60_000);

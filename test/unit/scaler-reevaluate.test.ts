@@ -1,0 +1,151 @@
+/**
+ * Re-evaluation ticks: EventBridge delivers an alarm only on a state change, so a per-job 1-minute tick
+ * `{source: "reevaluate", job, time}` asks the scaler to decide again while one of the job's alarms stays in ALARM.
+ * The scaler runs against the Flink emulator over loopback; the store is an in-memory ScalerStore.
+ */
+import { FlinkRestClient } from '../../functions/adapters/flink/client';
+import { parseConfig, type Config } from '../../functions/core/config';
+import { parseScalerEvent, ScalerEventError } from '../../functions/scaler/event';
+import type { ScalerDeps, ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
+import { handleScalerEvent } from '../../functions/scaler/scaler';
+import { startEmulator, type Emulator } from '../../local/emulator';
+
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator({ taskManagers: 2, slotsPerTaskManager: 2 });
+  emu.model.startJob({ name: 'orders', parallelism: 2, inputRate: 1000 });
+  emu.clock.advance(20_000);
+});
+afterAll(() => emu.close());
+
+function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
+  const entries: ScalerHistoryEntry[] = [];
+  let policy: { state: unknown; version: number } | undefined;
+  return {
+    entries,
+    getLock: async () => undefined,
+    getLastRescaleAt: async () => undefined,
+    getPolicyState: async () => policy,
+    putPolicyState: async (_job, state, expected) => {
+      if ((policy?.version ?? 0) !== expected) throw new Error('version conflict');
+      policy = { state, version: expected + 1 };
+      return expected + 1;
+    },
+    appendHistory: async (e) => void entries.push(e),
+    history: async (job, kind) => entries.filter((e) => e.job === job && e.kind === kind).reverse(),
+  };
+}
+
+function deps(config: Config, alarms: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'> | undefined) {
+  const snapshots: any[] = [];
+  const store = memoryStore();
+  const d: ScalerDeps = {
+    config,
+    now: () => emu.clock.now(),
+    flink: async () => new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000, retries: 0 }),
+    metrics: { read: async () => ({}) },
+    store,
+    target: () => {
+      throw new Error('no capacity change expected');
+    },
+    decide: (snapshot: any) => {
+      snapshots.push(snapshot);
+      return {
+        decision: { action: 'none', currentParallelism: 2, targetParallelism: 2, currentTaskManagers: 2, targetTaskManagers: 2, rule: 'none', reason: 'test: no change', steps: [], limitedBy: [], missing: [] },
+        state: { n: snapshots.length },
+      };
+    },
+    notify: async () => {},
+    publishDecision: () => {},
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    ...(alarms ? { alarmStates: async () => alarms } : {}),
+  };
+  return { d, snapshots, store };
+}
+
+function config(): Config {
+  return parseConfig({
+    jobs: [
+      {
+        name: 'orders',
+        flink: { url: emu.url, version: '1.19' },
+        mode: 'reactive',
+        target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
+        slotsPerTaskManager: 2,
+        bounds: { maxParallelism: 8, maxTaskManagers: 4 },
+        lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
+        cpu: { source: 'flink-jvm' },
+      },
+    ],
+  });
+}
+
+const tick = (time: string, extra: Record<string, unknown> = {}) => ({ source: 'reevaluate', job: 'orders', time, ...extra });
+
+test('a re-evaluation tick parses to a trigger at the start of its minute', () => {
+  expect(parseScalerEvent(tick('2026-01-01T00:05:42Z'))).toEqual({ kind: 'reevaluate', job: 'orders', at: Date.parse('2026-01-01T00:05:00Z'), requireAlarm: true });
+  expect(parseScalerEvent(tick('2026-01-01T00:05:42.000+0000', { requireAlarm: false }))).toMatchObject({ requireAlarm: false });
+});
+
+test.each([
+  ['no job', { source: 'reevaluate', time: '2026-01-01T00:00:00Z' }, 'job: must be a job name from the config'],
+  ['bad time', tick('soon'), 'time: must be the time of the re-evaluation tick'],
+  ['unknown field', tick('2026-01-01T00:00:00Z', { parallelism: 3 }), 'unknown field(s) "parallelism"; allowed: source, job, time, requireAlarm'],
+  ['requireAlarm not boolean', tick('2026-01-01T00:00:00Z', { requireAlarm: 'yes' }), 'requireAlarm: must be true or false'],
+])('a malformed tick (%s) is rejected naming the field', (_n, input, message) => {
+  try {
+    parseScalerEvent(input);
+    throw new Error('expected a ScalerEventError');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScalerEventError);
+    expect((e as ScalerEventError).problems.map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n')).toContain(message);
+  }
+});
+
+test('with no alarm of the job in ALARM, a tick is ignored without reading Flink or deciding', async () => {
+  const { d, snapshots, store } = deps(config(), { 'FlinkElastic-orders-lag-high': 'OK', 'FlinkElastic-orders-cpu-low': 'INSUFFICIENT_DATA' });
+  d.flink = async () => {
+    throw new Error('Flink must not be read');
+  };
+  const r = await handleScalerEvent(tick('2026-01-01T00:05:00Z'), d);
+  expect(r).toMatchObject({ job: 'orders', outcome: 'ignored', reason: 'no alarm of job orders is in ALARM; nothing to re-evaluate' });
+  expect(snapshots).toHaveLength(0);
+  expect(store.entries).toHaveLength(0);
+});
+
+test('while an alarm stays in ALARM, a tick decides again with every alarm state in the snapshot, once per tick', async () => {
+  const { d, snapshots, store } = deps(config(), {
+    'FlinkElastic-orders-lag-high': 'ALARM',
+    'FlinkElastic-orders-lag-low': 'OK',
+    'FlinkElastic-orders-cpu-high': 'OK',
+    'FlinkElastic-orders-cpu-low': 'INSUFFICIENT_DATA',
+  });
+  const r = await handleScalerEvent(tick('2026-01-01T00:05:10Z'), d);
+  expect(r).toMatchObject({ outcome: 'no-change', trigger: 'reevaluate:orders@2026-01-01T00:05:00.000Z' });
+  expect(snapshots).toHaveLength(1);
+  expect(snapshots[0].signals.alarms).toEqual({ lagHigh: true, lagLow: false, cpuHigh: false, cpuLow: false });
+  // the same tick delivered again (same minute) acts once
+  const again = await handleScalerEvent(tick('2026-01-01T00:05:50Z'), d);
+  expect(again.outcome).toBe('duplicate');
+  expect(snapshots).toHaveLength(1);
+  // the next minute decides again
+  expect((await handleScalerEvent(tick('2026-01-01T00:06:00Z'), d)).outcome).toBe('no-change');
+  expect(snapshots).toHaveLength(2);
+  expect(store.entries.map((e) => e.detail.trigger)).toEqual(['reevaluate:orders@2026-01-01T00:05:00.000Z', 'reevaluate:orders@2026-01-01T00:06:00.000Z']);
+});
+
+test('requireAlarm: false decides whatever the alarms say (baselines with their own cadence)', async () => {
+  const { d, snapshots } = deps(config(), { 'FlinkElastic-orders-lag-high': 'OK' });
+  expect((await handleScalerEvent(tick('2026-01-01T00:07:00Z', { requireAlarm: false }), d)).outcome).toBe('no-change');
+  expect(snapshots).toHaveLength(1);
+});
+
+test('a decision that started an execution stops counting as in progress once the execution recorded its outcome', async () => {
+  const { d, snapshots, store } = deps(config(), { 'FlinkElastic-orders-lag-high': 'ALARM' });
+  const at = emu.clock.now() - 120_000;
+  await store.appendHistory({ kind: 'decision', job: 'orders', at, id: 'd1', detail: { trigger: 't1', action: 'rescale', outcome: 'in-progress', fromParallelism: 2, toParallelism: 4, executionName: 'orders-up-aaaa' } });
+  await store.appendHistory({ kind: 'decision', job: 'orders', at: at + 1, id: 'd2', detail: { trigger: 't2', action: 'rescale', outcome: 'in-progress', fromParallelism: 4, toParallelism: 6, executionName: 'orders-up-bbbb' } });
+  await store.appendHistory({ kind: 'rescale', job: 'orders', at, id: 'orders-up-aaaa', detail: { outcome: 'succeeded' } });
+  await handleScalerEvent(tick('2026-01-01T00:09:00Z'), d);
+  expect(snapshots[0].history.decisions.map((x: any) => x.outcome)).toEqual(['succeeded', 'in-progress']);
+});
