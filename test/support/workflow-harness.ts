@@ -178,7 +178,6 @@ export class WorkflowHarness {
       };
     }
     const sm = new StateMachine(this.virtualAsl, { validationOptions: { checkArn: false } });
-    // eslint-disable-next-line prefer-const
     let run: ReturnType<StateMachine['run']>;
     // Retries run without real delay (retryIntervalOverrides 0); the same state invoked twice in a row is a retry,
     // and its backoff (the Transient retrier's interval x rate^n, capped; jitter taken at its maximum) is slept on
