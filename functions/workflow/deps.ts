@@ -22,6 +22,8 @@ export interface WorkflowDeps {
   target(job: JobConfig): CapacityTarget | Promise<CapacityTarget>;
   sns: SNSClient;
   topicArn: string;
+  /** ARN of the rescale state machine: the watchdog acts only on this state machine's executions. */
+  stateMachineArn?: string;
   /** Epoch ms. */
   now(): number;
   sleep(ms: number): Promise<void>;

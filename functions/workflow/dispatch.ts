@@ -26,6 +26,7 @@ import {
 } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 import { validateStep } from './validate';
+import { watchdogStep } from './watchdog';
 
 type StepFn = (deps: WorkflowDeps, state: any, execution: ExecutionRef) => Promise<unknown>;
 
@@ -48,6 +49,8 @@ export const STEPS = {
   record: (d, s, e) => recordStep(d, s, e),
   unlock: (d, s, e) => unlockStep(d, s, e),
   notify: (d, s, e) => notifyStep(d, s, e),
+  /** Not a state of the machine: EventBridge delivers its executions' ABORTED/TIMED_OUT/FAILED events here (watchdog.ts). */
+  watchdog: (d, s) => watchdogStep(d, s),
 } satisfies Record<string, StepFn>;
 
 export type StepName = keyof typeof STEPS;

@@ -169,6 +169,8 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
   const lines: string[] = [];
   let subject: string;
   let todo: string | undefined;
+  // An execution stopped from outside (console, timeout) did not "fail": say how it ended.
+  const failed = state.ended ? `ended ${state.ended.status}` : 'failed';
   switch (outcome) {
     case 'succeeded':
       subject = `${jobName} rescaled ${from} -> ${to} (${mode})`;
@@ -212,12 +214,12 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
       lines.push(`Nothing was changed: ${err}.`);
       break;
     case 'failed-untouched':
-      subject = `rescale of ${jobName} failed; job untouched at parallelism ${from}`;
+      subject = `rescale of ${jobName} ${failed}; job untouched at parallelism ${from}`;
       lines.push(`The rescale failed before the job was stopped, so the job keeps running at parallelism ${from}: ${err}.`);
       todo = 'Nothing is at risk. Look at the error; the scaler will try again after its cooldown, or start a new execution.';
       break;
     case 'failed-rolled-back':
-      subject = `rescale of ${jobName} failed; rolled back to parallelism ${from}`;
+      subject = `rescale of ${jobName} ${failed}; rolled back to parallelism ${from}`;
       lines.push(
         `The rescale failed after the job was stopped: ${err}.`,
         `The job was restored from savepoint ${sp} at its old parallelism ${from} (Flink job ${state.recovery?.jobId}).`,
@@ -240,6 +242,14 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
         ? `Restore the job from savepoint ${sp} at parallelism ${from}: POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}} (or flink run -s ${sp} -p ${from} ...).`
         : (state.recovery?.manualAction ?? 'Resubmit the job from its latest retained checkpoint.');
       break;
+  }
+  if (state.ended) {
+    lines.unshift(`The execution ended ${state.ended.status} without running its own recovery; the watchdog checked the job in Flink and acted on what it found.`);
+    if (state.ended.lockKeptUntil !== undefined) {
+      lines.push(
+        `The job's rescale lock is kept until ${new Date(state.ended.lockKeptUntil).toISOString()} so no automatic rescale touches the job while you restore it (delete the lock item pk "job#${jobName}", sk "lock" from the state table to release it sooner).`,
+      );
+    }
   }
   const body = [
     `flink-elastic rescale: ${outcome.toUpperCase()}`,

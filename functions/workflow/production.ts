@@ -31,6 +31,7 @@ export function createProductionDeps({ logger, tracer, metrics }: { logger: Logg
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
     sns,
     topicArn: requiredEnv('NOTIFICATION_TOPIC_ARN'),
+    stateMachineArn: process.env.STATE_MACHINE_ARN,
     flink: (job) => {
       if (!flinkCache.has(job.name)) flinkCache.set(job.name, flinkClientFor(job, tracer));
       return flinkCache.get(job.name)!;

@@ -12,6 +12,11 @@ import type { WorkflowDeps } from './deps';
 import { PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
 
+/** Lock progress key holding the execution's plan (JSON), written with the lock. */
+export const PLAN_PROGRESS_KEY = 'plan';
+/** Lock progress key holding the resource requirements before PutRequirements changed them (JSON). */
+export const PREVIOUS_REQUIREMENTS_KEY = 'previousRequirements';
+
 const TERMINAL: JobStatus[] = ['CANCELED', 'FINISHED', 'FAILED'];
 export const isTerminal = (s: JobStatus) => TERMINAL.includes(s);
 
@@ -64,7 +69,14 @@ async function check<T extends { done: boolean; detail: string }>(
 export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['lock']> {
   const { plan } = state;
   const now = deps.now();
-  const r = await deps.store.acquireLock(plan.job, plan.owner, { now, ttlSeconds: plan.lockTtlSeconds, reason: `${plan.summary}; ${plan.reason}` });
+  // The plan is stored with the lock (atomically) so the watchdog can recover an execution that ends without
+  // reaching its own Catch (aborted, timed out): see watchdog.ts.
+  const r = await deps.store.acquireLock(plan.job, plan.owner, {
+    now,
+    ttlSeconds: plan.lockTtlSeconds,
+    reason: `${plan.summary}; ${plan.reason}`,
+    progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) },
+  });
   if (plan.respectCooldown) {
     const last = await deps.store.getLastRescaleAt(plan.job);
     const cooldown = jobConfig(deps, plan.job).cooldownSeconds;
@@ -211,7 +223,7 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
 }
 
 /** Tasks all RUNNING, and each vertex at its planned parallelism. */
-function runningAtPlan(d: JobDetails, plan: Plan, useTarget: boolean): { ok: boolean; detail: string } {
+export function runningAtPlan(d: JobDetails, plan: Plan, useTarget: boolean): { ok: boolean; detail: string } {
   if (d.state !== 'RUNNING') return { ok: false, detail: `job is ${d.state}` };
   const notRunning = d.vertices.filter((v) => (v.tasks.RUNNING ?? 0) < v.parallelism);
   if (notRunning.length) return { ok: false, detail: `${notRunning.length} of ${d.vertices.length} vertices not all RUNNING (${notRunning.map((v) => v.name).join(', ')})` };
@@ -244,12 +256,13 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
   const next: ResourceRequirements = {};
   for (const [id, r] of Object.entries(current)) next[id] = { parallelism: { ...r.parallelism } };
   for (const v of plan.vertices) next[v.id] = { parallelism: { lowerBound: v.to, upperBound: v.to } };
-  await flink.putResourceRequirements(plan.from.jobId, next);
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'requirements' });
   // What to restore if this rescale has to be undone (idempotent: a second delivery sees our own values).
   const previous: Record<string, { lowerBound: number; upperBound: number }> = {};
   for (const [id, r] of Object.entries(current)) previous[id] = r.parallelism;
   for (const v of plan.vertices) if (previous[v.id]?.upperBound === v.to && v.from !== v.to) previous[v.id] = { lowerBound: 1, upperBound: v.from };
+  // Recorded under the lock before the change, so the watchdog can undo it if the execution is stopped right after.
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'requirements', [PREVIOUS_REQUIREMENTS_KEY]: JSON.stringify(previous) });
+  await flink.putResourceRequirements(plan.from.jobId, next);
   return { at: deps.now(), previous };
 }
 

@@ -108,6 +108,8 @@ export interface WorkflowState {
   recovery?: Recovery;
   recoveryError?: CaughtError;
   notify?: { messageId?: string; subject: string; at: number };
+  /** Set by the watchdog: the execution ended (ABORTED / TIMED_OUT / FAILED) without running its own recovery. */
+  ended?: { status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; at: number; lockKeptUntil?: number };
 }
 
 /** Execution input (manual executions need only job + parallelism). Validated by `validateInput`. */

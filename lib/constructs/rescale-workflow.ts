@@ -18,7 +18,10 @@
  * Every task: retries with full-jitter exponential backoff on `Transient` (and Lambda service errors, task
  * timeouts), a timeout, and a catch. Every loop is bounded by a deadline the Check step enforces.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SnsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -78,11 +81,17 @@ export class RescaleWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly stepFunction: ElasticFunction;
   readonly logGroup: logs.LogGroup;
+  /** Delivers this state machine's ABORTED / TIMED_OUT / FAILED executions to the watchdog step. */
+  readonly watchdogRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: RescaleWorkflowProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const S = RESCALE_STATES;
+    const stateMachineName = props.stateMachineName ?? `${stack.stackName}-rescale`;
+    // Built from the name, not the resource: the step function's environment cannot reference the state machine
+    // that references the function (a dependency cycle).
+    const stateMachineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
     this.stepFunction = new ElasticFunction(this, 'StepFunction', {
       entry: 'functions/handlers/workflow.ts',
@@ -92,7 +101,7 @@ export class RescaleWorkflow extends Construct {
       vpc: props.vpc,
       memorySize: 512,
       timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
-      environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn },
+      environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn, STATE_MACHINE_ARN: stateMachineArn },
     });
     props.table.grantReadWriteData(this.stepFunction);
     props.topic.grantPublish(this.stepFunction);
@@ -262,7 +271,7 @@ export class RescaleWorkflow extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.stateMachineName ?? `${stack.stackName}-rescale`,
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'flink-elastic: rescale one Flink job (savepoint / adaptive / reactive), safe under every failure',
       definitionBody: sfn.DefinitionBody.fromChainable(validate),
@@ -270,7 +279,38 @@ export class RescaleWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    this.watchdogRule = this.addWatchdog(props.topic, stateMachineName);
     this.acknowledgeNagFindings();
+  }
+
+  /**
+   * The watchdog (functions/workflow/watchdog.ts): executions that end ABORTED, TIMED_OUT or FAILED outside their
+   * Catch never run Abort/Rollback/Unlock/Notify; EventBridge hands their status-change event to the step function
+   * as {"step": "watchdog", "state": <detail>, "execution": {id, name}}. Lambda retries a failed delivery twice
+   * (the watchdog throws `Transient` while another delivery holds its lease); after that the raw event goes to the
+   * notification topic, so no stopped execution goes unreported.
+   */
+  private addWatchdog(topic: sns.ITopic, stateMachineName: string): events.Rule {
+    this.stepFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SnsDestination(topic) });
+    return new events.Rule(this, 'WatchdogRule', {
+      description: `flink-elastic: ${stateMachineName} executions ending ABORTED / TIMED_OUT / FAILED -> watchdog (recover the job, release the lock, notify)`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+      },
+      targets: [
+        new targets.LambdaFunction(this.stepFunction, {
+          event: events.RuleTargetInput.fromObject({
+            step: 'watchdog',
+            state: events.EventField.fromPath('$.detail'),
+            execution: { id: events.EventField.fromPath('$.detail.executionArn'), name: events.EventField.fromPath('$.detail.name') },
+          }),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
   }
 
   /** cdk-nag v3 acknowledgements for the state machine's role (the step function's are made by ElasticFunction and the grants). */

@@ -105,3 +105,29 @@ test('the stack carries the workflow: the scaler may start it, manual starts fin
   const steps = Object.entries<any>(full.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('RescaleWorkflowStepFunction'))![1];
   expect(steps.Properties.VpcConfig.SubnetIds).toEqual(config.deployment.vpc!.subnetIds);
 });
+
+test('watchdog: only this state machine\'s ABORTED/TIMED_OUT/FAILED executions reach the step function, with its own ARN in the environment', () => {
+  const rules = Object.values<any>(template.findResources('AWS::Events::Rule'));
+  expect(rules).toHaveLength(1);
+  const [rule] = rules;
+  const smId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+  const fnId = Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('RescaleStepFunction'))!;
+  expect(rule.Properties.EventPattern).toEqual({
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: { stateMachineArn: [{ Ref: smId }], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+  });
+  const [target] = rule.Properties.Targets;
+  expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+  expect(JSON.parse(target.InputTransformer.InputTemplate.replace(/<[^>]+>/g, '"x"'))).toEqual({ step: 'watchdog', state: 'x', execution: { id: 'x', name: 'x' } });
+  // Only EventBridge, only from this rule, may invoke the function for it.
+  template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [Object.keys(template.findResources('AWS::Events::Rule'))[0], 'Arn'] } });
+  // A delivery that keeps failing ends up on the notification topic rather than nowhere.
+  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } });
+  // The ARN the step function compares events against is this state machine's (built from its name: no cycle).
+  const env = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables.STATE_MACHINE_ARN;
+  const smName = template.findResources('AWS::StepFunctions::StateMachine')[smId].Properties.StateMachineName;
+  expect(JSON.stringify(env)).toContain(`:stateMachine:${smName}`);
+  // No new permissions: the watchdog uses what the steps already have (no states:* actions on the step role).
+  expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toMatch(/"states:(?!StartExecution)/);
+});

@@ -9,7 +9,7 @@
  * and the step handlers' inline polls sleep on the same clock. Nothing sleeps in real time.
  */
 import { SNSClient } from '@aws-sdk/client-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type Config, type JobConfigInput } from '../../functions/core/config';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
@@ -21,21 +21,62 @@ import { silentLogger } from '../../functions/workflow/deps';
 import { makeWorkflowHandler, type StepEvent } from '../../functions/workflow/dispatch';
 import { VirtualClock, virtualizeWaits } from '../../local/virtual-time';
 import type { Emulator } from '../../local/emulator';
-import { aslFromTemplate, synthWorkflowStack } from './asl';
+import { aslFromTemplate, renderIntrinsic, synthWorkflowStack } from './asl';
 import type { LocalDynamo } from './dynalite';
 
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:flink-elastic-notifications';
 const SLEEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:VirtualWait';
 
-let cachedAsl: any;
-/** The synthesized definition (one synth per test file: the state machine does not depend on the job list). */
+let cachedTemplate: Template | undefined;
+/** The synthesized workflow template (one synth per test file: the state machine does not depend on the job list). */
+export function synthesizedTemplate(config: Config): Template {
+  cachedTemplate ??= Template.fromStack(synthWorkflowStack(config).stack);
+  return cachedTemplate;
+}
+/** The synthesized definition. */
 export function synthesizedAsl(config: Config): any {
-  cachedAsl ??= aslFromTemplate(Template.fromStack(synthWorkflowStack(config).stack))[0];
-  return cachedAsl;
+  return aslFromTemplate(synthesizedTemplate(config))[0];
+}
+
+/** Value at a simple EventBridge path ($, $.a, $.a.b). */
+function atPath(obj: any, path: string): any {
+  return path === '$' ? obj : path.replace(/^\$\./, '').split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
+}
+
+/**
+ * What EventBridge hands the step Lambda for a "Step Functions Execution Status Change" event: the synthesized
+ * watchdog rule's event pattern is matched (source, detail-type, state machine, status) and its InputTransformer
+ * applied. Returns undefined when the rule would not match.
+ */
+export function watchdogDelivery(template: Template, event: any): StepEvent | undefined {
+  const [rule] = Object.values<any>(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.states'] } } }));
+  const pattern = rule.Properties.EventPattern;
+  const arns = pattern.detail.stateMachineArn.map((a: any) => (a.Ref ? `arn:aws:states:us-east-1:123456789012:stateMachine:${stateMachineName(template)}` : a));
+  const matches =
+    pattern.source.includes(event.source) &&
+    pattern['detail-type'].includes(event['detail-type']) &&
+    arns.includes(event.detail?.stateMachineArn) &&
+    pattern.detail.status.includes(event.detail?.status);
+  if (!matches) return undefined;
+  const { InputPathsMap, InputTemplate } = rule.Properties.Targets[0].InputTransformer;
+  const rendered = (InputTemplate as string).replace(/<([^>]+)>/g, (_, name: string) => JSON.stringify(atPath(event, InputPathsMap[name]) ?? null));
+  return JSON.parse(rendered);
+}
+
+function stateMachineName(template: Template): string {
+  const [sm] = Object.values<any>(template.findResources('AWS::StepFunctions::StateMachine'));
+  return sm.Properties.StateMachineName;
+}
+
+/** The STATE_MACHINE_ARN the step function gets (rendered from the template). */
+export function stepFunctionStateMachineArn(template: Template): string {
+  const fns = Object.values<any>(template.findResources('AWS::Lambda::Function'));
+  const env = fns.map((f) => f.Properties.Environment?.Variables?.STATE_MACHINE_ARN).find(Boolean);
+  return renderIntrinsic(env);
 }
 
 export interface RunResult {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
   output?: any;
   /** The state machine's state when the execution ended (the Succeed/Fail state's input), also for failures. */
   finalState?: any;
@@ -49,7 +90,8 @@ export interface RunResult {
   finishedAt: number;
 }
 
-export type StateWrapper = (state: string, invoke: (event: StepEvent) => Promise<unknown>, event: StepEvent) => Promise<unknown>;
+/** Wraps one Task invocation; `abort()` stops the execution as StopExecution would (no Catch runs). */
+export type StateWrapper = (state: string, invoke: (event: StepEvent) => Promise<unknown>, event: StepEvent, abort: () => void) => Promise<unknown>;
 
 export interface HarnessOptions {
   emulator: Emulator;
@@ -69,7 +111,8 @@ export class WorkflowHarness {
   readonly flink: FlinkApi;
   /** Metrics the steps published (job, name, value, unit). */
   readonly metrics: { job: string; name: string; value: number; unit: string }[] = [];
-  private readonly handler: (e: StepEvent) => Promise<unknown>;
+  /** The step Lambda's handler (tests deliver watchdog events to it). */
+  readonly handler: (e: StepEvent) => Promise<unknown>;
   private readonly virtualAsl: any;
 
   constructor(private readonly opts: HarnessOptions) {
@@ -88,6 +131,7 @@ export class WorkflowHarness {
       sleep: (ms) => this.world.sleep(ms),
       log: silentLogger,
       publishMetric: (job, name, value, unit) => this.metrics.push({ job, name, value, unit }),
+      stateMachineArn: stepFunctionStateMachineArn(synthesizedTemplate(this.config)),
       inlinePollSeconds: opts.inlinePollSeconds,
     };
     this.handler = makeWorkflowHandler(() => this.deps);
@@ -130,10 +174,11 @@ export class WorkflowHarness {
         if (attempt > 0) await this.world.sleep(backoffMs(stateName, attempt));
         invocations.push({ state: stateName, step: event.step });
         const invoke = (e: StepEvent) => this.handler(e);
-        return (wrap ? wrap(stateName, invoke, event) : invoke(event)) as Promise<any>;
+        return (wrap ? wrap(stateName, invoke, event, () => run.abort()) : invoke(event)) as Promise<any>;
       };
     }
     const sm = new StateMachine(this.virtualAsl, { validationOptions: { checkArn: false } });
+    let run: ReturnType<StateMachine['run']>;
     // Retries run without real delay (retryIntervalOverrides 0); the same state invoked twice in a row is a retry,
     // and its backoff (the Transient retrier's interval x rate^n, capped; jitter taken at its maximum) is slept on
     // the virtual clock so retries cost virtual time as they would in AWS.
@@ -147,7 +192,7 @@ export class WorkflowHarness {
     };
     const startedAt = this.world.now();
     return this.world.track(async () => {
-      const run = sm.run(input as any, {
+      run = sm.run(input as any, {
         overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(taskStates.map(([n]) => [n, 0])) },
         context: { Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:WorkflowTest-rescale:${name}`, Name: name } },
       });
@@ -170,7 +215,7 @@ export class WorkflowHarness {
         await collect.catch(() => undefined);
         const cause = (e as { cause?: { name?: string; message?: string } }).cause;
         return {
-          status: 'FAILED' as const,
+          status: e instanceof ExecutionAbortedError ? ('ABORTED' as const) : e instanceof ExecutionTimeoutError ? ('TIMED_OUT' as const) : ('FAILED' as const),
           error: { name: cause?.name ?? (e as Error).name, message: cause?.message ?? (e as Error).message },
           finalState,
           states,
@@ -200,6 +245,53 @@ export class WorkflowHarness {
       await this.advance(next);
     }
     return all;
+  }
+
+  /** The execution ARN of an execution started by `start(input, name)`. */
+  executionArn(name: string): string {
+    return `${this.deps.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  /** An EventBridge "Step Functions Execution Status Change" event as AWS sends it, for an execution of this harness. */
+  statusChangeEvent(name: string, status: string, input: unknown, detail: Record<string, unknown> = {}): any {
+    return {
+      version: '0',
+      id: `evt-${name}-${status}`,
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: new Date(this.world.now()).toISOString(),
+      region: 'us-east-1',
+      resources: [this.executionArn(name)],
+      detail: {
+        executionArn: this.executionArn(name),
+        stateMachineArn: this.deps.stateMachineArn,
+        name,
+        status,
+        startDate: this.world.now() - 60_000,
+        stopDate: this.world.now(),
+        input: JSON.stringify(input),
+        inputDetails: { included: true },
+        output: null,
+        outputDetails: null,
+        error: null,
+        cause: null,
+        ...detail,
+      },
+    };
+  }
+
+  /**
+   * Delivers an EventBridge event through the synthesized watchdog rule (pattern + InputTransformer) to the step
+   * handler, in virtual time. Resolves to {matched: false} when the rule does not match the event.
+   */
+  async deliver(event: any): Promise<{ matched: boolean; result?: any; error?: Error }> {
+    const payload = watchdogDelivery(synthesizedTemplate(this.config), event);
+    if (!payload) return { matched: false };
+    const [r] = await this.drive(
+      this.world.track(() => this.handler(payload).then((result) => ({ matched: true, result }), (error: Error) => ({ matched: true, error }))),
+    );
+    return r;
   }
 
   async run(input: unknown, name: string, wrap?: StateWrapper): Promise<RunResult> {

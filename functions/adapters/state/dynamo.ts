@@ -68,7 +68,7 @@ export class DynamoStateStore implements StateStore {
             expiresAtMs,
             expiresAt: Math.ceil(expiresAtMs / 1000),
             reason: opts.reason,
-            progress: {},
+            progress: opts.progress ?? {},
           },
           ConditionExpression: 'attribute_not_exists(pk) OR (expiresAtMs < :now AND #owner <> :owner)',
           ExpressionAttributeNames: { '#owner': 'owner' },
@@ -77,7 +77,7 @@ export class DynamoStateStore implements StateStore {
         }),
       );
       previous = r.Attributes;
-      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs, reason: opts.reason, progress: {} };
+      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs, reason: opts.reason, progress: { ...opts.progress } };
       return previous
         ? { lock, acquired: true, tookOverFrom: { owner: String(previous.owner), expiresAtMs: Number(previous.expiresAtMs) } }
         : { lock, acquired: true };

@@ -23,6 +23,11 @@ export interface AcquireLockOptions {
   /** How long the lock is valid without being released. */
   ttlSeconds: number;
   reason?: string;
+  /**
+   * Progress stored atomically with a newly taken lock (e.g. the rescale plan, so a watchdog can recover an execution
+   * that ended without its own recovery). Ignored when this owner already holds the lock.
+   */
+  progress?: Record<string, string | number | boolean>;
 }
 
 export interface AcquireLockResult {

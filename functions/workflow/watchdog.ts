@@ -1,0 +1,274 @@
+/**
+ * Step `watchdog`: handles rescale executions that end without reaching their own Catch path: ABORTED (stopped in
+ * the console / StopExecution), TIMED_OUT (the state machine's TimeoutSeconds), or FAILED outside a Catch.
+ * EventBridge delivers "Step Functions Execution Status Change" events of this state machine to the step Lambda
+ * (lib/constructs/rescale-workflow.ts) as {"step": "watchdog", "state": <event detail>, "execution": {...}}.
+ *
+ * What it does, once per execution:
+ *  1. Validates the event; ignores other state machines, other statuses, and executions that do not hold a job's
+ *     lock (they finished their own Unlock, never locked, or the lock moved on).
+ *  2. Rebuilds the execution's state from what it recorded under the lock (the plan is stored with the lock by the
+ *     Lock step; savepoint trigger id / path, previous resource requirements and capacity are recorded as it goes).
+ *  3. Looks at reality through the same recovery as the workflow's Abort/Rollback (`recoverStep`): original job still
+ *     running → undo capacity/requirements, job untouched; after the cancel with no job running → resubmit from the
+ *     recorded savepoint at the old parallelism; the rescaled job already healthy → keep it.
+ *  4. Records history, notifies (the same `notify#<execution>` claim as the workflow's Notify: one message per
+ *     execution, whoever sends it), and releases the lock — except when the job could not be restored: then the
+ *     notification says ACTION REQUIRED with the savepoint path, and the lock is kept (marked) until it expires so
+ *     no automatic rescale touches the job while a person restores it.
+ * Duplicate deliveries: a short lease (claimOnce with a TTL) keeps two deliveries from recovering at the same time;
+ * a later delivery finds the lock released (or marked) and does nothing.
+ */
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import { STEP_TIMEOUT_SECONDS } from '../core/rescale-timing';
+import type { LockInfo } from '../adapters/state/types';
+import type { WorkflowDeps } from './deps';
+import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
+import { ACTION_REQUIRED, notifyStep, recordStep, type Outcome } from './finish';
+import { isTerminal, jobConfig, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
+import type { ExecutionRef, Plan, WorkflowState } from './types';
+
+export const WATCHED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
+/** The Fail state the workflow's own failure path ends in (after its recovery, record, unlock and notify). */
+export const HANDLED_FAILURE_ERROR = 'RescaleFailed';
+/** Lock progress key the watchdog sets when it keeps the lock (the job needs a person). */
+export const WATCHDOG_PROGRESS_KEY = 'watchdog';
+/** How long one delivery holds its lease: one Lambda invocation at most. */
+export const WATCHDOG_LEASE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
+/** Attempts at recovery within one delivery when Flink is briefly unavailable (then: ACTION REQUIRED). */
+const RECOVERY_ATTEMPTS = 3;
+
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
+
+/** The `detail` of an EventBridge "Step Functions Execution Status Change" event (fields the watchdog uses). */
+export const ExecutionStatusChangeSchema = z.looseObject(
+  {
+    executionArn: z.string({ error: 'must be a Step Functions execution ARN' }).regex(EXECUTION_ARN, { error: 'must be a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)' }),
+    stateMachineArn: z
+      .string({ error: 'must be a Step Functions state machine ARN' })
+      .regex(STATE_MACHINE_ARN, { error: 'must be a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)' }),
+    name: z.string({ error: 'must be the execution name' }).min(1, { error: 'must be the execution name (1 to 80 characters)' }).max(80, { error: 'must be the execution name (1 to 80 characters)' }),
+    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'], {
+      error: 'must be one of RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE',
+    }),
+    input: z.string({ error: 'must be the execution input as a JSON string, or null' }).nullish(),
+    error: z.string({ error: 'must be a string or null' }).nullish(),
+    cause: z.string({ error: 'must be a string or null' }).nullish(),
+    stopDate: z.number({ error: 'must be epoch milliseconds or null' }).nullish(),
+  },
+  { error: 'must be the detail of a "Step Functions Execution Status Change" event (an object)' },
+);
+export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChangeSchema>;
+
+/** Parses the event detail; throws InvalidInputError naming each bad field (nothing is changed). */
+export function parseExecutionStatusChange(detail: unknown): ExecutionStatusChange {
+  const r = ExecutionStatusChangeSchema.safeParse(detail);
+  if (r.success) {
+    if (!r.data.executionArn.includes(`:execution:${r.data.stateMachineArn.split(':stateMachine:')[1]}:`)) {
+      throw new InvalidInputError([{ field: 'detail.executionArn', message: `must be an execution of detail.stateMachineArn (${r.data.stateMachineArn})` }]);
+    }
+    return r.data;
+  }
+  throw new InvalidInputError(r.error.issues.map((i) => ({ field: ['detail', ...i.path].join('.'), message: i.message })));
+}
+
+export type WatchdogAction = 'ignored' | 'released' | 'recovered' | 'action-required';
+
+export interface WatchdogResult {
+  action: WatchdogAction;
+  /** One line: why (ignored) or what was done. */
+  reason: string;
+  job?: string;
+  outcome?: Outcome;
+  savepointPath?: string;
+  at: number;
+}
+
+const ignored = (deps: WorkflowDeps, reason: string, job?: string): WatchdogResult => ({ action: 'ignored', reason, job, at: deps.now() });
+
+/** The job whose lock this execution holds (the input names it; without a usable input, every configured job is checked). */
+async function lockedJob(deps: WorkflowDeps, ev: ExecutionStatusChange): Promise<{ job: string; lock: LockInfo } | undefined> {
+  let named: string | undefined;
+  try {
+    const input = ev.input ? (JSON.parse(ev.input) as { job?: unknown }) : undefined;
+    if (typeof input?.job === 'string') named = input.job;
+  } catch {
+    /* not JSON (or truncated): look at every job */
+  }
+  const names = named && deps.config.jobs.some((j) => j.name === named) ? [named] : deps.config.jobs.map((j) => j.name);
+  for (const job of names) {
+    const lock = await deps.store.getLock(job);
+    if (lock?.owner === ev.executionArn) return { job, lock };
+  }
+  return undefined;
+}
+
+function parseJson<T>(value: unknown): T | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The plan the Lock step stored with the lock, if it is this execution's. */
+function recordedPlan(lock: LockInfo, ev: ExecutionStatusChange): Plan | undefined {
+  const plan = parseJson<Plan>(lock.progress[PLAN_PROGRESS_KEY]);
+  if (!plan || plan.owner !== ev.executionArn || plan.job !== lock.job || typeof plan.from?.jobId !== 'string' || typeof plan.from?.parallelism !== 'number') return undefined;
+  return plan;
+}
+
+/** The execution's state as far as it recorded it under the lock (what Abort/Rollback would have had). */
+export function stateFromLock(plan: Plan, lock: LockInfo, ev: ExecutionStatusChange, now: number): WorkflowState {
+  const p = lock.progress;
+  const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt } };
+  if (typeof p.savepointTriggerId === 'string') state.savepoint = { triggerId: p.savepointTriggerId, at: lock.acquiredAt, stop: plan.stopWithSavepoint };
+  if (typeof p.savepointPath === 'string') state.savepointStatus = { done: true, location: p.savepointPath, attempts: 1, since: lock.acquiredAt, at: lock.acquiredAt, detail: 'recorded under the lock' };
+  const previous = parseJson<Record<string, { lowerBound: number; upperBound: number }>>(p[PREVIOUS_REQUIREMENTS_KEY]);
+  if (previous) state.requirements = { at: lock.acquiredAt, previous };
+  if (typeof p.capacityBefore === 'number' && typeof p.capacityAfter === 'number') {
+    state.capacity = { previous: p.capacityBefore, desired: p.capacityAfter, changed: p.capacityBefore !== p.capacityAfter, at: lock.acquiredAt };
+  }
+  const why = [ev.error, ev.cause].filter(Boolean).join(': ');
+  state.error = {
+    Error: `Execution${ev.status === 'TIMED_OUT' ? 'TimedOut' : ev.status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
+    Cause: `execution ${ev.name} ended ${ev.status}${why ? ` (${why})` : ''} without running its own recovery; the watchdog took over`,
+  };
+  state.ended = { status: ev.status as WatchedStatus, at: ev.stopDate ?? now };
+  return state;
+}
+
+/** The rescale had already happened (the execution ended while draining, releasing or recording): the job runs at the plan. */
+async function alreadyRescaled(deps: WorkflowDeps, state: WorkflowState): Promise<boolean> {
+  const { plan } = state;
+  const flink = await deps.flink(jobConfig(deps, plan.job));
+  const jobId = plan.mode === 'savepoint' ? plan.newJobId : plan.from.jobId;
+  const jobs = await flink.jobs();
+  const j = jobs.find((x) => x.id === jobId);
+  if (!j || isTerminal(j.state)) return false;
+  const d = await flink.job(jobId);
+  if (!runningAtPlan(d, plan, true).ok) return false;
+  if (plan.mode === 'savepoint') {
+    const cp = await flink.checkpoints(jobId);
+    if (cp.enabled && cp.completed < 1) return false;
+    state.resubmit = { jobId, parallelism: plan.to.parallelism, savepointPath: state.savepointStatus?.location ?? '', at: deps.now() };
+    state.running = { done: true, jobId, attempts: 1, since: deps.now(), at: deps.now(), detail: 'running at the planned parallelism (seen by the watchdog)' };
+  } else {
+    state.inPlace = { done: true, attempts: 1, since: deps.now(), at: deps.now(), detail: 'running at the planned parallelism (seen by the watchdog)' };
+  }
+  return true;
+}
+
+/** recoverStep with a few quick retries on transient errors (the workflow's Retry does this for Abort/Rollback). */
+async function recoverWithRetries(deps: WorkflowDeps, state: WorkflowState): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      state.recovery = await recoverStep(deps, state);
+      return;
+    } catch (e) {
+      const err = toStepError(e, 'watchdog recovery');
+      if (attempt < RECOVERY_ATTEMPTS && (err instanceof TransientError || isRetryable(e))) {
+        await deps.sleep(2000 * attempt);
+        continue;
+      }
+      state.recoveryError = { Error: err.name, Cause: err.message };
+      return;
+    }
+  }
+}
+
+export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise<WatchdogResult> {
+  const ev = parseExecutionStatusChange(detail);
+  if (!deps.stateMachineArn) throw new PreconditionError('the watchdog needs the rescale state machine ARN (STATE_MACHINE_ARN is not set)');
+  if (ev.stateMachineArn !== deps.stateMachineArn) return ignored(deps, `event for another state machine (${ev.stateMachineArn})`);
+  if (!(WATCHED_STATUSES as readonly string[]).includes(ev.status)) return ignored(deps, `status ${ev.status} needs no watchdog`);
+  const held = await lockedJob(deps, ev);
+  if (!held) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
+  const { job, lock } = held;
+  if (lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
+  const ref: ExecutionRef = { id: ev.executionArn, name: ev.name };
+
+  if (ev.status === 'FAILED' && ev.error === HANDLED_FAILURE_ERROR) {
+    // The workflow's own failure path ran (recovery, record, notification) and ended in its Fail state; only its
+    // unlock did not succeed. Releasing is what that path meant to do.
+    const r = await deps.store.releaseLock(job, ev.executionArn);
+    return { action: r.released ? 'released' : 'ignored', reason: 'the workflow had recovered and notified itself; released the lock its failed Unlock left behind', job, at: deps.now() };
+  }
+
+  // One delivery at a time. A second one retries later (Transient → Lambda's async retry) and then finds the lock gone.
+  const now = deps.now();
+  if (!(await deps.store.claimOnce(job, `watchdog#${ev.name}`, now, WATCHDOG_LEASE_SECONDS))) {
+    throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
+  }
+
+  const plan = recordedPlan(lock, ev);
+  if (!plan) {
+    // A lock without a plan: taken by an older version of the Lock step. Nothing to rebuild the rescale from.
+    return keepLockAndNotifyUnknown(deps, job, lock, ev);
+  }
+  const state = stateFromLock(plan, lock, ev, now);
+  // Config the job was rescaled with has gone: we can no longer talk to it.
+  if (!deps.config.jobs.some((j) => j.name === plan.job)) {
+    state.recoveryError = { Error: 'PreconditionFailed', Cause: `job "${plan.job}" is no longer in the config` };
+  } else if (!(await alreadyRescaled(deps, state).catch(() => false))) {
+    await recoverWithRetries(deps, state);
+  }
+
+  const record = await recordStep(deps, state, ref);
+  const outcome = record.outcome;
+  const needsPerson = outcome === 'failed-job-down' || outcome === 'failed-rollback-failed';
+  if (needsPerson) {
+    state.ended!.lockKeptUntil = lock.expiresAtMs;
+    await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `${outcome} at ${new Date(deps.now()).toISOString()}` });
+  }
+  await notifyStep(deps, state, ref);
+  if (!needsPerson) await deps.store.releaseLock(job, ev.executionArn);
+  deps.log[needsPerson || ACTION_REQUIRED.includes(outcome) ? 'error' : 'warn'](`watchdog: execution ${ev.name} ended ${ev.status}; ${outcome}`, {
+    job,
+    outcome,
+    savepointPath: record.savepointPath,
+    recovery: state.recovery,
+  });
+  return {
+    action: needsPerson ? 'action-required' : 'recovered',
+    reason: state.recovery?.actions.join('; ') || (state.running?.done || state.inPlace?.done ? 'the job already runs rescaled' : (state.recoveryError?.Cause ?? outcome)),
+    job,
+    outcome,
+    savepointPath: record.savepointPath,
+    at: deps.now(),
+  };
+}
+
+/** No plan under the lock: say what is known (savepoint path, phase), keep the lock until it expires. */
+async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: LockInfo, ev: ExecutionStatusChange): Promise<WatchdogResult> {
+  const sp = typeof lock.progress.savepointPath === 'string' ? lock.progress.savepointPath : undefined;
+  await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
+  if (await deps.store.claimOnce(job, `notify#${ev.name}`, deps.now(), 7 * 86_400)) {
+    await deps.sns.send(
+      new PublishCommand({
+        TopicArn: deps.topicArn,
+        Subject: `flink-elastic: ACTION REQUIRED: check ${job}; its rescale ended ${ev.status}`.slice(0, 99),
+        Message: [
+          `flink-elastic rescale: ACTION REQUIRED`,
+          '',
+          `Execution ${ev.name} of job "${job}" ended ${ev.status} while holding the job's rescale lock, and it recorded no plan to recover from.`,
+          `Recorded progress: ${JSON.stringify(lock.progress)}.`,
+          sp ? `If the Flink job is not running, restore it from savepoint ${sp} at its previous parallelism.` : 'No savepoint path was recorded, so the job was not cancelled by this execution.',
+          `The lock is kept until ${new Date(lock.expiresAtMs).toISOString()} so no automatic rescale starts meanwhile.`,
+          '',
+          `Execution:  ${ev.executionArn}`,
+        ].join('\n'),
+        MessageAttributes: {
+          job: { DataType: 'String', StringValue: job },
+          outcome: { DataType: 'String', StringValue: 'failed-unknown' },
+          actionRequired: { DataType: 'String', StringValue: 'true' },
+        },
+      }),
+    );
+  }
+  return { action: 'action-required', reason: 'no plan recorded under the lock', job, savepointPath: sp, at: deps.now() };
+}

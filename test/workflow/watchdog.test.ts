@@ -1,0 +1,222 @@
+/**
+ * The watchdog: rescale executions that end ABORTED / TIMED_OUT / FAILED without reaching their own Catch.
+ * Executions run the synthesized state machine (aws-local-stepfunctions) against the Flink emulator over loopback and
+ * the state store on dynalite; the execution is stopped from outside at a chosen state (as StopExecution does), then
+ * the status-change event goes through the synthesized EventBridge rule (pattern + InputTransformer) to the real step
+ * handler. Every scenario asserts the job's final state, the savepoint used, the lock, and the notification.
+ */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { JobConfigInput } from '../../functions/core/config';
+import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
+import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { WorkflowHarness, type StateWrapper } from '../support/workflow-harness';
+
+const snsMock = mockClient(SNSClient);
+let dynamo: LocalDynamo;
+let emu: Emulator | undefined;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => dynamo.stop());
+beforeEach(() => {
+  snsMock.reset();
+  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+});
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+
+let jobCounter = 0;
+/** One job name per test: the state store (dynalite) is shared by the file's tests. */
+async function setup(name = `orders-${++jobCounter}`) {
+  emu = await startEmulator({ version: '1.19', taskManagers: 2, slotsPerTaskManager: 2, scheduler: 'default' });
+  const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
+  const job: JobConfigInput = {
+    name,
+    flink: { url: emu.url, version: '1.19', jobName: name },
+    mode: 'savepoint',
+    submit: { jarPath: `s3://artifacts/${name}.jar` },
+    savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 },
+    target: { kind: 'asg', autoScalingGroupName: `${name}-tms` },
+    slotsPerTaskManager: 2,
+    bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
+    drainTimeoutSeconds: 120,
+  } as JobConfigInput;
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [job] });
+  const flinkJob = emu.model.startJob({ name, parallelism: 4, inputRate: 1000 });
+  await h.elapse(40_000);
+  return { h, sim, job: flinkJob, emu: emu!, name };
+}
+
+/** Stops the execution (as StopExecution does: no Catch runs) when it is about to run `state`. */
+const abortAt =
+  (state: string): StateWrapper =>
+  (name, invoke, event, abort) => {
+    if (name !== state) return invoke(event);
+    abort();
+    return new Promise(() => {});
+  };
+
+const parallelismOf = async (h: WorkflowHarness, jobId: string) => (await h.flink.job(jobId)).vertices.map((v) => v.parallelism);
+
+test('aborted before the cancel: the job is untouched, the capacity added for it given back, the lock released, one notification', async () => {
+  const { h, sim, job, emu, name } = await setup();
+  const input = { job: name, parallelism: 8, reason: 'lag', startedBy: 'scaler' };
+  const r = await h.run(input, 'abort-early', abortAt('PollSavepoint'));
+  expect(r.status).toBe('ABORTED');
+  expect(r.states).not.toContain('Abort');
+  expect(sim.desiredCount).toBe(4); // EnsureCapacity ran
+  expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('abort-early')); // nothing released it
+  expect(notifications()).toHaveLength(0);
+
+  const d = await h.deliver(h.statusChangeEvent('abort-early', 'ABORTED', input));
+  expect(d.error).toBeUndefined();
+  expect(d.result).toMatchObject({ action: 'recovered', outcome: 'failed-untouched', job: name });
+  // The original job keeps running at its old parallelism; nothing was cancelled or submitted.
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  expect(await parallelismOf(h, job.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.jobs()).filter((j) => j.state === 'RUNNING')).toHaveLength(1);
+  expect(emu.model.savepoints.size).toBeLessThanOrEqual(1);
+  expect(sim.desiredCount).toBe(2); // the idle members added for this rescale were released
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+  const n = notifications();
+  expect(n).toHaveLength(1);
+  expect(n[0].Subject).toMatch(new RegExp(`rescale of ${name} ended ABORTED; job untouched at parallelism 4`));
+  expect(n[0].Message).toMatch(/ended ABORTED without running its own recovery; the watchdog/);
+  expect(n[0].MessageAttributes?.outcome.StringValue).toBe('failed-untouched');
+  const [hist] = await h.deps.store.history(name, 'rescale');
+  expect(hist.detail).toMatchObject({ outcome: 'failed-untouched', before: { parallelism: 4 }, after: { parallelism: 4, jobId: job.id } });
+  expect(await h.deps.store.getLastRescaleAt(name)).toBeUndefined();
+});
+
+test('aborted after the cancel: the job is resubmitted from the same savepoint at the old parallelism; duplicate deliveries act once', async () => {
+  const { h, job, emu, name } = await setup();
+  const input = { job: name, parallelism: 2 };
+  const r = await h.run(input, 'abort-late', abortAt('Resubmit'));
+  expect(r.status).toBe('ABORTED');
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED'); // the job is down: only its savepoint is left
+  const sp = (await h.deps.store.getLock(name))!.progress.savepointPath as string;
+  expect(sp).toMatch(new RegExp(`^s3://state/savepoints/${name}/`));
+
+  const event = h.statusChangeEvent('abort-late', 'ABORTED', input);
+  const first = await h.deliver(event);
+  expect(first.result).toMatchObject({ action: 'recovered', outcome: 'failed-rolled-back', savepointPath: sp });
+  const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(live).toHaveLength(1);
+  expect(live[0].id).not.toBe(job.id);
+  expect(await parallelismOf(h, live[0].id)).toEqual([4, 4, 4]); // old parallelism, not the requested 2
+  expect((await h.flink.checkpoints(live[0].id)).restored).toMatchObject({ externalPath: sp, isSavepoint: true });
+  expect(emu.model.savepoints.size).toBe(1);
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+
+  // EventBridge delivers at least once: the same event again changes nothing and sends nothing.
+  const again = await h.deliver(event);
+  expect(again.result).toMatchObject({ action: 'ignored' });
+  expect((await h.flink.jobs()).filter((j) => j.state === 'RUNNING').map((j) => j.id)).toEqual([live[0].id]);
+  const n = notifications();
+  expect(n).toHaveLength(1);
+  expect(n[0].Subject).toMatch(new RegExp(`rescale of ${name} ended ABORTED; rolled back to parallelism 4`));
+  expect(n[0].Message).toContain(`restored from savepoint ${sp} at its old parallelism 4`);
+  expect(await h.deps.store.history(name, 'rescale')).toHaveLength(1);
+});
+
+test('two deliveries at once: one recovers, the other backs off (Transient, retried later by Lambda) and then finds nothing to do', async () => {
+  const { h, job, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  await h.run(input, 'abort-twice', abortAt('CheckRunning'));
+  const event = h.statusChangeEvent('abort-twice', 'TIMED_OUT', input);
+  const [a, b] = await Promise.all([h.deliver(event), h.deliver(event)]);
+  const results = [a, b];
+  expect(results.filter((x) => x.result?.action === 'recovered')).toHaveLength(1);
+  const other = results.find((x) => x.error)!;
+  expect(other.error!.name).toBe('Transient');
+  expect((await h.deliver(event)).result).toMatchObject({ action: 'ignored' });
+  // The half-started job at the new parallelism (no checkpoint yet) was replaced by the job at the old one.
+  const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(live).toHaveLength(1);
+  expect(live[0].id).not.toBe(job.id);
+  expect(await parallelismOf(h, live[0].id)).toEqual([4, 4, 4]);
+  expect(notifications()).toHaveLength(1);
+  expect(notifications()[0].Subject).toMatch(/ended TIMED_OUT; rolled back to parallelism 4/);
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+});
+
+test('not ours: another state machine, a status that needs nothing, an execution that no longer holds the lock, and a bad event', async () => {
+  const { h, job, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  await h.run(input, 'holder', abortAt('PollSavepoint'));
+  const lockBefore = await h.deps.store.getLock(name);
+
+  // The rule does not even match another state machine's event; delivered anyway, the step ignores it.
+  const foreign = h.statusChangeEvent('holder', 'ABORTED', input, {
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:someone-else',
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:someone-else:holder',
+  });
+  expect(await h.deliver(foreign)).toEqual({ matched: false });
+  expect(await h.handler({ step: 'watchdog', state: foreign.detail, execution: { id: foreign.detail.executionArn, name: 'holder' } })).toMatchObject({
+    action: 'ignored',
+    reason: expect.stringMatching(/another state machine/),
+  });
+  expect(await h.deliver(h.statusChangeEvent('holder', 'SUCCEEDED', input))).toEqual({ matched: false });
+
+  // A later execution that failed on the lock (LockHeld) ends FAILED through its own path: it holds no lock.
+  const busy = await h.run(input, 'second');
+  expect(busy.status).toBe('FAILED');
+  const snsBefore = notifications().length;
+  expect((await h.deliver(h.statusChangeEvent('second', 'FAILED', input, { error: 'RescaleFailed' }))).result).toMatchObject({ action: 'ignored' });
+  expect(notifications()).toHaveLength(snsBefore);
+  expect(await h.deps.store.getLock(name)).toEqual(lockBefore);
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+
+  // A malformed event is rejected naming the field; nothing changes.
+  const bad = await h.deliver(h.statusChangeEvent('holder', 'ABORTED', input, { executionArn: 'not-an-arn' }));
+  expect(bad.error).toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/detail\.executionArn: must be a Step Functions execution ARN/) });
+  expect(await h.deps.store.getLock(name)).toEqual(lockBefore);
+});
+
+test('a FAILED execution that ran its own recovery and notification is not handled twice (even if its Unlock failed)', async () => {
+  const { h, job, emu, name } = await setup();
+  emu.model.faults.failNextSavepoints(1);
+  const input = { job: name, parallelism: 8 };
+  // UnlockAfterFailure fails: the lock stays behind although Abort, RecordFailure and NotifyFailure ran.
+  const r = await h.run(input, 'own-path', (state, invoke, event) => (state === 'UnlockAfterFailure' ? Promise.reject(new Error('DynamoDB unavailable')) : invoke(event)));
+  expect(r.status).toBe('FAILED');
+  expect(r.error?.name).toBe('RescaleFailed');
+  expect(notifications()).toHaveLength(1);
+  expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('own-path'));
+
+  const d = await h.deliver(h.statusChangeEvent('own-path', 'FAILED', input, { error: 'RescaleFailed', cause: 'The rescale did not complete' }));
+  expect(d.result).toMatchObject({ action: 'released' });
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+  expect(notifications()).toHaveLength(1);
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+});
+
+test('cannot restore the job (resubmission keeps failing): ACTION REQUIRED names the savepoint; the lock is kept until it expires', async () => {
+  const { h, job, emu, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  await h.run(input, 'stuck', abortAt('Resubmit'));
+  emu.model.faults.failNextRuns(1000);
+  const sp = (await h.deps.store.getLock(name))!.progress.savepointPath as string;
+  const event = h.statusChangeEvent('stuck', 'ABORTED', input);
+  const d = await h.deliver(event);
+  expect(d.result).toMatchObject({ action: 'action-required', outcome: 'failed-rollback-failed', savepointPath: sp });
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED');
+  const lock = await h.deps.store.getLock(name);
+  expect(lock?.owner).toBe(h.executionArn('stuck'));
+  expect(lock?.progress.watchdog).toMatch(/failed-rollback-failed/);
+  const n = notifications();
+  expect(n).toHaveLength(1);
+  expect(n[0].Subject).toMatch(new RegExp(`^flink-elastic: ACTION REQUIRED: ${name} is not running; restore it from savepoint`));
+  expect(n[0].Message).toContain(`Restore the job from savepoint ${sp} at parallelism 4`);
+  expect(n[0].Message).toContain(`lock is kept until ${new Date(lock!.expiresAtMs).toISOString()}`);
+  expect(n[0].MessageAttributes?.actionRequired.StringValue).toBe('true');
+  // Delivered again: nothing more is tried or sent.
+  expect((await h.deliver(event)).result).toMatchObject({ action: 'ignored', reason: expect.stringMatching(/already handled/) });
+  expect(notifications()).toHaveLength(1);
+});
