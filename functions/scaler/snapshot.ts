@@ -169,19 +169,21 @@ function rateSignals(vertices: { inputs: string[]; inputRate?: number; outputRat
 }
 
 /**
- * Produce rate ≈ what the sources read + how fast the backlog grows. Records arrive at `produce`, are read at
- * `consume`, so d(backlog)/dt = produce − consume. Between two samples of the same Flink job (no restart in between)
- * 10 s to 10 min apart: produce = (consume₀ + consume₁) ÷ 2 + (backlog₁ − backlog₀) ÷ Δt (the mean consume rate over
- * the interval, trapezoid). Without such a sample, a job that is caught up (backlog under 1 s of consumption) reads
- * everything that arrives: produce = consume. Otherwise unknown.
+ * Produce rate ≈ what the sources read now + how fast the backlog grows. Records arrive at `produce` and are read at
+ * `consume`, so d(backlog)/dt = produce − consume:
+ *  - caught up now (backlog under 1 s of consumption): the sources read everything that arrives, produce = consume;
+ *  - else, against the previous decision's sample of the same Flink job (no restart in between) taken 10 s to 10 min
+ *    earlier: produce = consume now + (backlog now − backlog then) ÷ Δt (never below 0);
+ *  - else unknown (the reason says why).
+ * The current consume rate, not the mean over the interval: after a step of the input the mean mixes both levels.
  */
 export function produceRate(cur: RateSample, prev: RateSample | undefined): { rate?: number; why: string } {
+  if (cur.backlogRecords <= cur.consumeRate * CAUGHT_UP_SECONDS) return { rate: cur.consumeRate, why: 'caught up: produce = consume' };
   const age = prev ? (cur.at - prev.at) / 1000 : undefined;
   if (prev && age !== undefined && prev.flinkJobId === cur.flinkJobId && age >= RATE_SAMPLE_MIN_AGE_SECONDS && age <= RATE_SAMPLE_MAX_AGE_SECONDS) {
     const growth = (cur.backlogRecords - prev.backlogRecords) / age;
-    return { rate: Math.max(0, (prev.consumeRate + cur.consumeRate) / 2 + growth), why: `consume + backlog growth over ${age} s` };
+    return { rate: Math.max(0, cur.consumeRate + growth), why: `consume + backlog growth over ${age} s` };
   }
-  if (cur.backlogRecords <= cur.consumeRate * CAUGHT_UP_SECONDS) return { rate: cur.consumeRate, why: 'caught up: produce = consume' };
   const whyNot = !prev
     ? 'no earlier sample'
     : prev.flinkJobId !== cur.flinkJobId

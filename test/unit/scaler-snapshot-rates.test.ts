@@ -104,7 +104,7 @@ test('saturated: the first read has no produce rate (says why); one minute later
   expect(warnings.join('\n')).toMatch(/produceRate unknown: a backlog of \d+ records and no earlier sample/);
   emu.clock.advance(60_000);
   await handleScalerEvent(tick(), d);
-  // produce = (2,000 + 2,000) ÷ 2 + (backlog grown by 1,000 × 60 records) ÷ 60 s = 3,000 rec/s
+  // produce = consume 2,000 + (backlog grown by 1,000 × 60 records) ÷ 60 s = 3,000 rec/s
   expect(snapshots[1].signals.consumeRate).toBeCloseTo(2000, 6);
   expect(snapshots[1].signals.produceRate).toBeCloseTo(3000, 3);
   // the input falls to 500 rec/s: the backlog drains at 2,000 − 500 = 1,500 rec/s, produce is seen as 500
@@ -120,9 +120,11 @@ test('samples are not compared across a restart, nor when too old: produce stays
   expect(produceRate(s(now, 'b', 2000, 90_000), s(now - 60_000, 'a', 2000, 30_000))).toEqual({ why: expect.stringContaining('the job restarted since the last sample') });
   expect(produceRate(s(now, 'a', 2000, 90_000), s(now - 3_600_000, 'a', 2000, 30_000))).toEqual({ why: expect.stringContaining('the last sample is 3600 s old (usable: 10–600 s)') });
   expect(produceRate(s(now, 'a', 2000, 90_000), s(now - 2000, 'a', 2000, 89_000)).rate).toBeUndefined();
-  // within 10 s … 10 min of the same job: the mean consume rate plus the growth; never negative
-  expect(produceRate(s(now, 'a', 2000, 90_000), s(now - 60_000, 'a', 1000, 30_000)).rate).toBeCloseTo(1500 + 1000, 6);
-  expect(produceRate(s(now, 'a', 100, 0), s(now - 10_000, 'a', 100, 50_000)).rate).toBe(0);
+  // within 10 s … 10 min of the same job: the current consume rate plus the growth; never negative
+  expect(produceRate(s(now, 'a', 2000, 90_000), s(now - 60_000, 'a', 1000, 30_000)).rate).toBeCloseTo(2000 + 1000, 6);
+  expect(produceRate(s(now, 'a', 100, 5000), s(now - 10_000, 'a', 100, 50_000)).rate).toBe(0);
+  // the input stepped down while caught up: produce is what is read now, not a mean with the earlier level
+  expect(produceRate(s(now, 'a', 1500, 0), s(now - 60_000, 'a', 6000, 0)).rate).toBe(1500);
   // caught up (under 1 s of consumption waiting) with no usable sample: produce = consume
   expect(produceRate(s(now, 'b', 2000, 1500), s(now - 60_000, 'a', 2000, 0)).rate).toBe(2000);
 });
