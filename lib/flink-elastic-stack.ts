@@ -2,7 +2,8 @@
  * The whole deployable: built from the validated config (core schema), nothing else.
  *
  *   alarms (per job: lag high/low, CPU high/low) ─► EventBridge rule ─► scaler Lambda ─► capacity target | workflow
- *   schedules (EventBridge Scheduler, per job)  ────────────────────────┘
+ *   schedules (EventBridge Scheduler, per job)  ────────────────────────┤
+ *   re-evaluation ticks (EventBridge, 1/min/job) ───────────────────────┘  (decides again while an alarm stays in ALARM)
  *   collector Lambda (every collectorIntervalMinutes): Flink REST ─► CloudWatch metrics (EMF)
  *   state table (locks, cooldowns, history), SNS topic, one dashboard per job
  *   ASG jobs: termination lifecycle hook per group ─► EventBridge ─► drain state machine ─► lifecycle Lambda
@@ -35,6 +36,8 @@ export interface FlinkElasticStackProps extends StackProps {
 
 /** EventBridge allows event patterns up to 2048 characters; alarm names are split across rules to stay below. */
 const MAX_NAMES_CHARS_PER_RULE = 1500;
+/** EventBridge allows at most 5 targets per rule: one re-evaluation rule carries the ticks of up to 5 jobs. */
+export const JOBS_PER_REEVALUATE_RULE = 5;
 
 export class FlinkElasticStack extends Stack {
   readonly config: Config;
@@ -44,6 +47,8 @@ export class FlinkElasticStack extends Stack {
   readonly collector: ElasticFunction;
   readonly alarms: JobAlarms[] = [];
   readonly alarmRules: events.Rule[] = [];
+  /** 1-minute re-evaluation ticks `{source: "reevaluate", job, time}`, one target per enabled job, 5 jobs per rule. */
+  readonly reevaluateRules: events.Rule[] = [];
   readonly dashboards: JobDashboard[] = [];
   readonly schedulerRole?: iam.Role;
   readonly workflow: RescaleWorkflow;
@@ -130,6 +135,38 @@ export class FlinkElasticStack extends Stack {
         }),
       );
     });
+
+    // --- re-evaluation: EventBridge fires only on alarm state CHANGES; an alarm that stays in ALARM while the scaler
+    // said "no change" (cooldown, rescale in progress, scale-down delay) would never fire again. Every minute each
+    // enabled job (dry-run ones too) gets {source:'reevaluate', job, time}; the scaler reads the job's alarm states
+    // (DescribeAlarms) and returns at once unless one is in ALARM. `time` is the event's own time: a re-delivered tick
+    // has the same minute, so it acts once.
+    const ticked = config.jobs.filter((j) => j.enabled);
+    for (let i = 0; i < ticked.length; i += JOBS_PER_REEVALUATE_RULE) {
+      const chunk = ticked.slice(i, i + JOBS_PER_REEVALUATE_RULE);
+      const n = i / JOBS_PER_REEVALUATE_RULE;
+      this.reevaluateRules.push(
+        new events.Rule(this, n === 0 ? 'Reevaluate' : `Reevaluate${n + 1}`, {
+          description: `flink-elastic ${stackName}: re-evaluate ${chunk.map((j) => j.name).join(', ')} every minute while an alarm stays in ALARM`.slice(0, 512),
+          schedule: events.Schedule.rate(Duration.minutes(1)),
+          targets: chunk.map(
+            (job) =>
+              new targets.LambdaFunction(this.scaler, {
+                event: events.RuleTargetInput.fromObject({ source: 'reevaluate', job: job.name, time: events.EventField.time }),
+                // A late tick is worth nothing: the next one comes a minute later.
+                retryAttempts: 2,
+                maxEventAge: Duration.minutes(1),
+              }),
+          ),
+        }),
+      );
+    }
+    // DescribeAlarms on exactly this stack's alarms (the action supports alarm ARNs; composite alarms, which would
+    // need "*", are not read).
+    const alarmArns = this.alarms.flatMap((a) => a.alarms.map((x) => x.alarm.alarmArn));
+    if (alarmArns.length > 0) {
+      this.scaler.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadAlarmStates', actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
+    }
 
     // --- scheduled scaling: EventBridge Scheduler -> scaler {source:'schedule', job, parallelism} ---
     const scheduled = config.jobs.filter((j) => j.enabled && j.schedules.length > 0);

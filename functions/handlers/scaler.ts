@@ -1,6 +1,8 @@
 /**
- * Scaler Lambda: EventBridge "CloudWatch Alarm State Change" events for this stack's alarms, and schedule entries
- * `{source: "schedule", job, parallelism}` from EventBridge Scheduler. Thin: wires the production adapters and hands
+ * Scaler Lambda: EventBridge "CloudWatch Alarm State Change" events for this stack's alarms, schedule entries
+ * `{source: "schedule", job, parallelism}` from EventBridge Scheduler, and the per-job 1-minute re-evaluation ticks
+ * `{source: "reevaluate", job, time}` (EventBridge rules; the scaler looks up the job's alarm states with
+ * DescribeAlarms and decides again only while one of them is in ALARM). Thin: wires the production adapters and hands
  * over to functions/scaler/scaler.ts. A malformed event is rejected (the error names the field) and changes nothing.
  *
  * Environment: STATE_TABLE_NAME, NOTIFICATION_TOPIC_ARN, STATE_MACHINE_ARN (set once the rescale workflow is
@@ -17,7 +19,7 @@ import { flinkClientFor } from '../adapters/flink-connect';
 import { CloudWatchMetricReader } from '../adapters/metrics/cloudwatch';
 import { SecretsManagerSource } from '../adapters/secrets';
 import { DynamoStateStore } from '../adapters/state/dynamo';
-import { decisionPublisher, sfnStarter, snsNotifier } from '../scaler/aws';
+import { cloudWatchAlarmStates, decisionPublisher, sfnStarter, snsNotifier } from '../scaler/aws';
 import type { DecideFn, ScalerDeps } from '../scaler/ports';
 import { handleScalerEvent, type ScalerResult } from '../scaler/scaler';
 import { jobMetrics } from '../collector/publish';
@@ -39,11 +41,13 @@ export function productionDeps(): ScalerDeps {
   const config = bundledConfig();
   const secrets = new SecretsManagerSource(tracer.captureAWSv3Client(new SecretsManagerClient({})));
   const stateMachineArn = process.env.STATE_MACHINE_ARN;
+  const cloudWatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
   return {
     config,
     now: () => Date.now(),
     flink: (job) => flinkClientFor(job, secrets),
-    metrics: new CloudWatchMetricReader(tracer.captureAWSv3Client(new CloudWatchClient({}))),
+    metrics: new CloudWatchMetricReader(cloudWatch),
+    alarmStates: cloudWatchAlarmStates(cloudWatch, config.deployment.stackName),
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
     // Loaded on first use: the Kubernetes client behind the EKS targets is most of this bundle and ~1 s of module
     // load, and only capacity-only decisions need a target (rescales go through the workflow).

@@ -1,10 +1,41 @@
-/** The scaler's AWS-side actions: start a workflow execution, notify, publish decision metrics. */
+/** The scaler's AWS-side actions and reads: start a workflow execution, notify, publish decision metrics, alarm states. */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DECISION_METRICS, JOB_DIMENSION } from '../core/signals';
+import type { JobConfig } from '../core/config';
+import { alarmSpecs, DECISION_METRICS, JOB_DIMENSION } from '../core/signals';
 import type { RescaleInput, ScalerDecision, StartExecutionResult } from './ports';
+
+type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+const ALARM_STATES: readonly string[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
+
+/**
+ * The `alarmStates` port of the scaler, deployed: CloudWatch DescribeAlarms on exactly the job's alarm names
+ * (`alarmSpecs`, at most 4, one request). Returns alarm name → state for the alarms CloudWatch knows; an alarm that
+ * does not exist (deleted by hand) is left out, so it never counts as in ALARM. A state CloudWatch never sends is an
+ * error naming the alarm and the allowed values.
+ */
+export function cloudWatchAlarmStates(client: CloudWatchClient, stackName: string) {
+  return async (job: JobConfig): Promise<Record<string, AlarmState>> => {
+    const names = alarmSpecs(stackName, job).map((s) => s.alarmName);
+    const out: Record<string, AlarmState> = {};
+    let nextToken: string | undefined;
+    do {
+      const r = await client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm'], MaxRecords: 100, NextToken: nextToken }));
+      for (const a of r.MetricAlarms ?? []) {
+        if (!a.AlarmName || !names.includes(a.AlarmName)) continue;
+        if (!a.StateValue || !ALARM_STATES.includes(a.StateValue)) {
+          throw new Error(`DescribeAlarms: MetricAlarms[${a.AlarmName}].StateValue is ${JSON.stringify(a.StateValue)}; expected one of ${ALARM_STATES.join(', ')}`);
+        }
+        out[a.AlarmName] = a.StateValue as AlarmState;
+      }
+      nextToken = r.NextToken;
+    } while (nextToken);
+    return out;
+  };
+}
 
 /** The ARN an execution of `stateMachineArn` named `name` has. */
 export function executionArnOf(stateMachineArn: string, name: string): string {

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/config';
 import { parseAlarmName } from '../core/signals';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
-import type { RescaleInput, ScalerDecision, ScalerDeps } from './ports';
+import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
 import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
 
 export type Outcome =
@@ -160,8 +160,12 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   const name = executionName(job.name, decision, tid);
   if (job.dryRun) {
     const would = describeAction(job, decision, name);
-    const r = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'dry-run', reason: `dry run: would ${would}; ${decision.reason}` });
-    await notifySafe(deps, `[dry run] ${job.name}: would ${shortAction(decision)}`, explain(job, decision, r, trigger));
+    // Nothing changes in a dry run, so while an alarm stays in ALARM every tick would decide the same again: record
+    // each, notify only when the would-be change differs from the last recorded decision.
+    const repeated = trigger.kind === 'reevaluate' ? sameDryRun(recent[0], decision) : undefined;
+    const again = repeated ? ` (same as the dry-run decision at ${new Date(repeated.at).toISOString()}; not notified again)` : '';
+    const r = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'dry-run', reason: `dry run: would ${would}; ${decision.reason}${again}` });
+    if (!repeated) await notifySafe(deps, `[dry run] ${job.name}: would ${shortAction(decision)}`, explain(job, decision, r, trigger));
     return done(deps, r);
   }
 
@@ -223,6 +227,19 @@ async function act(
     ...base, outcome: rel.released.length > 0 ? 'capacity-changed' : 'capacity-unchanged', capacity: { previous: rel.previous, desired: rel.desired, released: rel.released },
     reason: `${target.kind} ${target.name}: released ${rel.released.length} idle TaskManager(s) ${rel.released.join(', ')}; ${decision.reason}`,
   };
+}
+
+/** The last recorded decision, when it was a dry run of the same change (same action, same from and to). */
+function sameDryRun(last: ScalerHistoryEntry | undefined, d: ScalerDecision): ScalerHistoryEntry | undefined {
+  if (!last || last.detail.scalerOutcome !== 'dry-run') return undefined;
+  const x = last.detail;
+  const same =
+    x.action === d.action &&
+    x.fromParallelism === d.currentParallelism &&
+    x.toParallelism === d.targetParallelism &&
+    x.fromTaskManagers === d.currentTaskManagers &&
+    x.toTaskManagers === d.targetTaskManagers;
+  return same ? last : undefined;
 }
 
 /** A schedule entry asks for a parallelism: clamp to the bounds; capacity follows. */

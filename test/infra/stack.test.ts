@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseConfig } from '../../functions/core/config';
 import { allAlarmSpecs, parseAlarmName } from '../../functions/core/signals';
+import { parseScalerEvent } from '../../functions/scaler/event';
 import { chunkByLength } from '../../lib/flink-elastic-stack';
 import { alarmsFromTemplate } from '../../local/alarms';
 import { build, exampleConfig, exampleDoc, fnByLogicalPrefix, render, statementsOf, type Built } from './helpers';
@@ -125,6 +126,40 @@ describe('rule wiring', () => {
     for (const r of rules) expect(JSON.stringify(r.Properties.EventPattern).length).toBeLessThan(2048);
   });
 
+  test('re-evaluation: every minute each enabled job sends {source: "reevaluate", job, time: <event time>} to the scaler', () => {
+    const scaler = fnByLogicalPrefix(b.template, 'Scaler');
+    const rules = Object.values(b.template.findResources('AWS::Events::Rule')).filter((r: any) => (r.Properties.Description as string).includes('re-evaluate')) as any[];
+    expect(rules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)']);
+    const targets = rules.flatMap((r) => r.Properties.Targets as any[]);
+    for (const t of targets) {
+      expect(t.Arn).toEqual({ 'Fn::GetAtt': [scaler.id, 'Arn'] });
+      expect(t.InputTransformer.InputPathsMap).toEqual({ time: '$.time' });
+      expect(t.RetryPolicy.MaximumEventAgeInSeconds).toBe(60);
+    }
+    const inputs = targets.map((t) => JSON.parse(t.InputTransformer.InputTemplate.replace('<time>', '"2026-01-01T00:00:00Z"')));
+    const enabled = exampleConfig().jobs.filter((j) => j.enabled);
+    expect(inputs).toEqual(enabled.map((j) => ({ source: 'reevaluate', job: j.name, time: '2026-01-01T00:00:00Z' })));
+    // what the rule sends is what the scaler accepts
+    for (const i of inputs) expect(parseScalerEvent(i)).toMatchObject({ kind: 'reevaluate', job: i.job, requireAlarm: true });
+    b.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [scaler.id, 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [Object.entries(b.template.findResources('AWS::Events::Rule')).find(([, r]) => r === rules[0])![0], 'Arn'] },
+    });
+  });
+
+  test('re-evaluation with many jobs: at most 5 targets per rule (EventBridge\'s limit), every enabled job (dry-run ones too) exactly once, disabled jobs none', () => {
+    const doc = exampleDoc();
+    const base = doc.jobs[3];
+    doc.jobs = Array.from({ length: 12 }, (_, i) => ({ ...base, name: `tenant-${String(i).padStart(2, '0')}`, enabled: i !== 7, dryRun: i % 3 === 0, schedules: [] }));
+    const { template } = build(parseConfig(doc));
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r: any) => (r.Properties.Description as string).includes('re-evaluate')) as any[];
+    expect(rules).toHaveLength(3);
+    for (const r of rules) expect(r.Properties.Targets.length).toBeLessThanOrEqual(5);
+    const jobs = rules.flatMap((r) => r.Properties.Targets.map((t: any) => JSON.parse(t.InputTransformer.InputTemplate.replace('<time>', '"x"')).job));
+    expect(jobs).toEqual(doc.jobs.filter((j: any) => j.enabled).map((j: any) => j.name));
+    expect(new Set(rules.flatMap((r) => r.Properties.Targets.map((t: any) => t.Id))).size).toBe(5);
+  });
+
   test('chunkByLength keeps order and never splits a single long name', () => {
     expect(chunkByLength(['aaaa', 'bb', 'cccccc', 'd'], 15)).toEqual([['aaaa', 'bb'], ['cccccc', 'd']]);
     expect(chunkByLength(['x'.repeat(50)], 10)).toEqual([['x'.repeat(50)]]);
@@ -178,6 +213,15 @@ describe('IAM least privilege', () => {
         ['flink/billing/rest', 'flink/clickstream/ca', 'flink/clickstream/rest-token'].map((n) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${n}-??????`),
       );
     }
+  });
+
+  test('scaler: cloudwatch:DescribeAlarms on exactly the stack\'s alarms (ARNs, no wildcard)', () => {
+    const st = statementsOf(b.template, 'ScalerServiceRole').filter((s) => s.Action.includes('cloudwatch:DescribeAlarms'));
+    expect(st).toHaveLength(1);
+    expect(st[0].Action).toEqual(['cloudwatch:DescribeAlarms']);
+    const logicalIds = Object.keys(b.template.findResources('AWS::CloudWatch::Alarm'));
+    expect([...st[0].Resource].sort()).toEqual(logicalIds.map((id) => `{${id}.Arn}`).sort());
+    expect(st[0].Resource).toHaveLength(alarms().length);
   });
 
   test('scaler: table read/write on the state table only, publish on the topic only', () => {

@@ -149,3 +149,27 @@ test('a decision that started an execution stops counting as in progress once th
   await handleScalerEvent(tick('2026-01-01T00:09:00Z'), d);
   expect(snapshots[0].history.decisions.map((x: any) => x.outcome)).toEqual(['succeeded', 'in-progress']);
 });
+
+test('dry run: every tick in ALARM is decided and recorded, nothing changes, and the same would-be change is notified once', async () => {
+  const cfg = config();
+  cfg.jobs[0].dryRun = true;
+  const { d, store } = deps(cfg, { 'FlinkElastic-orders-lag-high': 'ALARM' });
+  const notes: string[] = [];
+  d.notify = async (subject) => void notes.push(subject);
+  let to = 4;
+  d.decide = () => ({
+    decision: { action: 'scale-out-capacity', direction: 'up', currentParallelism: 2, targetParallelism: 2, currentTaskManagers: 2, targetTaskManagers: to, rule: 'lag', reason: 'lag high', steps: [], limitedBy: [], missing: [] },
+    state: {},
+  });
+  // d.target throws: a dry run must never touch the capacity target
+  const outcomes = [];
+  for (const t of ['00:20', '00:21', '00:22']) outcomes.push(await handleScalerEvent(tick(`2026-01-01T${t}:00Z`), d));
+  expect(outcomes.map((r) => r.outcome)).toEqual(['dry-run', 'dry-run', 'dry-run']);
+  expect(outcomes[1].reason).toMatch(/same as the dry-run decision at 2026-.*; not notified again/);
+  expect(store.entries.map((e) => e.detail.scalerOutcome)).toEqual(['dry-run', 'dry-run', 'dry-run']);
+  expect(notes).toEqual(['[dry run] orders: would TaskManagers 2 → 4']);
+  // a different would-be change is news
+  to = 3;
+  await handleScalerEvent(tick('2026-01-01T00:23:00Z'), d);
+  expect(notes).toEqual(['[dry run] orders: would TaskManagers 2 → 4', '[dry run] orders: would TaskManagers 2 → 3']);
+});
