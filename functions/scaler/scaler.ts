@@ -18,7 +18,7 @@ import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/c
 import { parseAlarmName } from '../core/signals';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
-import { JobNotRunningError, readSnapshot } from './snapshot';
+import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
 
 export type Outcome =
   | 'ignored' // not an actionable event (alarm left ALARM, disabled job)
@@ -119,7 +119,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     snap = await readSnapshot(deps, job, api, trigger, now);
   } catch (e) {
     if (e instanceof JobNotRunningError) {
-      const r = await record(deps, job, tid, now, { ...base, outcome: 'skipped', reason: `${e.message}; no decision` });
+      const r = await record(deps, job, tid, now, undefined, { ...base, outcome: 'skipped', reason: `${e.message}; no decision` });
       return done(deps, r);
     }
     throw e;
@@ -143,16 +143,16 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     try {
       await deps.store.putPolicyState(job.name, newState, stored?.version ?? 0, now);
     } catch (e) {
-      return done(deps, await record(deps, job, tid, now, { ...base, decision, outcome: 'skipped', reason: `a concurrent decision for ${job.name} won (${(e as Error).message})` }));
+      return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'skipped', reason: `a concurrent decision for ${job.name} won (${(e as Error).message})` }));
     }
   }
 
   if (decision.action === 'none') {
-    return done(deps, await record(deps, job, tid, now, { ...base, decision, outcome: 'no-change', reason: decision.reason }));
+    return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'no-change', reason: decision.reason }));
   }
   const lock = await deps.store.getLock(job.name);
   if (lock && lock.expiresAtMs > now) {
-    return done(deps, await record(deps, job, tid, now, {
+    return done(deps, await record(deps, job, tid, now, snap.sample, {
       ...base, decision, outcome: 'skipped', reason: `a rescale of ${job.name} is in progress (${lock.owner}${lock.reason ? `: ${lock.reason}` : ''}); one rescale per job at a time`,
     }));
   }
@@ -164,7 +164,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     // each, notify only when the would-be change differs from the last recorded decision.
     const repeated = trigger.kind === 'reevaluate' ? sameDryRun(recent[0], decision) : undefined;
     const again = repeated ? ` (same as the dry-run decision at ${new Date(repeated.at).toISOString()}; not notified again)` : '';
-    const r = await record(deps, job, tid, now, { ...base, decision, outcome: 'dry-run', reason: `dry run: would ${would}; ${decision.reason}${again}` });
+    const r = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'dry-run', reason: `dry run: would ${would}; ${decision.reason}${again}` });
     if (!repeated) await notifySafe(deps, `[dry run] ${job.name}: would ${shortAction(decision)}`, explain(job, decision, r, trigger));
     return done(deps, r);
   }
@@ -173,12 +173,12 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   try {
     result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler');
   } catch (e) {
-    const failed = await record(deps, job, tid, now, { ...base, decision, outcome: 'failed', reason: `${shortAction(decision)} failed: ${(e as Error).message}` });
+    const failed = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'failed', reason: `${shortAction(decision)} failed: ${(e as Error).message}` });
     await notifySafe(deps, `${job.name}: ${shortAction(decision)} FAILED`, explain(job, decision, failed, trigger));
     done(deps, failed);
     throw e;
   }
-  const r = await record(deps, job, tid, now, result);
+  const r = await record(deps, job, tid, now, snap.sample, result);
   if (r.outcome !== 'capacity-unchanged') await notifySafe(deps, `${job.name}: ${shortAction(decision)}`, explain(job, decision, r, trigger));
   return done(deps, r);
 }
@@ -311,7 +311,8 @@ const PAST_OUTCOME: Partial<Record<Outcome, string>> = {
 };
 
 /** Appends the decision to the job's history (what the dashboard, the CLI and the next decision read). */
-async function record(deps: ScalerDeps, job: JobConfig, tid: string, now: number, r: ScalerResult): Promise<ScalerResult> {
+/** Appends the decision to the job's history; `sample` (the source figures read) lets the next read derive the produce rate. */
+async function record(deps: ScalerDeps, job: JobConfig, tid: string, now: number, sample: RateSample | undefined, r: ScalerResult): Promise<ScalerResult> {
   const d = r.decision;
   await deps.store.appendHistory({
     kind: 'decision',
@@ -339,6 +340,7 @@ async function record(deps: ScalerDeps, job: JobConfig, tid: string, now: number
         : { action: 'none' }),
       ...(r.executionName ? { executionName: r.executionName } : {}),
       ...(r.capacity ? { capacity: r.capacity } : {}),
+      ...(sample ? { sample } : {}),
     },
   });
   return r;

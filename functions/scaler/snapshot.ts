@@ -20,7 +20,30 @@ export interface ReadSnapshot {
   taskManagers: TaskManagerInfo[];
   /** Signals that could not be read (logged, the policy works with what is there). */
   warnings: string[];
+  /**
+   * The source figures of this read, recorded with the decision (history `detail.sample`) so that the next read can
+   * derive the produce rate from the change of the backlog. Undefined when the sources report no rate or no lag.
+   */
+  sample?: RateSample;
 }
+
+/** Consume rate and backlog of a job's sources at one moment (a decision's history entry carries it). */
+export interface RateSample {
+  at: number;
+  /** The Flink job the figures were read from: a sample from before a restart is not compared across it. */
+  flinkJobId: string;
+  /** Records/s the sources read (Σ of the source vertices' numRecordsOutPerSecond). */
+  consumeRate: number;
+  /** Records waiting in the source topic/stream (Σ pendingRecords of the sources, else the lag metric in records). */
+  backlogRecords: number;
+}
+
+/** A previous sample is compared with the current one only if it is this many seconds old or more ... */
+export const RATE_SAMPLE_MIN_AGE_SECONDS = 10;
+/** ... and at most this old (the rates over a longer interval say little about now). */
+export const RATE_SAMPLE_MAX_AGE_SECONDS = 600;
+/** A backlog of less than this many seconds of consumption counts as caught up: produce ≈ consume. */
+export const CAUGHT_UP_SECONDS = 1;
 
 const finite = (x: number | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 const clamp = (x: number | undefined, lo: number, hi: number) => (x === undefined ? undefined : Math.min(hi, Math.max(lo, x)));
@@ -76,6 +99,8 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
   } catch (e) {
     warnings.push(`CloudWatch metrics unavailable: ${(e as Error).message}`);
   }
+  // Produce/consume rates from Flink when no source gave them (see rateSignals).
+  const rates = rateSignals(vertices, signals.lagRecords, summary.id, now, warnings);
   if (trigger.kind === 'alarm') signals.alarms = alarmSignal(trigger, deps.config.deployment.stackName);
   else if (trigger.kind === 'reevaluate' && trigger.alarmStates) signals.alarms = alarmStatesSignal(trigger.alarmStates);
 
@@ -102,6 +127,15 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     .filter((s): s is number => typeof s === 'number' && Number.isFinite(s) && s >= 0 && s <= 86_400)
     .reverse();
 
+  const previous = decisions.map((d) => parseSample(d.detail.sample)).find((x): x is RateSample => x !== undefined && x.at < now);
+  const sample = rates.sample;
+  if (signals.consumeRate === undefined && rates.consumeRate !== undefined) signals.consumeRate = rates.consumeRate;
+  if (signals.produceRate === undefined && sample) {
+    const produce = produceRate(sample, previous);
+    if (produce.rate !== undefined) signals.produceRate = produce.rate;
+    else warnings.push(produce.why);
+  }
+
   const snapshot = {
     job: job.name,
     now,
@@ -110,7 +144,60 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     signals,
     history: omitUndefined({ lastRescaleAt: lastRescaleAt !== undefined && lastRescaleAt <= now ? lastRescaleAt : undefined, decisions: past, restartSeconds }),
   };
-  return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings };
+  return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings, ...(sample ? { sample } : {}) };
+}
+
+/**
+ * Consume rate = Σ over the source vertices of the records/s they emit (numRecordsOutPerSecond, what they read from
+ * the topic/stream); backlog = Σ of their pendingRecords, else the lag metric in records. Both only when every
+ * source reports them (a partial sum would understate the job).
+ */
+function rateSignals(vertices: { inputs: string[]; inputRate?: number; outputRate?: number; pendingRecords?: number }[], lagRecords: number | undefined, flinkJobId: string, now: number, warnings: string[]): { consumeRate?: number; sample?: RateSample } {
+  const sources = vertices.filter((v) => v.inputs.length === 0);
+  const rates = sources.map((v) => v.outputRate ?? v.inputRate);
+  if (sources.length === 0 || rates.some((r) => r === undefined)) {
+    warnings.push('consumeRate unknown: a source vertex reports no numRecordsOutPerSecond');
+    return {};
+  }
+  const consumeRate = rates.reduce<number>((a, r) => a + (r ?? 0), 0);
+  const backlogRecords = sources.every((v) => v.pendingRecords !== undefined) ? sources.reduce<number>((a, v) => a + (v.pendingRecords ?? 0), 0) : lagRecords;
+  if (backlogRecords === undefined) {
+    warnings.push('produceRate unknown: no backlog in records (source pendingRecords or a lag metric in records)');
+    return { consumeRate };
+  }
+  return { consumeRate, sample: { at: now, flinkJobId, consumeRate, backlogRecords } };
+}
+
+/**
+ * Produce rate ≈ what the sources read now + how fast the backlog grows. Records arrive at `produce` and are read at
+ * `consume`, so d(backlog)/dt = produce − consume:
+ *  - caught up now (backlog under 1 s of consumption): the sources read everything that arrives, produce = consume;
+ *  - else, against the previous decision's sample of the same Flink job (no restart in between) taken 10 s to 10 min
+ *    earlier: produce = consume now + (backlog now − backlog then) ÷ Δt (never below 0);
+ *  - else unknown (the reason says why).
+ * The current consume rate, not the mean over the interval: after a step of the input the mean mixes both levels.
+ */
+export function produceRate(cur: RateSample, prev: RateSample | undefined): { rate?: number; why: string } {
+  if (cur.backlogRecords <= cur.consumeRate * CAUGHT_UP_SECONDS) return { rate: cur.consumeRate, why: 'caught up: produce = consume' };
+  const age = prev ? (cur.at - prev.at) / 1000 : undefined;
+  if (prev && age !== undefined && prev.flinkJobId === cur.flinkJobId && age >= RATE_SAMPLE_MIN_AGE_SECONDS && age <= RATE_SAMPLE_MAX_AGE_SECONDS) {
+    const growth = (cur.backlogRecords - prev.backlogRecords) / age;
+    return { rate: Math.max(0, cur.consumeRate + growth), why: `consume + backlog growth over ${age} s` };
+  }
+  const whyNot = !prev
+    ? 'no earlier sample'
+    : prev.flinkJobId !== cur.flinkJobId
+      ? 'the job restarted since the last sample'
+      : `the last sample is ${age} s old (usable: ${RATE_SAMPLE_MIN_AGE_SECONDS}–${RATE_SAMPLE_MAX_AGE_SECONDS} s)`;
+  return { why: `produceRate unknown: a backlog of ${Math.round(cur.backlogRecords)} records and ${whyNot} to see how fast it grows` };
+}
+
+function parseSample(x: unknown): RateSample | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const o = x as Record<string, unknown>;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (!ok(o.at) || !ok(o.consumeRate) || !ok(o.backlogRecords) || typeof o.flinkJobId !== 'string') return undefined;
+  return { at: o.at, flinkJobId: o.flinkJobId, consumeRate: o.consumeRate, backlogRecords: o.backlogRecords };
 }
 
 /** The decision outcome that a workflow's recorded outcome (functions/workflow/finish.ts `Outcome`) means. */

@@ -111,6 +111,13 @@ export interface ProgramSpec {
 
 export const DEFAULT_ENTRY_CLASS = 'com.example.flink.StreamingJob';
 
+/** TaskManager CPU with nothing to do (JVM, heartbeats, metrics), as a fraction of the TaskManager. */
+export const JVM_BASELINE_LOAD = 0.02;
+/** Cores a busy keyed-operator subtask uses: its thread is CPU-bound, so a saturated one uses a full core. */
+export const KEYED_CPU_PER_BUSY_SECOND = 1;
+/** Cores a busy source or sink subtask uses: about half of its busy time is spent in network I/O. */
+export const SOURCE_SINK_CPU_PER_BUSY_SECOND = 0.5;
+
 interface Program extends Required<Omit<ProgramSpec, 'stream'>> {
   stream?: string;
 }
@@ -202,7 +209,12 @@ export interface EmuVertex {
   maxParallelism: number;
   parallelism: number;
   capacityPerSubtask: number;
-  cpuWeight: number;
+  /**
+   * CPU cost share of one subtask: cores its thread uses per second of busy time (a CPU-bound operator's busy thread
+   * uses a full core; sources and sinks spend part of their busy time waiting on the network). TaskManager CPU =
+   * (JVM baseline + Σ over the subtasks in its slots of busy fraction × cpuPerBusySecond) ÷ cores, capped at 1.
+   */
+  cpuPerBusySecond: number;
   sample?: VertexSample;
   totals: { recordsIn: number; recordsOut: number; busyMs: number; backPressuredMs: number; idleMs: number };
 }
@@ -502,7 +514,13 @@ export class FlinkModel {
     return tm.slots.filter((s) => s.jobId === null).length;
   }
 
-  /** CPU load of a TaskManager (0..1, like Status.JVM.CPU.Load) from the busy time of the subtasks in its slots. */
+  /**
+   * CPU load of a TaskManager (0..1, like Status.JVM.CPU.Load), as a real TaskManager shows it: every subtask runs in
+   * its own thread, and a busy thread uses a core. With slot sharing, slot i holds subtask i of every vertex, so
+   *   load = min(1, JVM_BASELINE_LOAD + Σ over its subtasks (busy/1000 × cpuPerBusySecond) ÷ cores)
+   * with one core per slot (cpuCores = slots). A job saturated on its keyed operator drives its slots to ~100 %
+   * (1 core for the keyed subtask alone); an idle job shows the JVM baseline (2 %).
+   */
   cpuLoad(tmId: string): number {
     const tm = this.requireTaskManager(tmId);
     if (tm.dead) return 0;
@@ -512,11 +530,11 @@ export class FlinkModel {
       job.slots.forEach((ref, i) => {
         if (ref.tm !== tm) return;
         for (const v of job.vertices) {
-          if (i < v.parallelism && v.sample) busyCores += (v.sample.busyMsPerSecond / 1000) * v.cpuWeight;
+          if (i < v.parallelism && v.sample) busyCores += (v.sample.busyMsPerSecond / 1000) * v.cpuPerBusySecond;
         }
       });
     }
-    return Math.min(1, 0.02 + busyCores / tm.cpuCores);
+    return Math.min(1, JVM_BASELINE_LOAD + busyCores / tm.cpuCores);
   }
 
   lastHeartbeat(tm: EmuTaskManager): number {
@@ -607,9 +625,10 @@ export class FlinkModel {
     if (!Number.isInteger(parallelism) || parallelism < 1) throw couldNot(`java.lang.IllegalArgumentException: The parallelism of an operator must be at least 1.`);
     const overrides = this.vertexOverrides(req.flinkConfiguration);
     const vertexDefs = [
-      { kind: 'source' as const, name: prog.sourceName, cap: prog.sourceCapacityPerSubtask, w: 0.2 },
-      { kind: 'keyed' as const, name: prog.operatorName, cap: prog.operatorCapacityPerSubtask, w: 0.6 },
-      { kind: 'sink' as const, name: prog.sinkName, cap: prog.sinkCapacityPerSubtask, w: 0.2 },
+      // w: CPU cost share (cores per busy second): the keyed operator is CPU-bound, source and sink half I/O
+      { kind: 'source' as const, name: prog.sourceName, cap: prog.sourceCapacityPerSubtask, w: SOURCE_SINK_CPU_PER_BUSY_SECOND },
+      { kind: 'keyed' as const, name: prog.operatorName, cap: prog.operatorCapacityPerSubtask, w: KEYED_CPU_PER_BUSY_SECOND },
+      { kind: 'sink' as const, name: prog.sinkName, cap: prog.sinkCapacityPerSubtask, w: SOURCE_SINK_CPU_PER_BUSY_SECOND },
     ];
     const vertices: EmuVertex[] = vertexDefs.map((d) => ({
       id: hex32(`${prog.entryClass}/${name}/${d.kind}`),
@@ -619,7 +638,7 @@ export class FlinkModel {
       maxParallelism: prog.maxParallelism,
       parallelism: 0,
       capacityPerSubtask: d.cap,
-      cpuWeight: d.w,
+      cpuPerBusySecond: d.w,
       totals: { recordsIn: 0, recordsOut: 0, busyMs: 0, backPressuredMs: 0, idleMs: 0 },
     }));
     const configured = vertices.map((v) => overrides[v.id] ?? parallelism);

@@ -47,6 +47,13 @@ test('input below capacity: an existing backlog drains at (capacity - input) per
 });
 
 test('busy time tracks utilisation across input rates; CPU of the TaskManagers follows busy time', () => {
+  // 1 TaskManager, 2 slots = 2 cores, job at p 2 (one source, keyed and sink subtask per slot), keyed capacity
+  // 1,000 rec/s per subtask, source and sink 20,000. Per slot at input r: keyed busy = r/2/1000 (1 core per busy
+  // second), source and sink busy = r/2/20,000 each (0.5 core per busy second); TM CPU = 2 % + Σ ÷ 2 cores:
+  //   r =   200: 0.02 + (2 × 0.1   + 2 × 2 × 0.005  × 0.5) ÷ 2 = 0.02 + 0.1   + 0.005  = 0.125
+  //   r =   500: 0.02 + (2 × 0.25  + 2 × 2 × 0.0125 × 0.5) ÷ 2 = 0.02 + 0.25  + 0.0125 = 0.2825
+  //   r = 1,000: 0.02 + (2 × 0.5   + 2 × 2 × 0.025  × 0.5) ÷ 2 = 0.02 + 0.5   + 0.025  = 0.545
+  //   r = 1,500: 0.02 + (2 × 0.75  + 2 × 2 × 0.0375 × 0.5) ÷ 2 = 0.02 + 0.75  + 0.0375 = 0.8075
   const { m, job } = runningJob({ rate: 0, parallelism: 2, capacity: 1000, tms: 1, slots: 2 });
   const cpu: number[] = [];
   for (const rate of [200, 500, 1000, 1500]) {
@@ -56,9 +63,29 @@ test('busy time tracks utilisation across input rates; CPU of the TaskManagers f
     expect(busy).toBeCloseTo((Math.min(rate, 2000) / 2000) * 1000, 6);
     cpu.push(m.cpuLoad(m.taskManagers[0].id));
   }
-  expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
-  expect(cpu[0]).toBeLessThan(cpu[3]);
-  expect(cpu[3]).toBeLessThanOrEqual(1);
+  expect(cpu[0]).toBeCloseTo(0.125, 6);
+  expect(cpu[1]).toBeCloseTo(0.2825, 6);
+  expect(cpu[2]).toBeCloseTo(0.545, 6);
+  expect(cpu[3]).toBeCloseTo(0.8075, 6);
+});
+
+test('CPU as a real TaskManager shows it: a job saturated on its keyed operator reads >= 90 %, an idle job <= 10 %', () => {
+  // Saturated: input 5,000 rec/s > capacity 2 × 1,000. Keyed busy 1.0 → 1 core per slot, plus source and sink at
+  // 1,000/20,000 = 5 % busy × 0.5 core each: 0.02 + (2 × 1 + 2 × 2 × 0.05 × 0.5) ÷ 2 = 1.07 → capped at 1.
+  const sat = runningJob({ rate: 5000, parallelism: 2, capacity: 1000, tms: 1, slots: 2 });
+  sat.m.clock.advance(30_000);
+  const saturated = sat.m.cpuLoad(sat.m.taskManagers[0].id);
+  expect(saturated).toBeGreaterThanOrEqual(0.9);
+  expect(saturated).toBeLessThanOrEqual(1);
+  // MSF's rule and the CPU-high alarm (75 %) can see it: with 2 slots on each of 2 TaskManagers, both read >= 90 %.
+  const two = runningJob({ rate: 9000, parallelism: 4, capacity: 1000, tms: 2, slots: 2 });
+  two.m.clock.advance(30_000);
+  for (const tm of two.m.taskManagers) expect(two.m.cpuLoad(tm.id)).toBeGreaterThanOrEqual(0.9);
+  // Idle: nothing arrives, every subtask idle: the JVM baseline only (2 %).
+  const idle = runningJob({ rate: 0, parallelism: 2, capacity: 1000, tms: 1, slots: 2 });
+  idle.m.clock.advance(30_000);
+  expect(idle.m.cpuLoad(idle.m.taskManagers[0].id)).toBeLessThanOrEqual(0.1);
+  expect(idle.m.cpuLoad(idle.m.taskManagers[0].id)).toBeCloseTo(0.02, 6);
 });
 
 test('downtime only grows the backlog; records produced = consumed offset + backlog at all times (random traces)', () => {
