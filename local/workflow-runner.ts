@@ -18,17 +18,10 @@ import { RescaleWorkflow } from '../lib/constructs/rescale-workflow';
 export type Asl = { StartAt: string; States: Record<string, any> };
 
 import './polyfills';
+import { renderIntrinsic } from './asl';
 
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'local', 'AWS::AccountId': '000000000000', 'AWS::URLSuffix': 'amazonaws.com' };
-
-function render(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const o = v as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(render).join(o['Fn::Join'][0]);
-  if (o['Fn::GetAtt']) return `arn:aws:lambda:local:000000000000:function:${o['Fn::GetAtt'][0]}`;
-  if (o.Ref) return PSEUDO[o.Ref] ?? o.Ref;
-  throw new Error(`unsupported intrinsic in the synthesized state machine: ${JSON.stringify(v)}`);
-}
+/** Local executions get ARNs in region "local", account 000000000000. */
+const render = (v: unknown) => renderIntrinsic(v, { account: '000000000000', region: 'local' });
 
 const cache = new Map<string, Asl>();
 

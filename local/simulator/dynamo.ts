@@ -11,18 +11,21 @@ const dynalite = require('dynalite') as (opts: { createTableMs?: number; deleteT
 
 export interface LocalTable {
   client: DynamoDBClient;
+  endpoint: string;
   tableName: string;
   stop(): Promise<void>;
 }
 
-export async function startLocalTable(tableName = 'flink-elastic-state'): Promise<LocalTable> {
+/** Also used by the tests (test/support/dynalite.ts). `maxAttempts` 1: a local table has nothing to retry. */
+export async function startLocalTable(tableName = 'flink-elastic-state', opts: { maxAttempts?: number } = {}): Promise<LocalTable> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 1 });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: opts.maxAttempts ?? 1 });
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -39,6 +42,7 @@ export async function startLocalTable(tableName = 'flink-elastic-state'): Promis
   );
   return {
     client,
+    endpoint,
     tableName,
     stop: async () => {
       client.destroy();

@@ -13,7 +13,7 @@
  * it; the emulators' clock follows it. Nothing waits in real time, so an hour of traffic takes seconds.
  * Invariants are checked at every tick; a violation throws `InvariantViolation`.
  */
-import './polyfill';
+import '../polyfills';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';

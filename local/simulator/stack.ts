@@ -11,22 +11,16 @@ import { App, CfnElement } from 'aws-cdk-lib';
 import type { Config } from '../../functions/core/config';
 import { FlinkElasticStack } from '../../lib/flink-elastic-stack';
 import { alarmsFromTemplate, type AlarmDefinition } from '../alarms';
+import { renderIntrinsic as renderShared } from '../asl';
 import { virtualizeWaits } from '../virtual-time';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
 export const VIRTUAL_WAIT_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:VirtualWait`;
 
-/** Renders the intrinsics a state machine definition contains (Fn::Join, Fn::GetAtt of functions, Ref). */
+/** Renders the definition's intrinsics for this simulated account, region and stack. */
 export function renderIntrinsic(v: unknown, stackName: string): string {
-  if (typeof v === 'string') return v;
-  const o = v as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map((x) => renderIntrinsic(x, stackName)).join(o['Fn::Join'][0]);
-  if (o['Fn::GetAtt']) return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${o['Fn::GetAtt'][0]}`;
-  if (o.Ref === 'AWS::StackName') return stackName;
-  if (o.Ref) return PSEUDO[o.Ref] ?? o.Ref;
-  throw new Error(`state machine definition: unsupported intrinsic ${JSON.stringify(v)}`);
+  return renderShared(v, { account: ACCOUNT, region: REGION, stackName });
 }
 
 /** An EventBridge rule pattern, as far as alarm state-change events need it. */

@@ -8,17 +8,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Config } from '../../functions/core/config';
 import { RescaleWorkflow } from '../../lib/constructs/rescale-workflow';
+import { renderIntrinsic } from '../../local/asl';
 
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
-
-export function renderIntrinsic(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const o = v as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(renderIntrinsic).join(o['Fn::Join'][0]);
-  if (o['Fn::GetAtt']) return `arn:aws:lambda:us-east-1:123456789012:function:${o['Fn::GetAtt'][0]}`;
-  if (o.Ref) return PSEUDO[o.Ref] ?? o.Ref;
-  throw new Error(`unsupported intrinsic ${JSON.stringify(v)}`);
-}
+export { renderIntrinsic } from '../../local/asl';
 
 /** The stack's own StateMachine resources, rendered to ASL. */
 export function aslFromTemplate(template: Template): any[] {
