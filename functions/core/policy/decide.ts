@@ -11,7 +11,8 @@
  *  3 slots (seed 001): free ÷ total < 0.2 ⇒ +20 % TaskManagers at once, when the job is under pressure and nothing
  *    sizes the change exactly, or when the cluster lacks the slots the job's parallelism needs.
  *  4 cpu: sustained high CPU ⇒ × cpu ÷ target CPU; sustained low CPU ⇒ the same ratio down, after the delay.
- *  5 EWMA smoothing of demand and capacity (α from the config), with a level-shift detector.
+ *  5 EWMA smoothing of demand and capacity (α from the config), with a level-shift detector; a clearly rising demand
+ *    trend (Holt level + slope) sizes scale-ups for the forecast at now + restart + capacity lead.
  *  6 alignment (seed 004) to key groups / source partitions, never reversing direction, never leaving bounds.
  *  7 bounds: min/max parallelism, ≤ maxParallelism, ≤ max TMs × slots, pinned vertices untouched.
  *  8 stability: cooldown, immediate scale-up, delayed scale-down to the highest value wanted in the delay, backlog
@@ -19,7 +20,7 @@
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
  */
 import { taskManagersFor, type JobConfig } from '../config';
-import { LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt } from './math';
+import { CAPACITY_LEAD_SECONDS, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, TREND_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt, risingForecast, trendStep, type Trend } from './math';
 import { emptyState, topoOrder, type JobSnapshot, type PolicyState, type VertexSnapshot } from './snapshot';
 import type { Action, Decision, Limit, PolicyResult, RuleName } from './types';
 
@@ -41,6 +42,7 @@ interface VertexCalc {
   upperWhy: Limit[];
   lag?: number;
   demand?: number;
+  trend?: Trend;
   target?: number;
   catchUp?: number;
   cap?: number;
@@ -72,6 +74,8 @@ class Ctx {
   missing = new Set<string>();
   /** Demand series whose level shift is not confirmed yet. */
   unconfirmed: string[] = [];
+  /** Series whose level shift was confirmed at this decision. */
+  shifted = new Set<string>();
   constructor(
     readonly snap: JobSnapshot,
     readonly job: JobConfig,
@@ -89,6 +93,7 @@ class Ctx {
     const r = ewma(this.prev.smoothed[key], raw, this.job.policy.ewmaAlpha);
     const { shifted, ...rest } = r;
     this.next.smoothed[key] = rest;
+    if (shifted) this.shifted.add(key);
     if (shifted) this.step(`${key}: level shift confirmed, average restarts at ${fmt(r.value)}`);
     if (r.shiftN !== undefined && (key.startsWith('demand:') || key === 'produce')) {
       this.unconfirmed.push(key);
@@ -226,7 +231,12 @@ function run(x: Ctx): Decision {
     if (c.lag !== undefined) x.next.lastLag[c.v.id] = { at: now, records: c.lag };
     if (raw !== undefined) {
       x.fig(`${c.key}.demandRaw`, raw);
-      c.demand = x.fig(`${c.key}.demand`, x.smooth(`demand:${c.v.id}`, raw));
+      const key = `demand:${c.v.id}`;
+      c.demand = x.fig(`${c.key}.demand`, x.smooth(key, raw));
+      // rule 5: the trend restarts at a level shift (a step is not a ramp)
+      const reset = x.shifted.has(key) || x.unconfirmed.includes(key);
+      c.trend = trendStep(x.prev.trend?.[key], now, c.demand, pol.ewmaAlpha, reset);
+      (x.next.trend ??= {})[key] = c.trend;
     } else {
       const carried = x.carry(`demand:${c.v.id}`);
       if (carried !== undefined) c.demand = x.fig(`${c.key}.demand`, carried);
@@ -251,6 +261,16 @@ function run(x: Ctx): Decision {
     // target and catch-up rates: sources from demand/lag, others through the measured edge ratios
     if (c.isSource) {
       c.target = c.demand;
+      const fc = c.trend && c.demand !== undefined ? risingForecast(c.trend, restartSec + CAPACITY_LEAD_SECONDS) : undefined;
+      if (fc !== undefined && c.trend) {
+        // rule 5: predicted load drives allocation; the forecast only ever raises the target
+        x.fig(`${c.key}.demandSlope`, c.trend.slope);
+        x.fig(`${c.key}.demandForecast`, fc);
+        x.step(
+          `${c.key}: demand rising for ${c.trend.rises} decisions (≥ ${TREND_SAMPLES}) at ${fmt(c.trend.slope)} rec/s per s → forecast ${fmt(c.demand!)} + ${fmt(c.trend.slope)} × (restart ${fmt(restartSec)} + capacity lead ${CAPACITY_LEAD_SECONDS} s) = ${fmt(fc)} rec/s, used as the target rate`,
+        );
+        c.target = fc;
+      }
       c.catchUp = c.lag !== undefined && catchUpSec > 0 ? c.lag / catchUpSec : 0;
     } else {
       let t = 0;

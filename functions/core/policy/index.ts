@@ -2,7 +2,22 @@
 export { decide, EFFECTIVENESS_THRESHOLD, RESTART_SAMPLES, lastChangeAt } from './decide';
 export { POLICIES, policyNames, msfCpuPolicy, awsStepLagPolicy, seedRulesPolicy } from './baselines';
 export { explainDecision } from './explain';
-export { alignUp, alignDown, isAligned, busiestShare, ewma, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES } from './math';
+export {
+  alignUp,
+  alignDown,
+  isAligned,
+  busiestShare,
+  ewma,
+  trendStep,
+  risingForecast,
+  LEVEL_SHIFT_FRACTION,
+  LEVEL_SHIFT_SAMPLES,
+  TREND_SAMPLES,
+  TREND_MAX_GAP_SECONDS,
+  TREND_MIN_FRACTION,
+  CAPACITY_LEAD_SECONDS,
+  type Trend,
+} from './math';
 export {
   JobSnapshotSchema,
   PolicyStateSchema,

@@ -88,3 +88,39 @@ export function fmt(x: number): string {
   const sep = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return dot < 0 ? sep : sep + s.slice(dot);
 }
+
+/**
+ * Demand trend (seed 002, "predicted load drives allocation"): Holt's linear smoothing on top of the EWMA level. The
+ * slope (per second) is itself an EWMA (β = the policy's α) of the level's change between decisions. A trend counts
+ * only when the level rose at TREND_SAMPLES decisions in a row, at most TREND_MAX_GAP_SECONDS apart, and the forecast
+ * gain over the horizon is at least TREND_MIN_FRACTION of the level: noise and single steps (the level-shift detector
+ * handles those) do not count.
+ */
+export const TREND_SAMPLES = 3;
+export const TREND_MAX_GAP_SECONDS = 300;
+export const TREND_MIN_FRACTION = 0.01;
+/** Lead time for new capacity on top of the restart (TaskManager instance boot and registration). */
+export const CAPACITY_LEAD_SECONDS = 60;
+
+export interface Trend {
+  at: number;
+  level: number;
+  slope: number;
+  rises: number;
+}
+
+/** Next trend state; `reset` (a level shift, a gap, a first sample) restarts it at the current level with no slope. */
+export function trendStep(prev: Trend | undefined, at: number, level: number, beta: number, reset: boolean): Trend {
+  const dt = prev ? (at - prev.at) / 1000 : 0;
+  if (!prev || reset || !(dt > 0) || dt > TREND_MAX_GAP_SECONDS) return { at, level, slope: 0, rises: 0 };
+  const inst = (level - prev.level) / dt;
+  return { at, level, slope: beta * inst + (1 - beta) * prev.slope, rises: level > prev.level ? prev.rises + 1 : 0 };
+}
+
+/** The demand forecast `horizon` seconds ahead, when the trend is clearly rising; undefined otherwise. */
+export function risingForecast(t: Trend, horizonSeconds: number): number | undefined {
+  if (t.rises < TREND_SAMPLES || !(t.slope > 0)) return undefined;
+  const gain = t.slope * horizonSeconds;
+  if (gain < TREND_MIN_FRACTION * Math.abs(t.level)) return undefined;
+  return t.level + gain;
+}

@@ -113,6 +113,18 @@ export const PolicyStateSchema = strict({
     rateBefore: num(0, Number.MAX_VALUE),
     expectedRate: num(0, Number.MAX_VALUE),
   }).optional(),
+  trend: z
+    .record(
+      z.string(),
+      strict({
+        at: epochMs('When the level was sampled'),
+        level: num(-Number.MAX_VALUE, Number.MAX_VALUE),
+        slope: num(-Number.MAX_VALUE, Number.MAX_VALUE).describe('Smoothed change of the level per second'),
+        rises: int(0, 1_000_000).describe('Decisions in a row at which the level rose'),
+      }),
+    )
+    .optional()
+    .describe('Demand trend per source (Holt: level + slope)'),
   cpuHighSince: epochMs('First call with CPU at or above cpu.highPercent').optional(),
   cpuLowSince: epochMs('First call with CPU at or below cpu.lowPercent').optional(),
   baseline: z.record(z.string(), num(-Number.MAX_VALUE, Number.MAX_VALUE)).optional().describe('Counters of the baseline policies'),
