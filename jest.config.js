@@ -9,4 +9,7 @@ module.exports = {
   // (Node 20's jest runtime cannot require(esm)). Everything else in node_modules stays untransformed.
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   testTimeout: 60000,
+  // aws-local-stepfunctions keeps the timers of executions a test aborts (the watchdog tests stop executions from
+  // outside, as a person would in the console); they would keep the process alive after the last test has passed.
+  forceExit: true,
 };
