@@ -6,9 +6,10 @@
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { parseConfig, type Config } from '../../functions/core/config';
 import { parseScalerEvent, ScalerEventError } from '../../functions/scaler/event';
-import type { ScalerDeps, ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
+import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { startEmulator, type Emulator } from '../../local/emulator';
+import { memoryStore } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -18,23 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
-  const entries: ScalerHistoryEntry[] = [];
-  let policy: { state: unknown; version: number } | undefined;
-  return {
-    entries,
-    getLock: async () => undefined,
-    getLastRescaleAt: async () => undefined,
-    getPolicyState: async () => policy,
-    putPolicyState: async (_job, state, expected) => {
-      if ((policy?.version ?? 0) !== expected) throw new Error('version conflict');
-      policy = { state, version: expected + 1 };
-      return expected + 1;
-    },
-    appendHistory: async (e) => void entries.push(e),
-    history: async (job, kind) => entries.filter((e) => e.job === job && e.kind === kind).reverse(),
-  };
-}
 
 function deps(config: Config, alarms: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'> | undefined) {
   const snapshots: any[] = [];

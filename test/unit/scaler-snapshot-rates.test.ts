@@ -6,10 +6,11 @@
  */
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { parseConfig, type Config } from '../../functions/core/config';
-import type { ScalerDeps, ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
+import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { produceRate, type RateSample } from '../../functions/scaler/snapshot';
 import { startEmulator, type Emulator } from '../../local/emulator';
+import { memoryStore } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeEach(async () => {
@@ -18,23 +19,6 @@ beforeEach(async () => {
 });
 afterEach(() => emu.close());
 
-function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
-  const entries: ScalerHistoryEntry[] = [];
-  let policy: { state: unknown; version: number } | undefined;
-  return {
-    entries,
-    getLock: async () => undefined,
-    getLastRescaleAt: async () => undefined,
-    getPolicyState: async () => policy,
-    putPolicyState: async (_job, state, expected) => {
-      if ((policy?.version ?? 0) !== expected) throw new Error('version conflict');
-      policy = { state, version: expected + 1 };
-      return expected + 1;
-    },
-    appendHistory: async (e) => void entries.push(e),
-    history: async (job, kind) => entries.filter((e) => e.job === job && e.kind === kind).reverse(),
-  };
-}
 
 function config(): Config {
   return parseConfig({
