@@ -1060,16 +1060,7 @@ export class FlinkModel {
     if (injected) this.faults.savepointFailures--;
     const snapshot = this.snapshot(job);
     const duration = this.timings.savepointBaseMs + (snapshot.app.stateBytes / this.timings.savepointBytesPerSecond) * 1000;
-    const cp: CheckpointRecord = {
-      id: job.nextCheckpointId++,
-      isSavepoint: true,
-      status: 'IN_PROGRESS',
-      triggeredAt: this.clock.now(),
-      stateSize: snapshot.app.stateBytes,
-      numSubtasks: job.vertices.reduce((a, v) => a + v.parallelism, 0),
-      snapshot,
-    };
-    job.checkpoints.push(cp);
+    const cp = this.startCheckpoint(job, snapshot, true);
     this.log(`savepoint ${triggerId} of job ${job.name} triggered (${Math.round(duration)} ms)`);
     const attempt = job.attempt;
     (op as AsyncOperation & { cp?: CheckpointRecord }).cp = cp;
@@ -1128,6 +1119,21 @@ export class FlinkModel {
     }
   }
 
+  /** A new in-progress checkpoint or savepoint of the job's current state, recorded in its history. */
+  private startCheckpoint(job: EmuJob, snapshot: Snapshot, isSavepoint: boolean): CheckpointRecord {
+    const cp: CheckpointRecord = {
+      id: job.nextCheckpointId++,
+      isSavepoint,
+      status: 'IN_PROGRESS',
+      triggeredAt: this.clock.now(),
+      stateSize: snapshot.app.stateBytes,
+      numSubtasks: job.vertices.reduce((a, v) => a + v.parallelism, 0),
+      snapshot,
+    };
+    job.checkpoints.push(cp);
+    return cp;
+  }
+
   private snapshot(job: EmuJob): Snapshot {
     return {
       app: { ...job.app },
@@ -1144,16 +1150,7 @@ export class FlinkModel {
       this.scheduleCheckpoint(job);
       if (this.isStuck(job) || job.checkpoints.some((c) => c.status === 'IN_PROGRESS' && !c.isSavepoint)) return;
       const snapshot = this.snapshot(job);
-      const cp: CheckpointRecord = {
-        id: job.nextCheckpointId++,
-        isSavepoint: false,
-        status: 'IN_PROGRESS',
-        triggeredAt: this.clock.now(),
-        stateSize: snapshot.app.stateBytes,
-        numSubtasks: job.vertices.reduce((a, v) => a + v.parallelism, 0),
-        snapshot,
-      };
-      job.checkpoints.push(cp);
+      const cp = this.startCheckpoint(job, snapshot, false);
       const duration = this.timings.checkpointBaseMs + (snapshot.app.stateBytes / this.timings.checkpointBytesPerSecond) * 1000;
       this.after(job, duration, () => {
         if (cp.status !== 'IN_PROGRESS') return;
