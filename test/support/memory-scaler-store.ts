@@ -18,3 +18,14 @@ export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
     history: async (job, kind) => entries.filter((e) => e.job === job && e.kind === kind).reverse(),
   };
 }
+
+/** A policy stub for scaler tests: records every snapshot it is given and always decides "no change". */
+export function recordingDecide(snapshots: unknown[]) {
+  return (snapshot: unknown) => {
+    snapshots.push(snapshot);
+    return {
+      decision: { action: 'none' as const, currentParallelism: 2, targetParallelism: 2, currentTaskManagers: 2, targetTaskManagers: 2, rule: 'none', reason: 'test: no change', steps: [], limitedBy: [], missing: [] },
+      state: { n: snapshots.length },
+    };
+  };
+}

@@ -9,7 +9,7 @@ import { parseScalerEvent, ScalerEventError } from '../../functions/scaler/event
 import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { startEmulator, type Emulator } from '../../local/emulator';
-import { memoryStore } from '../support/memory-scaler-store';
+import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -32,13 +32,7 @@ function deps(config: Config, alarms: Record<string, 'OK' | 'ALARM' | 'INSUFFICI
     target: () => {
       throw new Error('no capacity change expected');
     },
-    decide: (snapshot: any) => {
-      snapshots.push(snapshot);
-      return {
-        decision: { action: 'none', currentParallelism: 2, targetParallelism: 2, currentTaskManagers: 2, targetTaskManagers: 2, rule: 'none', reason: 'test: no change', steps: [], limitedBy: [], missing: [] },
-        state: { n: snapshots.length },
-      };
-    },
+    decide: recordingDecide(snapshots),
     notify: async () => {},
     publishDecision: () => {},
     log: { info: () => {}, warn: () => {}, error: () => {} },

@@ -10,7 +10,7 @@ import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { produceRate, type RateSample } from '../../functions/scaler/snapshot';
 import { startEmulator, type Emulator } from '../../local/emulator';
-import { memoryStore } from '../support/memory-scaler-store';
+import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeEach(async () => {
@@ -50,13 +50,7 @@ function deps() {
     target: () => {
       throw new Error('no capacity change expected');
     },
-    decide: (snapshot: any) => {
-      snapshots.push(snapshot);
-      return {
-        decision: { action: 'none', currentParallelism: 2, targetParallelism: 2, currentTaskManagers: 2, targetTaskManagers: 2, rule: 'none', reason: 'test: no change', steps: [], limitedBy: [], missing: [] },
-        state: { n: snapshots.length },
-      };
-    },
+    decide: recordingDecide(snapshots),
     notify: async () => {},
     publishDecision: () => {},
     log: { info: () => {}, warn: (m) => void warnings.push(m), error: () => {} },
