@@ -300,6 +300,50 @@ describe('rule 8: stability', () => {
     expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 4 });
   });
 
+  test('scale-down delay 600 s after a steady decline at p=16: wanted 7 at 0 s, 5 at 300 s, 3 at 600 s → at 600 s down to 3, the value wanted now', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const wanting = (r: number, t: number) => chain({ p: 16, inputRate: 1000, busy: (1000 / 16 / (1000 / 0.7 / r)) * 1000, now: T0 + t * 1000 });
+    const a = decide(wanting(6.5, 0), j);
+    expect(a.decision).toMatchObject({ action: 'none', wantedParallelism: 7, limitedBy: ['scale-down-delay'] });
+    const b = decide(wanting(4.5, 300), j, noSmoothing(a.state));
+    expect(b.decision.figures).toMatchObject({ scaleDownHighestWanted: 7, scaleDownLowestWanted: 5 });
+    const c = decide(wanting(2.5, 600), j, noSmoothing(b.state));
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 3, wantedParallelism: 3 });
+    expect(c.decision.steps.join('\n')).toContain('only fell in the last 600 s (from 7 to 3, never rising 10% or more over its lowest), so going to 3, the value wanted now');
+  });
+
+  test('a rise smaller than the minimum change is noise, not a rebound: 25 → 20 → 21 is a steady decline, 25 → 20 → 23 rebounds', () => {
+    const j = job({ scaleDownDelaySeconds: 600, policy: { utilizationBoundary: 0.05 } });
+    const wanting = (r: number, t: number) => chain({ p: 40, inputRate: 1000, busy: (1000 / 40 / (1000 / 0.7 / r)) * 1000, now: T0 + t * 1000 });
+    // 25 → 20 → 21 (+5% over the lowest 20: below the 10% minimum change) → 18: a steady decline, down to 18
+    const a = decide(wanting(24.5, 0), j);
+    const b = decide(wanting(19.5, 200), j, noSmoothing(a.state));
+    const c = decide(wanting(20.5, 400), j, noSmoothing(b.state));
+    expect(c.state.pendingScaleDown?.rebounded).toBeUndefined();
+    const d = decide(wanting(17.5, 600), j, noSmoothing(c.state));
+    expect(d.decision).toMatchObject({ action: 'rescale', targetParallelism: 18 });
+    // 25 → 20 → 23 (+15%): a rebound, down to 25 only
+    const c2 = decide(wanting(22.5, 400), j, noSmoothing(b.state));
+    expect(c2.state.pendingScaleDown?.rebounded).toBe(true);
+    const d2 = decide(wanting(17.5, 600), j, noSmoothing(c2.state));
+    expect(d2.decision).toMatchObject({ action: 'rescale', targetParallelism: 25, limitedBy: expect.arrayContaining(['scale-down-delay']) });
+  });
+
+  test('a sharp drop starts the scale-down delay\'s clock while it waits one sample to be confirmed: 4,000 → 1,000 rec/s at 60 s, confirmed at 660 s, 600 s later → down to 3', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const at = (t: number, produce: number) => chain({ p: 16, inputRate: produce, busy: (produce / 16 / 500) * 1000, produceRate: produce, pendingRecords: 0, now: T0 + t * 1000 });
+    const a = decide(at(0, 4000), j);
+    expect(a.decision).toMatchObject({ action: 'none', limitedBy: [] });
+    // smoothed 0.4 × 1,000 + 0.6 × 4,000 = 2,800 rec/s: under the band (8,000 rec/s > 2,800 ÷ 0.4), 2,800 ÷ 0.7 ÷ 500 = 8 wanted
+    const b = decide(at(60, 1000), j, a.state);
+    expect(b.decision).toMatchObject({ action: 'none', wantedParallelism: 8, limitedBy: ['smoothing'] });
+    expect(b.decision.reason).toContain('scale down 16 → 8 wanted for 0 s of the 600 s scale-down delay, but the load just changed sharply');
+    const c = decide(at(660, 1000), j, b.state);
+    // confirmed: the average restarts at 1,000 rec/s; 1,000 ÷ 0.7 ÷ 500 = 2.86 → 3, the value wanted now after a steady decline
+    expect(c.decision.figures.scaleDownWantedForSeconds).toBe(600);
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 3 });
+  });
+
   test('a "no change" in the window restarts the scale-down delay', () => {
     const j = job({ scaleDownDelaySeconds: 600 });
     const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);

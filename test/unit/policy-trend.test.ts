@@ -27,7 +27,7 @@ describe('trendStep / risingForecast (α = β = 0.4, samples 60 s apart)', () =>
   test('a gap over 300 s or a level shift restarts the trend with no slope', () => {
     expect(run(levels, 301)).toMatchObject({ slope: 0, rises: 0, level: 1300 });
     const t = run(levels);
-    expect(trendStep(t, t.at + 60_000, 2000, 0.4, true)).toEqual({ at: t.at + 60_000, level: 2000, slope: 0, rises: 0 });
+    expect(trendStep(t, t.at + 60_000, 2000, 0.4, true)).toEqual({ at: t.at + 60_000, level: 2000, slope: 0, rises: 0, falls: 0 });
   });
 });
 
@@ -71,5 +71,55 @@ describe('decide: a rising demand is met before it exceeds the capacity', () => 
 
   test('the trend is carried in the policy state (validated like the rest of it)', () => {
     expect(() => parsePolicyState({ version: 1, trend: { 'demand:x': { at: T0, level: 1, slope: 0, rises: -1 } } })).toThrow(/rises/);
+  });
+});
+
+describe('decide: a receding demand runs the scale-down delay inside the band (rule 5 with rule 8)', () => {
+  // Work p=10 at 500 rec/s per subtask (5,000 rec/s); the band's lower edge is 40 %: demand under 2,000 rec/s.
+  // Produce falls 100 rec/s a minute from 3,000; scale-down delay 300 s.
+  const j = job({ scaleDownDelaySeconds: 300 });
+  const snap = (i: number, produce: number) => chain({ p: 10, inputRate: produce, busy: (produce / 10 / 500) * 1000, produceRate: produce, pendingRecords: 0, now: T0 + i * 60_000 });
+  const rates = [3000, 2900, 2800, 2700, 2600, 2500, 2400, 2300, 2200, 2100, 2000, 1900, 1800];
+  const feed = (noTrend: boolean) => {
+    let state: PolicyState | undefined;
+    return rates.map((r, i) => {
+      const res = decide(snap(i, r), j, state);
+      state = parsePolicyState(JSON.parse(JSON.stringify(res.state)));
+      if (noTrend) delete state.trend;
+      return res.decision;
+    });
+  };
+
+  test('the clock starts at the 3rd fall (smoothed 2,818 rec/s, 10 → 9 wanted), inside the band; the first decision under the band (1,950 rec/s, 300 s later and more) scales down at once, 10 → 6', () => {
+    const ds = feed(false);
+    expect(ds.slice(0, 3).every((d) => d.action === 'none' && !d.limitedBy.includes('scale-down-delay'))).toBe(true);
+    expect(ds[3].figures['Source.demand']).toBeCloseTo(2818, 0);
+    expect(ds[3]).toMatchObject({ action: 'none', limitedBy: ['scale-down-delay'] });
+    expect(ds[3].reason).toContain('within the utilization band 40%–100%, but the demand fell at the last 3 decisions');
+    expect(ds[3].reason).toContain('scale down 10 → 9 wanted for 0 s of the 300 s scale-down delay, made once the utilization leaves the band');
+    // 360 s into the delay but still inside the band: no change
+    expect(ds[9]).toMatchObject({ action: 'none', limitedBy: ['scale-down-delay'] });
+    expect(ds[9].figures.scaleDownWantedForSeconds).toBe(360);
+    expect(ds[12].figures['Source.demand']).toBeCloseTo(1950, 0);
+    expect(ds[12]).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 6 });
+  });
+
+  test('without the trend (the same samples, trend dropped between decisions) the clock only starts under the band', () => {
+    const ds = feed(true);
+    expect(ds.slice(0, 12).every((d) => d.action === 'none' && d.limitedBy.length === 0)).toBe(true);
+    expect(ds[12]).toMatchObject({ action: 'none', limitedBy: ['scale-down-delay'] });
+    expect(ds[12].figures.scaleDownWantedForSeconds).toBe(0);
+  });
+
+  test('a demand that stops falling inside the band stops the clock ("no change" restarts the delay)', () => {
+    let state: PolicyState | undefined;
+    let last;
+    for (const [i, r] of [3000, 2900, 2800, 2700, 2600, 2700, 2750].entries()) {
+      const res = decide(snap(i, r), j, state);
+      state = parsePolicyState(JSON.parse(JSON.stringify(res.state)));
+      last = res;
+    }
+    expect(last!.decision).toMatchObject({ action: 'none', limitedBy: [] });
+    expect(last!.state.pendingScaleDown).toBeUndefined();
   });
 });

@@ -15,12 +15,12 @@
  *    trend (Holt level + slope) sizes scale-ups for the forecast at now + restart + capacity lead.
  *  6 alignment (seed 004) to key groups / source partitions, never reversing direction, never leaving bounds.
  *  7 bounds: min/max parallelism, ≤ maxParallelism, ≤ max TMs × slots, pinned vertices untouched.
- *  8 stability: cooldown, immediate scale-up, delayed scale-down to the highest value wanted in the delay, backlog
- *    freeze, minimum change.
+ *  8 stability: cooldown, immediate scale-up, delayed scale-down (to the highest value wanted in the delay when the
+ *    wanted value rebounded in it, else to the value wanted now), backlog freeze, minimum change.
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
  */
 import { taskManagersFor, type JobConfig } from '../config';
-import { CAPACITY_LEAD_SECONDS, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, TREND_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt, risingForecast, trendStep, type Trend } from './math';
+import { CAPACITY_LEAD_SECONDS, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, TREND_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt, receding, risingForecast, trendStep, type Trend } from './math';
 import { emptyState, topoOrder, type JobSnapshot, type PolicyState, type VertexSnapshot } from './snapshot';
 import type { Action, Decision, Limit, PolicyResult, RuleName } from './types';
 
@@ -66,6 +66,8 @@ interface Plan {
   limits: Limit[];
   /** Scale-ups made while the backlog breaches the SLO skip the min-change rule. */
   urgent?: boolean;
+  /** Within the band, but the demand is receding: the parallelism wanted, for the scale-down delay's clock. */
+  receding?: number;
 }
 
 class Ctx {
@@ -405,6 +407,9 @@ function run(x: Ctx): Decision {
         plan = { p: b.want!, rule: 'rate', why: `the tightest vertex, ${needs(b)}`, limits: limitsOf([b]) };
       } else if (b.want! === cur) {
         plan = { p: cur, rule: 'rate', why: `the tightest vertex, ${needs(b)} → ${cur}`, limits: [] };
+      } else if (b.want! < cur && sources.length > 0 && sources.every((c) => receding(c.trend))) {
+        const falls = Math.min(...sources.map((c) => c.trend!.falls ?? 0));
+        plan = { p: cur, rule: 'rate', why: `${within}, but the demand fell at the last ${falls} decisions and the tightest vertex, ${needs(b)}`, limits: [], receding: b.want! };
       } else {
         plan = { p: cur, rule: 'rate', why: within, limits: [] };
       }
@@ -572,6 +577,15 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
   x.fig('scaleDownDelaySeconds', job.scaleDownDelaySeconds);
 
   if (direction === undefined) {
+    const r = plan.receding;
+    if (r !== undefined && !f.backlog && job.scaleDownDelaySeconds > 0 && (cur - r) / Math.max(1, cur) >= job.policy.minChangeFraction) {
+      // a receding load: the delay's clock runs inside the band too; the scale-down is made once the band is left
+      const d = delayClock(x, tmsFor, r);
+      return none(
+        `no change at ${cur}: ${plan.why}; scale down ${cur} → ${r} wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay, made once the utilization leaves the band`,
+        ['scale-down-delay'],
+      );
+    }
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${plan.why}`);
   }
@@ -594,7 +608,7 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     return none(`no change at ${cur}: ${change} is a ${pct(rel)} change, below the ${pct(job.policy.minChangeFraction)} minimum (${plan.why})`, ['min-change']);
   }
   if (inProgress.length > 0) return none(`${change} wanted, but a rescale is still in progress`, ['in-progress']);
-  if (x.unconfirmed.length > 0 && !f.boundsRepair) {
+  if (x.unconfirmed.length > 0 && !f.boundsRepair && direction === 'up') {
     return none(`${change} wanted, but the load just changed sharply (${x.unconfirmed.join(', ')}); waiting one more sample to size the change once`, ['smoothing']);
   }
 
@@ -634,25 +648,30 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
   let target = wanted;
   let targetPer = per;
   if (!f.boundsRepair && job.scaleDownDelaySeconds > 0) {
-    const pend = x.prev.pendingScaleDown;
-    const since = pend?.since ?? snap.now;
-    const maxP = Math.max(pend?.parallelism ?? 0, wanted);
-    const maxPer = per
-      ? Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.max(q, pend?.perVertex?.[id] ?? 0)]))
-      : undefined;
-    x.next.pendingScaleDown = { since, parallelism: maxP, ...(maxPer ? { perVertex: maxPer } : {}), taskManagers: tmsFor(maxP) };
-    const waited = (snap.now - since) / 1000;
-    x.fig('scaleDownWantedForSeconds', waited);
-    x.fig('scaleDownHighestWanted', maxP);
-    if (waited < job.scaleDownDelaySeconds) {
-      return none(`no change at ${cur}: ${change} wanted for ${fmt(waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay (highest wanted so far ${maxP}; ${plan.why})`, ['scale-down-delay']);
+    // the clock runs on while one sample of a sharp change waits for its confirmation
+    const d = delayClock(x, tmsFor, wanted, per);
+    if (x.unconfirmed.length > 0) {
+      return none(`${change} wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay, but the load just changed sharply (${x.unconfirmed.join(', ')}); waiting one more sample`, ['smoothing']);
     }
-    target = maxP;
-    targetPer = maxPer;
-    if (target !== wanted) {
-      limits.add('scale-down-delay');
-      x.step(`scale-down delay over: going to ${target}, the highest value wanted in the last ${fmt(waited)} s`);
+    if (d.waited < job.scaleDownDelaySeconds) {
+      return none(`no change at ${cur}: ${change} wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay (highest wanted so far ${d.highest}; ${plan.why})`, ['scale-down-delay']);
     }
+    if (d.rebounded) {
+      // the load came back within the delay: keep what it needed at its highest
+      target = d.highest;
+      targetPer = d.highestPer;
+      if (target !== wanted) {
+        limits.add('scale-down-delay');
+        x.step(`scale-down delay over: the wanted parallelism fell to ${d.lowest} and rose again within the last ${fmt(d.waited)} s, so going to ${target}, the highest value wanted in it`);
+      }
+    } else if (d.highest !== wanted) {
+      // a steady decline has no dip to guard against: the highest value is the oldest, most stale one
+      x.step(
+        `scale-down delay over: the wanted parallelism only fell in the last ${fmt(d.waited)} s (from ${d.highest} to ${wanted}, never rising ${pct(job.policy.minChangeFraction)} or more over its lowest), so going to ${wanted}, the value wanted now`,
+      );
+    }
+  } else if (x.unconfirmed.length > 0 && !f.boundsRepair) {
+    return none(`${change} wanted, but the load just changed sharply (${x.unconfirmed.join(', ')}); waiting one more sample to size the change once`, ['smoothing']);
   }
   if (cooling) return none(`${change} wanted, but the last rescale was ${fmt((snap.now - lastRescaleAt!) / 1000)} s ago (cooldown ${job.cooldownSeconds} s)`, ['cooldown']);
   delete x.next.pendingScaleDown;
@@ -670,6 +689,46 @@ function finish(x: Ctx, plan: Plan, f: Finish): Decision {
       }: ${plan.why}`, limitedBy: [...limits] },
     tmsFor,
   );
+}
+
+interface DelayClock {
+  waited: number;
+  highest: number;
+  highestPer?: Record<string, number>;
+  lowest: number;
+  rebounded: boolean;
+}
+
+/**
+ * Rule 8, the scale-down delay's clock: since when a scale-down has been wanted, the highest and lowest values
+ * wanted since, and whether the wanted value rebounded (rose by at least the minimum change over its lowest).
+ */
+function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?: Record<string, number>): DelayClock {
+  const { snap, job } = x;
+  const pend = x.prev.pendingScaleDown;
+  const since = pend?.since ?? snap.now;
+  const highest = Math.max(pend?.parallelism ?? 0, wanted);
+  const highestPer = per ? Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.max(q, pend?.perVertex?.[id] ?? 0)])) : undefined;
+  const lowest = Math.min(pend?.lowest ?? pend?.parallelism ?? wanted, wanted);
+  const lowestPer = per ? Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.min(q, pend?.lowestPerVertex?.[id] ?? q)])) : undefined;
+  const rose = (q: number, low: number) => q > low && (q - low) / Math.max(1, low) >= job.policy.minChangeFraction;
+  const rebounded =
+    pend?.rebounded === true ||
+    (pend !== undefined && (rose(wanted, pend.lowest ?? pend.parallelism) || Object.entries(per ?? {}).some(([id, q]) => rose(q, pend.lowestPerVertex?.[id] ?? q))));
+  x.next.pendingScaleDown = {
+    since,
+    parallelism: highest,
+    ...(highestPer ? { perVertex: highestPer } : {}),
+    taskManagers: tmsFor(highest),
+    lowest,
+    ...(lowestPer ? { lowestPerVertex: lowestPer } : {}),
+    ...(rebounded ? { rebounded } : {}),
+  };
+  const waited = (snap.now - since) / 1000;
+  x.fig('scaleDownWantedForSeconds', waited);
+  x.fig('scaleDownHighestWanted', highest);
+  x.fig('scaleDownLowestWanted', lowest);
+  return { waited, highest, ...(highestPer ? { highestPer } : {}), lowest, rebounded };
 }
 
 type Partial = Omit<Decision, 'action' | 'figures' | 'steps' | 'missing' | 'targetTaskManagers' | 'direction'> & { direction: 'up' | 'down' };

@@ -107,14 +107,27 @@ export interface Trend {
   level: number;
   slope: number;
   rises: number;
+  /** Decisions in a row at which the level fell (a receding load, for the scale-down delay). */
+  falls?: number;
 }
 
 /** Next trend state; `reset` (a level shift, a gap, a first sample) restarts it at the current level with no slope. */
 export function trendStep(prev: Trend | undefined, at: number, level: number, beta: number, reset: boolean): Trend {
   const dt = prev ? (at - prev.at) / 1000 : 0;
-  if (!prev || reset || !(dt > 0) || dt > TREND_MAX_GAP_SECONDS) return { at, level, slope: 0, rises: 0 };
+  if (!prev || reset || !(dt > 0) || dt > TREND_MAX_GAP_SECONDS) return { at, level, slope: 0, rises: 0, falls: 0 };
   const inst = (level - prev.level) / dt;
-  return { at, level, slope: beta * inst + (1 - beta) * prev.slope, rises: level > prev.level ? prev.rises + 1 : 0 };
+  return {
+    at,
+    level,
+    slope: beta * inst + (1 - beta) * prev.slope,
+    rises: level > prev.level ? prev.rises + 1 : 0,
+    falls: level < prev.level ? (prev.falls ?? 0) + 1 : 0,
+  };
+}
+
+/** The level fell at TREND_SAMPLES decisions or more in a row: the load is receding, not dipping. */
+export function receding(t: Trend | undefined): boolean {
+  return t !== undefined && (t.falls ?? 0) >= TREND_SAMPLES && t.slope < 0;
 }
 
 /** The demand forecast `horizon` seconds ahead, when the trend is clearly rising; undefined otherwise. */

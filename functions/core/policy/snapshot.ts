@@ -104,6 +104,9 @@ export const PolicyStateSchema = strict({
     parallelism: int(1, 32768).describe('Highest parallelism wanted since then'),
     perVertex: z.record(z.string(), int(1, 32768)).optional(),
     taskManagers: int(0, 10_000),
+    lowest: int(1, 32768).optional().describe('Lowest parallelism wanted since then'),
+    lowestPerVertex: z.record(z.string(), int(1, 32768)).optional(),
+    rebounded: z.boolean().optional().describe('The wanted value rose again by at least policy.minChangeFraction over its lowest'),
   }).optional(),
   pendingCapacityIn: strict({ since: epochMs('When surplus TaskManagers were first seen'), taskManagers: int(0, 10_000) }).optional(),
   lastScaleUp: strict({
@@ -121,6 +124,7 @@ export const PolicyStateSchema = strict({
         level: num(-Number.MAX_VALUE, Number.MAX_VALUE),
         slope: num(-Number.MAX_VALUE, Number.MAX_VALUE).describe('Smoothed change of the level per second'),
         rises: int(0, 1_000_000).describe('Decisions in a row at which the level rose'),
+        falls: int(0, 1_000_000).optional().describe('Decisions in a row at which the level fell'),
       }),
     )
     .optional()
