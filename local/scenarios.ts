@@ -122,7 +122,7 @@ export function scenarios(seed = 1): Record<string, Scenario> {
     },
     {
       name: 'noisy',
-      description: 'Noisy load (±25 %) hovering right at the capacity of the starting parallelism: must not flap',
+      description: 'Noisy load (±25 % every 5 s) around 2,800 rec/s, the target utilization (70 %) of the starting capacity: must not flap',
       durationMs: 2 * HOUR,
       jobs: [job({ name: 'orders', initialParallelism: 4, rate: ((f) => (t: number) => 2800 * f(t))(noise(seed + 7, 0.25, 5_000)) })],
     },
