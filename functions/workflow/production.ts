@@ -1,6 +1,6 @@
 /**
- * Production wiring of the workflow steps: config from FLINK_ELASTIC_CONFIG_JSON (baked into the bundle by the
- * construct), the DynamoDB state store, SNS, the Flink REST client (credentials from Secrets Manager by name),
+ * Production wiring of the workflow steps: the config the handler passes in (the one bundled into the function:
+ * handlers/shared/bundled-config.ts; it is not in the environment), the DynamoDB state store, SNS, the Flink REST client (credentials from Secrets Manager by name),
  * and the capacity target of each job.
  */
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -9,7 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { JOB_DIMENSION } from '../core/signals';
-import { parseConfig } from '../core/config';
+import type { Config } from '../core/config';
 import { DynamoStateStore } from '../adapters/state/dynamo';
 import type { WorkflowDeps } from './deps';
 import { flinkClientFor, capacityTargetFor } from './production-clients';
@@ -20,8 +20,7 @@ function requiredEnv(name: string): string {
   return v;
 }
 
-export function createProductionDeps({ logger, tracer, metrics }: { logger: Logger; tracer: Tracer; metrics?: Metrics }): WorkflowDeps {
-  const config = parseConfig(JSON.parse(requiredEnv('FLINK_ELASTIC_CONFIG_JSON')), 'FLINK_ELASTIC_CONFIG_JSON');
+export function createProductionDeps({ config, logger, tracer, metrics }: { config: Config; logger: Logger; tracer: Tracer; metrics?: Metrics }): WorkflowDeps {
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const sns = tracer.captureAWSv3Client(new SNSClient({}));
   const flinkCache = new Map<string, ReturnType<typeof flinkClientFor>>();
