@@ -6,10 +6,10 @@
  */
 import type { JobConfig } from '../core/config';
 import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS } from '../core/rescale-timing';
-import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements } from '../adapters/flink/types';
+import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
 import type { WorkflowDeps } from './deps';
-import { PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
+import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
 
 /** Lock progress key holding the execution's plan (JSON), written with the lock. */
@@ -28,6 +28,19 @@ export function jobConfig(deps: WorkflowDeps, name: string): JobConfig {
 
 const flinkOf = async (deps: WorkflowDeps, plan: Plan) => deps.flink(jobConfig(deps, plan.job));
 const targetOf = async (deps: WorkflowDeps, plan: Plan) => deps.target(jobConfig(deps, plan.job));
+
+/**
+ * The status of a savepoint operation, or undefined when Flink does not know the trigger id (never triggered, or
+ * its result expired). A failure that may clear (network, 5xx) propagates: "unknown" must not be guessed from it.
+ */
+async function savepointStatusIfKnown(flink: FlinkApi, jobId: string, triggerId: string): Promise<SavepointStatus | undefined> {
+  try {
+    return await flink.savepointStatus(jobId, triggerId);
+  } catch (e) {
+    if (isRetryable(e)) throw e;
+    return undefined;
+  }
+}
 
 /** Polls `probe` until done or the inline budget is spent. */
 async function pollInline<T extends { done: boolean }>(deps: WorkflowDeps, probe: () => Promise<T>): Promise<T> {
@@ -77,6 +90,13 @@ export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promis
     reason: `${plan.summary}; ${plan.reason}`,
     progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) },
   });
+  // Validate planned from what it saw before the lock was ours; another rescale may have finished in between.
+  // Acting on a stale plan would savepoint/cancel a job that is gone or undo someone else's rescale.
+  const stale = await staleness(deps, plan);
+  if (stale) {
+    await deps.store.releaseLock(plan.job, plan.owner);
+    throw new PreconditionError(`the job changed since this execution planned its rescale (${stale}); nothing was changed: start a new rescale`);
+  }
   if (plan.respectCooldown) {
     const last = await deps.store.getLastRescaleAt(plan.job);
     const cooldown = jobConfig(deps, plan.job).cooldownSeconds;
@@ -91,9 +111,25 @@ export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promis
   return { acquired: r.acquired, at: now, tookOverFrom: r.tookOverFrom?.owner };
 }
 
+/** Why the plan no longer matches the job in Flink, or undefined when it still does. */
+async function staleness(deps: WorkflowDeps, plan: Plan): Promise<string | undefined> {
+  const flink = await flinkOf(deps, plan);
+  const listed = (await flink.jobs()).find((j) => j.id === plan.from.jobId);
+  if (!listed || listed.state !== 'RUNNING') return `Flink job ${plan.from.jobId} is ${listed ? listed.state : 'gone'}, not RUNNING`;
+  const d = await flink.job(plan.from.jobId);
+  const changed = plan.vertices.filter((pv) => {
+    const v = d.vertices.find((x) => x.id === pv.id);
+    return !v || v.parallelism !== pv.from;
+  });
+  if (changed.length) return `vertices no longer at the planned starting parallelism: ${changed.map((v) => `${v.name} (planned from ${v.from})`).join(', ')}`;
+  return undefined;
+}
+
 export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['capacity']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
+  // Recorded before the change: if this invocation dies right after it, the watchdog still gives back what was added.
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
   const r = await target.setDesired(plan.to.taskManagers, { minRequired: plan.from.taskManagers });
   const job = jobConfig(deps, plan.job);
   const usable = r.desired * job.slotsPerTaskManager - plan.otherJobsSlots;
@@ -130,10 +166,7 @@ export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): P
   const lock = await deps.store.getLock(plan.job);
   const recorded = lock?.owner === plan.owner ? lock.progress.savepointTriggerId : undefined;
   if (typeof recorded === 'string') return { triggerId: recorded, at: deps.now(), stop };
-  const known = await flink.savepointStatus(plan.from.jobId, plan.savepointTriggerId).then(
-    () => true,
-    () => false,
-  );
+  const known = (await savepointStatusIfKnown(flink, plan.from.jobId, plan.savepointTriggerId)) !== undefined;
   let triggerId = plan.savepointTriggerId;
   if (!known) {
     const details = await flink.job(plan.from.jobId);
@@ -269,6 +302,7 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
 export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['shrink']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
   const r = await target.setDesired(plan.to.taskManagers);
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: r.previous, capacityAfter: r.desired });
   return { previous: r.previous, desired: r.desired, at: deps.now() };
@@ -367,9 +401,31 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
   const actions: string[] = [];
   const jobs = await flink.jobs();
   const find = (id: string) => jobs.find((j) => j.id === id);
-  const orig = find(plan.from.jobId);
+  let orig = find(plan.from.jobId);
   const rollbackJob = find(plan.rollbackJobId);
   const newJob = find(plan.newJobId);
+  const lock = await deps.store.getLock(plan.job);
+  const ours = lock?.owner === plan.owner ? lock.progress : {};
+  const triggerId = state.savepoint?.triggerId ?? (typeof ours.savepointTriggerId === 'string' ? ours.savepointTriggerId : undefined);
+  let stoppedWith: string | undefined;
+
+  if (plan.stopWithSavepoint && orig && !isTerminal(orig.state) && orig.state !== 'CANCELLING') {
+    // A stop-with-savepoint may still be under way (the poll timed out, the execution was stopped): the job still
+    // RUNNING does not mean untouched. Wait for the operation; if it completes, Flink stops the job.
+    const id = triggerId ?? plan.savepointTriggerId;
+    const r = await pollInline(deps, async () => {
+      const s = await savepointStatusIfKnown(flink, orig!.id, id);
+      return { done: s?.state !== 'IN_PROGRESS', status: s };
+    });
+    if (!r.done) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} is still in progress; waiting for it before deciding how to recover`);
+    if (r.status?.state === 'COMPLETED') {
+      const st = await waitTerminal(deps, flink, orig.id);
+      if (!isTerminal(st)) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} completed (${r.status.location}); waiting for the job to stop`);
+      stoppedWith = r.status.location;
+      actions.push(`the stop-with-savepoint completed after all (${stoppedWith}); Flink job ${orig.id} stopped (${st})`);
+      orig = { ...orig, state: st };
+    }
+  }
 
   if (orig?.state === 'CANCELLING') {
     // Our cancel is under way: the job is no longer untouched. Let it finish, then restore from the savepoint.
@@ -383,26 +439,33 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       await flink.putResourceRequirements(plan.from.jobId, restore);
       actions.push('restored the previous resource requirements');
     }
-    if (state.capacity?.changed && plan.direction === 'out') {
+    const capacity = state.capacity ?? (state.shrink ? { ...state.shrink, changed: state.shrink.desired !== state.shrink.previous } : undefined);
+    if (capacity?.changed && plan.direction === 'out') {
       const target = await targetOf(deps, plan);
       const tms = await flink.taskManagers();
       const desc = await target.describe(tms);
-      const added = Math.max(0, desc.desired - state.capacity.previous);
+      const added = Math.max(0, desc.desired - capacity.previous);
       const idle = idleMembers(desc).slice(0, added);
       if (idle.length) {
-        const r = await target.release(idle, tms, { minRequired: state.capacity.previous });
+        const r = await target.release(idle, tms, { minRequired: capacity.previous });
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
       if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);
+    } else if (capacity?.changed && plan.direction === 'in') {
+      // Reactive scale-in shrank the capacity first; the job did not settle at the smaller size: give it back.
+      const target = await targetOf(deps, plan);
+      const desc = await target.describe(await flink.taskManagers());
+      if (desc.desired < capacity.previous) {
+        const r = await target.setDesired(capacity.previous);
+        actions.push(`restored the capacity to ${r.desired} member(s) (it was shrunk to ${desc.desired} for this rescale)`);
+      }
     }
     return { outcome: 'untouched', jobId: orig.id, parallelism: plan.from.parallelism, actions, at: deps.now() };
   }
 
-  const lock = await deps.store.getLock(plan.job);
-  let location = state.savepointStatus?.location ?? (lock?.owner === plan.owner ? (lock.progress.savepointPath as string | undefined) : undefined);
-  const triggerId = state.savepoint?.triggerId ?? (lock?.owner === plan.owner ? (lock.progress.savepointTriggerId as string | undefined) : undefined);
+  let location = state.savepointStatus?.location ?? stoppedWith ?? (typeof ours.savepointPath === 'string' ? ours.savepointPath : undefined);
   if (!location && triggerId) {
-    const s = await flink.savepointStatus(plan.from.jobId, triggerId).catch(() => undefined);
+    const s = await savepointStatusIfKnown(flink, plan.from.jobId, triggerId);
     if (s?.state === 'COMPLETED') location = s.location;
   }
 

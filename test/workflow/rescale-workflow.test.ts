@@ -405,3 +405,77 @@ test('stop-with-savepoint option: the job is stopped by Flink with the savepoint
   await expectUnlocked(h, 'orders');
   expectOneNotification({ subject: /orders rescaled 4 -> 6 \(stop-with-savepoint\)/, outcome: 'succeeded' });
 });
+
+test('stop-with-savepoint slower than the savepoint timeout: recovery waits for it and, as Flink then stops the job, restores it from that savepoint', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.timings.savepointBaseMs = 330_000; // PollSavepoint gives up at 300 s (savepoint.timeoutSeconds); Flink finishes at 330 s
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'slow-stop');
+  expect(r.status).toBe('FAILED');
+  expect(r.states).toContain('Abort');
+  expect(r.states).not.toContain('Cancel');
+  expect(r.finalState.recovery.outcome).toBe('rolled-back');
+  expect((await h.flink.job(job.id)).state).toBe('FINISHED'); // Flink stopped it when the savepoint completed
+  const savepoints = [...emu.model.savepoints.keys()];
+  expect(savepoints).toHaveLength(1);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).not.toBe(job.id);
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored).toMatchObject({ externalPath: savepoints[0], isSavepoint: true });
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /failed; rolled back to parallelism 4/, body: [new RegExp(`restored from savepoint ${savepoints[0]}`)], outcome: 'failed-rolled-back' });
+});
+
+test('stop-with-savepoint that fails: the job keeps running untouched, and nothing is resubmitted', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.faults.failNextSavepoints(1);
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'stop-fails');
+  expect(r.status).toBe('FAILED');
+  expect(r.finalState.recovery.outcome).toBe('untouched');
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  expect(emu.model.jobs).toHaveLength(1);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /failed; job untouched at parallelism 4/, outcome: 'failed-untouched' });
+});
+
+test('reactive scale-in whose job does not settle: the capacity shrunk for it is given back', async () => {
+  const { h, sim, job } = await setup({ mode: 'reactive', name: 'billing', taskManagers: 4 });
+  expect(await parallelismOf(h, job.id)).toEqual([8, 8, 8]);
+  const r = await h.run({ job: 'billing', parallelism: 4 }, 'reactive-in-fails', async (state, invoke, event) => {
+    if (state !== 'CheckParallelism') return invoke(event);
+    throw Object.assign(new Error('resubmitted Flink job ended FAILED (injected)'), { name: 'JobFailed' });
+  });
+  expect(r.status).toBe('FAILED');
+  expect(r.states).toEqual(expect.arrayContaining(['ShrinkCapacity', 'Abort']));
+  expect(r.finalState.recovery).toMatchObject({ outcome: 'untouched', actions: [expect.stringMatching(/restored the capacity to 4 member\(s\)/)] });
+  expect(sim.desiredCount).toBe(4);
+  await h.elapse(120_000); // the TaskManagers come back and the reactive job takes their slots again
+  expect(await parallelismOf(h, job.id)).toEqual([8, 8, 8]);
+  await expectUnlocked(h, 'billing');
+  expectOneNotification({ subject: /failed; job untouched/, outcome: 'failed-untouched' });
+});
+
+test('a plan gone stale before the lock (another rescale finished in between): nothing is changed, and the notification says why', async () => {
+  const { h, sim, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  let other: string | undefined;
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'stale', async (state, invoke, event) => {
+    if (state === 'Lock' && !other) {
+      // Between this execution's Validate and its Lock, another rescale replaced the job (now at parallelism 6).
+      emu.model.cancel(job.id);
+      other = emu.model.startJob({ name: 'orders', parallelism: 6, inputRate: 1000 }).id;
+      await h.world.sleep(40_000);
+    }
+    return invoke(event);
+  });
+  expect(r.status).toBe('FAILED');
+  expect(r.states).not.toContain('EnsureCapacity');
+  expect(r.states).not.toContain('Savepoint');
+  expect(r.finalState.error.Cause).toMatch(/the job changed since this execution planned its rescale \(Flink job [0-9a-f]+ is CANCELED, not RUNNING\)/);
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(live.id).toBe(other);
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect(emu.model.savepoints.size).toBe(0);
+  expect(sim.desiredCount).toBe(4);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /rescale of orders failed/, body: [/changed since this execution planned/], outcome: 'failed-untouched' });
+});
