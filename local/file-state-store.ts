@@ -145,6 +145,12 @@ export class FileStateStore implements StateStore {
     });
   }
 
+  async releaseClaim(job: string, key: string): Promise<void> {
+    this.update(job, (j) => {
+      delete j.once[key];
+    });
+  }
+
   async appendHistory(entry: HistoryEntry): Promise<void> {
     this.update(entry.job, (j) => {
       if (j.history.some((h) => h.kind === entry.kind && h.at === entry.at && h.id === entry.id)) return;

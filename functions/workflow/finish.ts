@@ -280,9 +280,13 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
   const now = deps.now();
   const job = state.plan?.job ?? (typeof state.job === 'string' ? state.job : '_unknown');
   // A Notify task delivered twice sends one message.
-  const first = await deps.store.claimOnce(job, `notify#${execution.name}`, now, 7 * 86_400);
+  const claim = `notify#${execution.name}`;
+  const first = await deps.store.claimOnce(job, claim, now, 7 * 86_400);
   if (!first) return { subject: msg.subject, at: now, outcome: msg.outcome };
-  const r = await deps.sns.send(
+  const r = await publishOrReleaseClaim(
+    deps,
+    job,
+    claim,
     new PublishCommand({
       TopicArn: deps.topicArn,
       Subject: msg.subject,
@@ -295,4 +299,17 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
     }),
   );
   return { messageId: r.MessageId, subject: msg.subject, at: now, outcome: msg.outcome };
+}
+
+/**
+ * Publishes a notification claimed with claimOnce. If the publish fails the claim is given back, so the retry
+ * (the state machine's, or Lambda's for the watchdog) sends it: a claim must never stand for a message never sent.
+ */
+export async function publishOrReleaseClaim(deps: WorkflowDeps, job: string, claim: string, command: PublishCommand): Promise<{ MessageId?: string }> {
+  try {
+    return await deps.sns.send(command);
+  } catch (e) {
+    await deps.store.releaseClaim(job, claim);
+    throw e;
+  }
 }

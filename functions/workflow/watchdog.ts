@@ -25,7 +25,7 @@ import { STEP_TIMEOUT_SECONDS } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
-import { ACTION_REQUIRED, notifyStep, recordStep, type Outcome } from './finish';
+import { ACTION_REQUIRED, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
 import { isTerminal, jobConfig, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
@@ -247,8 +247,12 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
 async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: LockInfo, ev: ExecutionStatusChange): Promise<WatchdogResult> {
   const sp = typeof lock.progress.savepointPath === 'string' ? lock.progress.savepointPath : undefined;
   await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
-  if (await deps.store.claimOnce(job, `notify#${ev.name}`, deps.now(), 7 * 86_400)) {
-    await deps.sns.send(
+  const claim = `notify#${ev.name}`;
+  if (await deps.store.claimOnce(job, claim, deps.now(), 7 * 86_400)) {
+    await publishOrReleaseClaim(
+      deps,
+      job,
+      claim,
       new PublishCommand({
         TopicArn: deps.topicArn,
         Subject: `flink-elastic: ACTION REQUIRED: check ${job}; its rescale ended ${ev.status}`.slice(0, 99),

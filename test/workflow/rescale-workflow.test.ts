@@ -479,3 +479,19 @@ test('a plan gone stale before the lock (another rescale finished in between): n
   await expectUnlocked(h, 'orders');
   expectOneNotification({ subject: /rescale of orders failed/, body: [/changed since this execution planned/], outcome: 'failed-untouched' });
 });
+
+test('SNS throttles the first publish: Notify is retried and the message is sent (a failed publish does not use up the one-message claim)', async () => {
+  const { h } = await setup({ taskManagers: 4, parallelism: 4 });
+  snsMock.reset();
+  snsMock
+    .on(PublishCommand)
+    .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))
+    .resolves({ MessageId: 'msg-2' });
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'sns-throttled');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.retries).toBeGreaterThanOrEqual(1);
+  expect(r.output.notify.messageId).toBe('msg-2');
+  const calls = notifications();
+  expect(calls).toHaveLength(2); // the throttled attempt and the retry
+  expect(calls[1].Subject).toMatch(/orders rescaled 4 -> 6/);
+});

@@ -211,6 +211,10 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
+  async releaseClaim(job: string, key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: `once#${key}` } }));
+  }
+
   async appendHistory(entry: HistoryEntry): Promise<void> {
     if (!Number.isFinite(entry.at)) throw new Error(`appendHistory: at must be epoch ms (got ${entry.at})`);
     try {

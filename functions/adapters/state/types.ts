@@ -95,6 +95,11 @@ export interface StateStore {
    * false for every later one: duplicate deliveries act once.
    */
   claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Gives a claim back (the claimant could not do what it claimed, e.g. an SNS publish failed), so the retry of the
+   * same delivery can claim it again. Idempotent.
+   */
+  releaseClaim(job: string, key: string): Promise<void>;
 
   /** Appends a decision or rescale record. Writing the same (kind, at, id) twice stores it once. */
   appendHistory(entry: HistoryEntry): Promise<void>;
