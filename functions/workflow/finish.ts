@@ -187,8 +187,14 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
       break;
     }
     case 'rescaled-cleanup-failed':
-      subject = `${jobName} rescaled ${from} -> ${to}; releasing TaskManagers failed`;
-      lines.push(`Job "${jobName}" runs at parallelism ${to} (was ${from}), but a step after the rescale failed: ${err}.`);
+      subject = state.ended
+        ? `${jobName} rescaled ${from} -> ${to}; the execution ${failed} before it finished`
+        : `${jobName} rescaled ${from} -> ${to}; releasing TaskManagers failed`;
+      lines.push(
+        state.ended
+          ? `Job "${jobName}" runs at parallelism ${to} (was ${from}): the rescale itself was done when the execution ${failed}.`
+          : `Job "${jobName}" runs at parallelism ${to} (was ${from}), but a step after the rescale failed: ${err}.`,
+      );
       todo = 'The job is healthy. Surplus TaskManagers may still be running: check the capacity target and release idle members (or let the next scale-in do it).';
       break;
     case 'dry-run':

@@ -16,6 +16,9 @@
  *     execution, whoever sends it), and releases the lock — except when the job could not be restored: then the
  *     notification says ACTION REQUIRED with the savepoint path, and the lock is kept (marked) until it expires so
  *     no automatic rescale touches the job while a person restores it.
+ * In-flight steps: stopping an execution does not stop a step Lambda it already invoked, so the watchdog acts only
+ * IN_FLIGHT_GRACE_SECONDS (the step timeout + 10 s) after the stop: an earlier delivery fails Transient and Lambda's
+ * async retries (after 1 min, then 2 min more) bring it back; one within 45 s of the end waits in place.
  * Duplicate deliveries: a short lease (claimOnce with a TTL) keeps two deliveries from recovering at the same time;
  * a later delivery finds the lock released (or marked) and does nothing.
  */
@@ -37,6 +40,13 @@ export const HANDLED_FAILURE_ERROR = 'RescaleFailed';
 export const WATCHDOG_PROGRESS_KEY = 'watchdog';
 /** How long one delivery holds its lease: one Lambda invocation at most. */
 export const WATCHDOG_LEASE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
+/**
+ * StopExecution (and an execution timeout) does not stop a step Lambda already running: it may still cancel,
+ * submit or change capacity for up to its timeout after the stop. The watchdog acts only after that.
+ */
+export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
+/** Within the grace, a delivery this close to its end waits it out in place; earlier ones are retried by Lambda. */
+const GRACE_WAIT_IN_PLACE_SECONDS = 45;
 /** Attempts at recovery within one delivery when Flink is briefly unavailable (then: ACTION REQUIRED). */
 const RECOVERY_ATTEMPTS = 3;
 
@@ -197,6 +207,17 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
     // unlock did not succeed. Releasing is what that path meant to do.
     const r = await deps.store.releaseLock(job, ev.executionArn);
     return { action: r.released ? 'released' : 'ignored', reason: 'the workflow had recovered and notified itself; released the lock its failed Unlock left behind', job, at: deps.now() };
+  }
+
+  // A step invocation of the stopped execution may still be running: wait until it must have ended.
+  if (ev.stopDate != null) {
+    const remaining = ev.stopDate + IN_FLIGHT_GRACE_SECONDS * 1000 - deps.now();
+    if (remaining > GRACE_WAIT_IN_PLACE_SECONDS * 1000) {
+      throw new TransientError(
+        `execution ${ev.name} stopped ${Math.round((deps.now() - ev.stopDate) / 1000)} s ago; a step it started may run for up to ${STEP_TIMEOUT_SECONDS} s more, so recovery waits until ${new Date(ev.stopDate + IN_FLIGHT_GRACE_SECONDS * 1000).toISOString()} (Lambda retries this delivery)`,
+      );
+    }
+    if (remaining > 0) await deps.sleep(remaining);
   }
 
   // One delivery at a time. A second one retries later (Transient → Lambda's async retry) and then finds the lock gone.

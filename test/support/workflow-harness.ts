@@ -294,6 +294,21 @@ export class WorkflowHarness {
     return r;
   }
 
+  /**
+   * Delivers an event as Lambda runs an asynchronous invocation: a failed attempt is retried after 1 minute, then
+   * after 2 more (Lambda's default of 2 retries), on the virtual clock. Returns the last attempt and how many ran.
+   */
+  async deliverAsync(event: any): Promise<{ matched: boolean; result?: any; error?: Error; attempts: number; errors: Error[] }> {
+    const errors: Error[] = [];
+    for (const [i, delay] of [0, 60_000, 120_000].entries()) {
+      if (delay) await this.elapse(delay);
+      const r = await this.deliver(event);
+      if (r.error) errors.push(r.error);
+      if (!r.error || i === 2) return { ...r, attempts: i + 1, errors };
+    }
+    throw new Error('unreachable');
+  }
+
   async run(input: unknown, name: string, wrap?: StateWrapper): Promise<RunResult> {
     const [r] = await this.drive(this.start(input, name, wrap));
     return r;

@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { JobConfigInput } from '../../functions/core/config';
 import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { IN_FLIGHT_GRACE_SECONDS } from '../../functions/workflow/watchdog';
 import { WorkflowHarness, type StateWrapper } from '../support/workflow-harness';
 
 const snsMock = mockClient(SNSClient);
@@ -74,8 +75,12 @@ test('aborted before the cancel: the job is untouched, the capacity added for it
   expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('abort-early')); // nothing released it
   expect(notifications()).toHaveLength(0);
 
-  const d = await h.deliver(h.statusChangeEvent('abort-early', 'ABORTED', input));
+  // Delivered at once: a step invocation may still be running, so the first attempt backs off and Lambda's retry
+  // a minute later waits out the rest of the grace in place, then recovers.
+  const d = await h.deliverAsync(h.statusChangeEvent('abort-early', 'ABORTED', input));
   expect(d.error).toBeUndefined();
+  expect(d.attempts).toBe(2);
+  expect(d.errors[0]).toMatchObject({ name: 'Transient', message: expect.stringMatching(/a step it started may run for up to 90 s more/) });
   expect(d.result).toMatchObject({ action: 'recovered', outcome: 'failed-untouched', job: name });
   // The original job keeps running at its old parallelism; nothing was cancelled or submitted.
   expect((await h.flink.job(job.id)).state).toBe('RUNNING');
@@ -104,6 +109,7 @@ test('aborted after the cancel: the job is resubmitted from the same savepoint a
   expect(sp).toMatch(new RegExp(`^s3://state/savepoints/${name}/`));
 
   const event = h.statusChangeEvent('abort-late', 'ABORTED', input);
+  await h.elapse(IN_FLIGHT_GRACE_SECONDS * 1000);
   const first = await h.deliver(event);
   expect(first.result).toMatchObject({ action: 'recovered', outcome: 'failed-rolled-back', savepointPath: sp });
   const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
@@ -130,19 +136,20 @@ test('two deliveries at once: one recovers, the other backs off (Transient, retr
   const input = { job: name, parallelism: 8 };
   await h.run(input, 'abort-twice', abortAt('CheckRunning'));
   const event = h.statusChangeEvent('abort-twice', 'TIMED_OUT', input);
+  await h.elapse(IN_FLIGHT_GRACE_SECONDS * 1000);
   const [a, b] = await Promise.all([h.deliver(event), h.deliver(event)]);
   const results = [a, b];
   expect(results.filter((x) => x.result?.action === 'recovered')).toHaveLength(1);
   const other = results.find((x) => x.error)!;
   expect(other.error!.name).toBe('Transient');
   expect((await h.deliver(event)).result).toMatchObject({ action: 'ignored' });
-  // The half-started job at the new parallelism (no checkpoint yet) was replaced by the job at the old one.
+  // By the end of the in-flight grace the resubmitted job runs at the new parallelism and has checkpointed: kept.
   const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
   expect(live).toHaveLength(1);
   expect(live[0].id).not.toBe(job.id);
-  expect(await parallelismOf(h, live[0].id)).toEqual([4, 4, 4]);
+  expect(await parallelismOf(h, live[0].id)).toEqual([8, 8, 8]);
   expect(notifications()).toHaveLength(1);
-  expect(notifications()[0].Subject).toMatch(/ended TIMED_OUT; rolled back to parallelism 4/);
+  expect(notifications()[0].Subject).toMatch(new RegExp(`${name} rescaled 4 -> 8; the execution ended TIMED_OUT before it finished`));
   expect(await h.deps.store.getLock(name)).toBeUndefined();
 });
 
@@ -204,6 +211,7 @@ test('cannot restore the job (resubmission keeps failing): ACTION REQUIRED names
   emu.model.faults.failNextRuns(1000);
   const sp = (await h.deps.store.getLock(name))!.progress.savepointPath as string;
   const event = h.statusChangeEvent('stuck', 'ABORTED', input);
+  await h.elapse(IN_FLIGHT_GRACE_SECONDS * 1000);
   const d = await h.deliver(event);
   expect(d.result).toMatchObject({ action: 'action-required', outcome: 'failed-rollback-failed', savepointPath: sp });
   expect((await h.flink.job(job.id)).state).toBe('CANCELED');
@@ -219,4 +227,41 @@ test('cannot restore the job (resubmission keeps failing): ACTION REQUIRED names
   // Delivered again: nothing more is tried or sent.
   expect((await h.deliver(event)).result).toMatchObject({ action: 'ignored', reason: expect.stringMatching(/already handled/) });
   expect(notifications()).toHaveLength(1);
+});
+
+test('a step still running after the stop (in flight): the watchdog waits it out, then acts on what it did; one job runs', async () => {
+  const { h, job, emu, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  const r = await h.run(input, 'in-flight', (state, invoke, event, abort) => {
+    if (state !== 'Resubmit') return invoke(event);
+    abort();
+    // StopExecution does not stop the Lambda invocation already under way: it submits the new job 20 s later.
+    void h.world.track(async () => {
+      await h.world.sleep(20_000);
+      await invoke(event).catch(() => undefined);
+    });
+    return new Promise(() => {});
+  });
+  expect(r.status).toBe('ABORTED');
+  expect((await h.flink.job(job.id)).state).toBe('CANCELED');
+  const event = h.statusChangeEvent('in-flight', 'ABORTED', input);
+
+  // Delivered at once, before the in-flight Resubmit has acted: nothing is decided yet, nothing changed.
+  const early = await h.deliver(event);
+  expect(early.error).toMatchObject({ name: 'Transient' });
+  expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('in-flight'));
+  expect(emu.model.jobs).toHaveLength(1);
+  expect(notifications()).toHaveLength(0);
+
+  // Lambda's retries: by then the in-flight step has submitted the job at the new parallelism, and it has checkpointed.
+  const d = await h.deliverAsync(event);
+  expect(d.error).toBeUndefined();
+  const running = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(running).toHaveLength(1); // not the in-flight job *and* a rollback job
+  expect(running[0].id).not.toBe(job.id);
+  expect(await parallelismOf(h, running[0].id)).toEqual([8, 8, 8]);
+  expect(d.result).toMatchObject({ action: 'recovered', outcome: 'rescaled-cleanup-failed', job: name });
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+  expect(notifications()).toHaveLength(1);
+  expect(notifications()[0].Subject).toMatch(new RegExp(`${name} rescaled 4 -> 8; the execution ended ABORTED before it finished`));
 });
