@@ -34,3 +34,9 @@ export const RUNNING_TIMEOUT_MIN_SECONDS = 300;
 export const EXECUTION_TIMEOUT_SECONDS = 4 * 3600;
 
 export type WaitKind = keyof typeof WAIT_SECONDS;
+
+/**
+ * Error of the state machine's Fail state for a rescale that completed but whose Unlock failed (the lock is left
+ * behind); the watchdog releases the lock of an execution that ended FAILED with it.
+ */
+export const UNLOCK_FAILED_ERROR = 'UnlockFailed';

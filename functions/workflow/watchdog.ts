@@ -24,7 +24,7 @@
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { STEP_TIMEOUT_SECONDS } from '../core/rescale-timing';
+import { STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
@@ -202,11 +202,12 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   if (lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
   const ref: ExecutionRef = { id: ev.executionArn, name: ev.name };
 
-  if (ev.status === 'FAILED' && ev.error === HANDLED_FAILURE_ERROR) {
-    // The workflow's own failure path ran (recovery, record, notification) and ended in its Fail state; only its
-    // unlock did not succeed. Releasing is what that path meant to do.
+  if (ev.status === 'FAILED' && (ev.error === HANDLED_FAILURE_ERROR || ev.error === UNLOCK_FAILED_ERROR)) {
+    // The workflow's own path ran to its end (rescaled, or recovered; recorded and notified) and ended in a Fail
+    // state; only its Unlock did not succeed. Releasing is what that path meant to do.
     const r = await deps.store.releaseLock(job, ev.executionArn);
-    return { action: r.released ? 'released' : 'ignored', reason: 'the workflow had recovered and notified itself; released the lock its failed Unlock left behind', job, at: deps.now() };
+    const what = ev.error === UNLOCK_FAILED_ERROR ? 'the rescale completed and was notified' : 'the workflow had recovered and notified itself';
+    return { action: r.released ? 'released' : 'ignored', reason: `${what}; released the lock its failed Unlock left behind`, job, at: deps.now() };
   }
 
   // A step invocation of the stopped execution may still be running: wait until it must have ended.

@@ -11,6 +11,7 @@
  *                 └ reactive out: CheckParallelism                                             │
  *   IsScaleIn ─ in (not reactive): CheckDrained ⟲ WaitForDrain → ReleaseIdle ─┐               │
  *             └──────────────────────────────────────────────────────────────┴→ Record → Unlock → Notify → Done
+ *                                                      (Unlock failed: Notify → UnlockFailed; the watchdog releases)
  *   Catch: before Cancel → Abort (job untouched; undo capacity/requirements) ─┐
  *          Cancel..CheckRunning → Rollback (same savepoint, old parallelism) ──┴→ RecordFailure → UnlockAfterFailure
  *          → NotifyFailure → Failed.  Drain/release failures → RecordFailure (the job is already rescaled).
@@ -33,7 +34,7 @@ import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
 import { grantCapacityTargets, grantFlinkSecrets } from './job-access';
 import { acknowledge } from './nag';
-import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, WAIT_SECONDS } from '../../functions/core/rescale-timing';
+import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WAIT_SECONDS } from '../../functions/core/rescale-timing';
 
 export interface RescaleWorkflowProps {
   /** The validated config; bundled into the step Lambda (ElasticFunction: no 4 KB environment limit). */
@@ -148,7 +149,16 @@ export class RescaleWorkflow extends Construct {
       error: 'RescaleFailed',
       cause: 'The rescale did not complete; the notification says what happened to the job and what to do.',
     });
-    const notify = task(S.notify, 'notify', '$.notify').next(done);
+    // A rescale that completed but could not release its lock must not look like a clean success: the lock would
+    // block every rescale of the job until it expires. Ending in UnlockFailed hands the release to the watchdog.
+    const unlockFailed = new sfn.Fail(this, 'UnlockFailed', {
+      stateName: 'UnlockFailed',
+      error: UNLOCK_FAILED_ERROR,
+      cause: "The rescale completed and was notified, but releasing the job's lock failed; the watchdog releases it.",
+    });
+    const notify = task(S.notify, 'notify', '$.notify').next(
+      new sfn.Choice(this, 'LockReleased', { stateName: 'LockReleased' }).when(sfn.Condition.isPresent('$.unlockError'), unlockFailed).otherwise(done),
+    );
     const unlock = task(S.unlock, 'unlock', '$.unlock');
     catchTo(unlock, notify, '$.unlockError');
     unlock.next(notify);

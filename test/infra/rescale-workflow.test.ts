@@ -47,7 +47,14 @@ test('failures route by phase: before the cancel to Abort, from the cancel on to
   expect(asl.States.Rollback.Catch[0]).toMatchObject({ Next: 'RecordFailure', ResultPath: '$.recoveryError' });
   expect(asl.States.NotifyFailure.Next).toBe('Failed');
   expect(asl.States.Failed.Type).toBe('Fail');
-  expect(asl.States.Notify.Next).toBe('Done');
+  // A completed rescale whose Unlock failed ends in UnlockFailed (the watchdog releases the lock), not in Done.
+  expect(asl.States.Unlock.Catch[0]).toMatchObject({ Next: 'Notify', ResultPath: '$.unlockError' });
+  expect(asl.States[asl.States.Notify.Next]).toMatchObject({
+    Type: 'Choice',
+    Choices: [{ Variable: '$.unlockError', IsPresent: true, Next: 'UnlockFailed' }],
+    Default: 'Done',
+  });
+  expect(asl.States.UnlockFailed).toMatchObject({ Type: 'Fail', Error: 'UnlockFailed' });
 });
 
 test('every Wait loops back to a Check task, and the Check task is the only way forward (bounded by its deadline)', () => {

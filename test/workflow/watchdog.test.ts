@@ -265,3 +265,22 @@ test('a step still running after the stop (in flight): the watchdog waits it out
   expect(notifications()).toHaveLength(1);
   expect(notifications()[0].Subject).toMatch(new RegExp(`${name} rescaled 4 -> 8; the execution ended ABORTED before it finished`));
 });
+
+test('a rescale that completed but could not release its lock ends FAILED (UnlockFailed), not SUCCEEDED; the watchdog releases the lock', async () => {
+  const { h, name } = await setup();
+  const input = { job: name, parallelism: 6 };
+  const r = await h.run(input, 'unlock-fails', (state, invoke, event) => (state === 'Unlock' ? Promise.reject(new Error('DynamoDB unavailable')) : invoke(event)));
+  expect(r.status).toBe('FAILED');
+  expect(r.error?.name).toBe('UnlockFailed');
+  expect(r.states.slice(-3)).toEqual(['Notify', 'LockReleased', 'UnlockFailed']);
+  const live = (await h.flink.findJobByName(name))!;
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect(notifications()).toHaveLength(1);
+  expect(notifications()[0].Subject).toMatch(new RegExp(`${name} rescaled 4 -> 6`));
+  expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('unlock-fails')); // left behind
+
+  const d = await h.deliver(h.statusChangeEvent('unlock-fails', 'FAILED', input, { error: 'UnlockFailed', cause: 'releasing the lock failed' }));
+  expect(d.result).toMatchObject({ action: 'released', reason: expect.stringMatching(/the rescale completed and was notified/) });
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+  expect(notifications()).toHaveLength(1);
+});
