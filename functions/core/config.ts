@@ -174,21 +174,31 @@ export const LagSourceSchema = z.discriminatedUnion('type', [MskLag, KinesisLag,
 });
 export type LagSource = z.infer<typeof LagSourceSchema>;
 
-export const AlarmShapeSchema = strict({
-  periodSeconds: z
-    .number({ error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
-    .refine((v) => [10, 30, 60, 120, 300].includes(v), { error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
-    .default(60)
-    .describe('CloudWatch alarm period in seconds (10, 30, 60, 120 or 300)'),
-  evaluationPeriods: int(1, 60).default(3),
-  datapointsToAlarm: int(1, 60).default(2),
-});
+/**
+ * The M-of-N shape of an alarm: it fires when `datapointsToAlarm` of the last `evaluationPeriods` periods breach.
+ * Lag and CPU have their own defaults, so a section that sets only some fields gets the rest from its own signal.
+ */
+const alarmShape = (signal: string, defaults: { evaluationPeriods: number; datapointsToAlarm: number }) =>
+  strict({
+    periodSeconds: z
+      .number({ error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+      .refine((v) => [10, 30, 60, 120, 300].includes(v), { error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+      .default(60)
+      .describe('CloudWatch alarm period in seconds (10, 30, 60, 120 or 300)'),
+    evaluationPeriods: int(1, 60).default(defaults.evaluationPeriods).describe(`N: the ${signal} alarms look at the last N periods`),
+    datapointsToAlarm: int(1, 60).default(defaults.datapointsToAlarm).describe(`M: the ${signal} alarms fire when M of those N periods breach (M ≤ N)`),
+  });
+
+/** Lag alarms: 2 of 3 one-minute periods, so a scale-out starts within about 2 minutes of a lasting backlog. */
+export const LagAlarmSchema = alarmShape('lag', { evaluationPeriods: 3, datapointsToAlarm: 2 });
+/** CPU alarms: 5 of 5 one-minute periods, so a short CPU spike (GC, checkpoint, restart) triggers nothing. */
+export const CpuAlarmSchema = alarmShape('CPU', { evaluationPeriods: 5, datapointsToAlarm: 5 });
 
 export const LagSchema = strict({
   source: LagSourceSchema,
   highThreshold: num(0, Number.MAX_SAFE_INTEGER).describe('Lag above this (in the source unit) raises the lag-high alarm'),
   lowThreshold: num(0, Number.MAX_SAFE_INTEGER).default(0).describe('Lag at or below this raises the lag-low alarm (scale-in candidate)'),
-  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 }),
+  alarm: LagAlarmSchema.default(LagAlarmSchema.parse({})),
 });
 
 export const CpuSchema = strict({
@@ -197,7 +207,7 @@ export const CpuSchema = strict({
     .describe('Where CPU comes from; defaults to "asg" for asg targets and "container-insights" for EKS targets'),
   highPercent: num(1, 100).default(75),
   lowPercent: num(0, 99).default(20),
-  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 }),
+  alarm: CpuAlarmSchema.default(CpuAlarmSchema.parse({})),
 });
 
 export const PolicySchema = strict({
@@ -246,7 +256,7 @@ export const JobSchema = strict({
   slotsPerTaskManager: int(1, 256).describe('taskmanager.numberOfTaskSlots'),
   bounds: BoundsSchema,
   lag: LagSchema.optional(),
-  cpu: CpuSchema.default({ highPercent: 75, lowPercent: 20, alarm: { periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 } }),
+  cpu: CpuSchema.default(CpuSchema.parse({})),
   policy: PolicySchema.default(PolicySchema.parse({})),
   cooldownSeconds: int(0, 86_400).default(60).describe('No rescale within this time after the last one (seed 001: 1 min window)'),
   scaleDownDelaySeconds: int(0, 7 * 86_400).default(600).describe('A scale-down must be wanted this long before it is made'),

@@ -202,3 +202,15 @@ test('committed JSON Schema and config reference match the core schema (run `npm
     expect({ file, text: readFileSync(join(root, file), 'utf8') }).toEqual({ file, text });
   }
 });
+
+test('alarm defaults: lag 2 of 3, CPU 5 of 5 periods of 60 s, also for the fields a partial alarm section leaves out', () => {
+  const lagSource = { type: 'flink-pending-records' };
+  const job = parseConfig({ jobs: [{ ...minimal().jobs[0], lag: { source: lagSource, highThreshold: 10 } }] }).jobs[0];
+  expect(job.lag!.alarm).toEqual({ periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 });
+  expect(job.cpu.alarm).toEqual({ periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 });
+  const partial = parseConfig({
+    jobs: [{ ...minimal().jobs[0], lag: { source: lagSource, highThreshold: 10, alarm: { periodSeconds: 30 } }, cpu: { alarm: { periodSeconds: 30 } } }],
+  }).jobs[0];
+  expect(partial.lag!.alarm).toEqual({ periodSeconds: 30, evaluationPeriods: 3, datapointsToAlarm: 2 });
+  expect(partial.cpu.alarm).toEqual({ periodSeconds: 30, evaluationPeriods: 5, datapointsToAlarm: 5 });
+});
