@@ -298,92 +298,158 @@ interface IssueSink {
   addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }): void;
 }
 
+type At = (...p: (string | number)[]) => (string | number)[];
+type Report = (path: (string | number)[], message: string) => void;
+
+/**
+ * A rule that relates fields of one job to each other. `doc` is how the config reference lists it (scripts/schemas.ts
+ * renders CROSS_FIELD_RULES), so a rule cannot be enforced here without being documented there.
+ */
+interface JobRule {
+  doc: string;
+  check(job: JobConfig, at: At, report: Report): void;
+}
+
+const JOB_RULES: readonly JobRule[] = [
+  {
+    doc: '`bounds.minParallelism ≤ bounds.maxParallelism`',
+    check: ({ bounds: b }, at, report) => {
+      if (b.minParallelism > b.maxParallelism) report(at('bounds', 'minParallelism'), `must be ≤ bounds.maxParallelism (${b.maxParallelism})`);
+    },
+  },
+  {
+    doc: '`bounds.minTaskManagers ≤ bounds.maxTaskManagers`',
+    check: ({ bounds: b }, at, report) => {
+      if (b.minTaskManagers > b.maxTaskManagers) report(at('bounds', 'minTaskManagers'), `must be ≤ bounds.maxTaskManagers (${b.maxTaskManagers})`);
+    },
+  },
+  {
+    doc: '`bounds.maxParallelism ≤ bounds.jobMaxParallelism` (when set, 128..32768)',
+    check: ({ bounds: b }, at, report) => {
+      if (b.jobMaxParallelism !== undefined && b.jobMaxParallelism < b.maxParallelism) {
+        report(at('bounds', 'maxParallelism'), `must be ≤ bounds.jobMaxParallelism (${b.jobMaxParallelism}): Flink cannot run more subtasks than key groups`);
+      }
+    },
+  },
+  {
+    doc: '`bounds.maxTaskManagers × slotsPerTaskManager ≥ bounds.maxParallelism`',
+    check: ({ bounds: b, slotsPerTaskManager: spt }, at, report) => {
+      const slots = b.maxTaskManagers * spt;
+      if (slots < b.maxParallelism) {
+        report(
+          at('bounds', 'maxTaskManagers'),
+          `maxTaskManagers × slotsPerTaskManager = ${b.maxTaskManagers} × ${spt} = ${slots} slots, fewer than bounds.maxParallelism (${b.maxParallelism}); must be ≥ ${Math.ceil(b.maxParallelism / spt)}`,
+        );
+      }
+    },
+  },
+  {
+    doc: '`lag.lowThreshold < lag.highThreshold`',
+    check: ({ lag }, at, report) => {
+      if (lag && lag.lowThreshold >= lag.highThreshold) report(at('lag', 'lowThreshold'), `must be < lag.highThreshold (${lag.highThreshold})`);
+    },
+  },
+  {
+    doc: '`cpu.lowPercent < cpu.highPercent`',
+    check: ({ cpu }, at, report) => {
+      if (cpu.lowPercent >= cpu.highPercent) report(at('cpu', 'lowPercent'), `must be < cpu.highPercent (${cpu.highPercent})`);
+    },
+  },
+  {
+    doc: '`alarm.datapointsToAlarm ≤ alarm.evaluationPeriods` (lag and CPU)',
+    check: (job, at, report) => {
+      for (const [k, a] of [['lag', job.lag?.alarm], ['cpu', job.cpu.alarm]] as const) {
+        if (a && a.datapointsToAlarm > a.evaluationPeriods) report(at(k, 'alarm', 'datapointsToAlarm'), `must be ≤ ${k}.alarm.evaluationPeriods (${a.evaluationPeriods})`);
+      }
+    },
+  },
+  {
+    doc: '`cpu.source` must fit `target.kind` (`asg` needs an `asg` target, `container-insights` an EKS target)',
+    check: ({ cpu, target }, at, report) => {
+      if (cpu.source === 'asg' && target.kind !== 'asg') {
+        report(at('cpu', 'source'), `"asg" needs target.kind "asg" (this job's target is "${target.kind}"); use "container-insights" or "flink-jvm"`);
+      }
+      if (cpu.source === 'container-insights' && target.kind === 'asg') {
+        report(at('cpu', 'source'), `"container-insights" needs an EKS target (this job's target is "asg"); use "asg" or "flink-jvm"`);
+      }
+    },
+  },
+  {
+    doc: 'savepoint mode needs `submit.jarId` or `submit.jarPath` and `savepoint.directory` (unless the operator owns the job)',
+    check: (job, at, report) => {
+      const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
+      if (job.mode !== 'savepoint' || operatorOwnsJob) return;
+      if (!job.submit || (!job.submit.jarId && !job.submit.jarPath)) report(at('submit'), 'savepoint mode needs submit.jarId or submit.jarPath to resubmit the job');
+      if (!job.savepoint) report(at('savepoint'), 'savepoint mode needs savepoint.directory');
+    },
+  },
+  {
+    doc: '`mode` `adaptive` needs Flink ≥ 1.18 (when `flink.version` is set)',
+    check: ({ mode, flink }, at, report) => {
+      if (mode === 'adaptive' && flink.version && versionLess(flink.version, '1.18')) {
+        report(at('mode'), `"adaptive" needs Flink ≥ 1.18 (flink.version is ${flink.version}); use "savepoint"`);
+      }
+    },
+  },
+  {
+    doc: '`submit.flinkConfiguration` needs Flink ≥ 1.16 (when `flink.version` is set)',
+    check: ({ submit, flink }, at, report) => {
+      if (submit?.flinkConfiguration && flink.version && versionLess(flink.version, '1.16')) {
+        report(at('submit', 'flinkConfiguration'), `needs Flink ≥ 1.16 (flink.version is ${flink.version})`);
+      }
+    },
+  },
+  {
+    doc: '`savepoint.formatType` `NATIVE` needs Flink ≥ 1.15 (when `flink.version` is set)',
+    check: ({ savepoint, flink }, at, report) => {
+      if (savepoint?.formatType === 'NATIVE' && flink.version && versionLess(flink.version, '1.15')) {
+        report(at('savepoint', 'formatType'), `"NATIVE" needs Flink ≥ 1.15 (flink.version is ${flink.version})`);
+      }
+    },
+  },
+  {
+    doc: '`policy.alignment` `source-partitions` needs `policy.sourcePartitions`',
+    check: ({ policy }, at, report) => {
+      if (policy.alignment === 'source-partitions' && policy.sourcePartitions === undefined) {
+        report(at('policy', 'sourcePartitions'), 'is required when policy.alignment is "source-partitions"');
+      }
+    },
+  },
+  {
+    doc: '`schedules[].parallelism` within `bounds.minParallelism`..`bounds.maxParallelism`',
+    check: ({ schedules, bounds: b }, at, report) => {
+      schedules.forEach((s, j) => {
+        if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
+          report(at('schedules', j, 'parallelism'), `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`);
+        }
+      });
+    },
+  },
+];
+
+const UNIQUE_NAMES_RULE = 'job names are unique';
+
+/** Every rule across fields, as the config reference lists them: the per-job rules in the order they run, then names. */
+export const CROSS_FIELD_RULES: readonly string[] = [...JOB_RULES.map((r) => r.doc), UNIQUE_NAMES_RULE];
+
 /**
  * Rules that relate fields to each other. They run on every job whose own fields are valid, even when other
  * jobs are not, so one run reports every problem at once.
  */
 function crossFieldChecks(jobs: readonly (JobConfig | undefined)[], names: readonly unknown[], ctx: IssueSink): void {
+  const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
   const seen = new Map<unknown, number>();
   names.forEach((name, i) => {
     const prev = seen.get(name);
     if (typeof name !== 'string') return;
     if (prev !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['jobs', i, 'name'], message: `duplicate job name "${name}" (also jobs[${prev}].name); names must be unique` });
+      report(['jobs', i, 'name'], `duplicate job name "${name}" (also jobs[${prev}].name); names must be unique`);
     } else seen.set(name, i);
   });
   jobs.forEach((job, i) => {
     if (!job) return;
-    const at = (...p: (string | number)[]) => ['jobs', i, ...p];
-
-    const b = job.bounds;
-    if (b.minParallelism > b.maxParallelism) {
-      ctx.addIssue({ code: 'custom', path: at('bounds', 'minParallelism'), message: `must be ≤ bounds.maxParallelism (${b.maxParallelism})` });
-    }
-    if (b.minTaskManagers > b.maxTaskManagers) {
-      ctx.addIssue({ code: 'custom', path: at('bounds', 'minTaskManagers'), message: `must be ≤ bounds.maxTaskManagers (${b.maxTaskManagers})` });
-    }
-    if (b.jobMaxParallelism !== undefined && b.jobMaxParallelism < b.maxParallelism) {
-      ctx.addIssue({
-        code: 'custom',
-        path: at('bounds', 'maxParallelism'),
-        message: `must be ≤ bounds.jobMaxParallelism (${b.jobMaxParallelism}): Flink cannot run more subtasks than key groups`,
-      });
-    }
-    const slots = b.maxTaskManagers * job.slotsPerTaskManager;
-    if (slots < b.maxParallelism) {
-      ctx.addIssue({
-        code: 'custom',
-        path: at('bounds', 'maxTaskManagers'),
-        message: `maxTaskManagers × slotsPerTaskManager = ${b.maxTaskManagers} × ${job.slotsPerTaskManager} = ${slots} slots, fewer than bounds.maxParallelism (${b.maxParallelism}); must be ≥ ${Math.ceil(b.maxParallelism / job.slotsPerTaskManager)}`,
-      });
-    }
-    if (job.lag && job.lag.lowThreshold >= job.lag.highThreshold) {
-      ctx.addIssue({ code: 'custom', path: at('lag', 'lowThreshold'), message: `must be < lag.highThreshold (${job.lag.highThreshold})` });
-    }
-    if (job.cpu.lowPercent >= job.cpu.highPercent) {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'lowPercent'), message: `must be < cpu.highPercent (${job.cpu.highPercent})` });
-    }
-    for (const [k, a] of [['lag', job.lag?.alarm], ['cpu', job.cpu.alarm]] as const) {
-      if (a && a.datapointsToAlarm > a.evaluationPeriods) {
-        ctx.addIssue({ code: 'custom', path: at(k, 'alarm', 'datapointsToAlarm'), message: `must be ≤ ${k}.alarm.evaluationPeriods (${a.evaluationPeriods})` });
-      }
-    }
-    if (job.cpu.source === 'asg' && job.target.kind !== 'asg') {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"asg" needs target.kind "asg" (this job's target is "${job.target.kind}"); use "container-insights" or "flink-jvm"` });
-    }
-    if (job.cpu.source === 'container-insights' && job.target.kind === 'asg') {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"container-insights" needs an EKS target (this job's target is "asg"); use "asg" or "flink-jvm"` });
-    }
-    const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
-    if (job.mode === 'savepoint' && !operatorOwnsJob) {
-      if (!job.submit || (!job.submit.jarId && !job.submit.jarPath)) {
-        ctx.addIssue({ code: 'custom', path: at('submit'), message: 'savepoint mode needs submit.jarId or submit.jarPath to resubmit the job' });
-      }
-      if (!job.savepoint) {
-        ctx.addIssue({ code: 'custom', path: at('savepoint'), message: 'savepoint mode needs savepoint.directory' });
-      }
-    }
-    if (job.mode === 'adaptive' && job.flink.version && versionLess(job.flink.version, '1.18')) {
-      ctx.addIssue({ code: 'custom', path: at('mode'), message: `"adaptive" needs Flink ≥ 1.18 (flink.version is ${job.flink.version}); use "savepoint"` });
-    }
-    if (job.submit?.flinkConfiguration && job.flink.version && versionLess(job.flink.version, '1.16')) {
-      ctx.addIssue({ code: 'custom', path: at('submit', 'flinkConfiguration'), message: `needs Flink ≥ 1.16 (flink.version is ${job.flink.version})` });
-    }
-    if (job.savepoint?.formatType === 'NATIVE' && job.flink.version && versionLess(job.flink.version, '1.15')) {
-      ctx.addIssue({ code: 'custom', path: at('savepoint', 'formatType'), message: `"NATIVE" needs Flink ≥ 1.15 (flink.version is ${job.flink.version})` });
-    }
-    if (job.policy.alignment === 'source-partitions' && job.policy.sourcePartitions === undefined) {
-      ctx.addIssue({ code: 'custom', path: at('policy', 'sourcePartitions'), message: 'is required when policy.alignment is "source-partitions"' });
-    }
-    job.schedules.forEach((s, j) => {
-      if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('schedules', j, 'parallelism'),
-          message: `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`,
-        });
-      }
-    });
+    const at: At = (...p) => ['jobs', i, ...p];
+    for (const rule of JOB_RULES) rule.check(job, at, report);
   });
 }
 
