@@ -1,6 +1,6 @@
 /** Renders the committed schema files and the config reference from the core's zod schemas. */
 import { z } from 'zod';
-import { ConfigSchema } from '../functions/core/config';
+import { ConfigSchema, CROSS_FIELD_RULES } from '../functions/core/config';
 import { JobSnapshotSchema } from '../functions/core/policy/snapshot';
 
 type Json = Record<string, any>;
@@ -23,11 +23,9 @@ export function configReference(schema: Json): string {
     'One JSON file (`flink-elastic.config.json`; override with `--config FILE`, `$FLINK_ELASTIC_CONFIG` or `cdk -c config=FILE`).',
     'Every field of the example `flink-elastic.config.json` is listed here. Validation reports every problem at once, each with its JSON path and the allowed range.',
     '',
-    'Rules across fields: `bounds.minParallelism ≤ bounds.maxParallelism`; `bounds.minTaskManagers ≤ bounds.maxTaskManagers`;',
-    '`bounds.maxParallelism ≤ bounds.jobMaxParallelism` (when set, 128..32768); `bounds.maxTaskManagers × slotsPerTaskManager ≥ bounds.maxParallelism`;',
-    '`lag.lowThreshold < lag.highThreshold`; `cpu.lowPercent < cpu.highPercent`; `alarm.datapointsToAlarm ≤ alarm.evaluationPeriods`;',
-    '`cpu.source` must fit `target.kind`; savepoint mode needs `submit.jarId` or `submit.jarPath` and `savepoint.directory` (unless the operator owns the job);',
-    '`adaptive` needs Flink ≥ 1.18; schedules stay within the parallelism bounds; job names are unique.',
+    'Rules across fields, checked for every job whose own fields are valid (listed from `CROSS_FIELD_RULES` in functions/core/config.ts, the table the validator runs):',
+    '',
+    ...CROSS_FIELD_RULES.map((r) => `- ${r}`),
     '',
   ];
   const seen = new Set<string>();
@@ -46,6 +44,12 @@ export function configReference(schema: Json): string {
     if (p.minLength !== undefined && p.minLength > 0) r.push(`min length ${p.minLength}`);
     if (p.pattern) r.push(`pattern \`${p.pattern}\``);
     if (p.minItems) r.push(`at least ${p.minItems}`);
+    // what each element of a list or each value of a map must be (e.g. subnet ids, pinned parallelism)
+    const each = p.type === 'array' ? p.items : p.type === 'object' && !p.properties ? p.additionalProperties : undefined;
+    if (each && typeof each === 'object' && !each.properties) {
+      const inner = range(each);
+      if (inner) r.push(`each ${inner}`);
+    }
     return r.join(', ');
   };
   const visit = (name: string, obj: Json) => {

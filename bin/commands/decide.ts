@@ -4,6 +4,7 @@ import type { CliIo } from '../cli';
 import { configPath, loadConfig } from '../../functions/adapters/config-file';
 import { ConfigError, findJob, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, type PolicyState } from '../../functions/core/policy';
+import { oneOf } from './support/options';
 
 function readJson(file: string, what: string): unknown {
   let text: string;
@@ -36,7 +37,7 @@ export function registerDecide(program: Command, io: CliIo): void {
     .option('--job <name>', 'job in the config (default: the snapshot\'s "job" field, or the only job)')
     .option('--state <file>', 'policy state carried between calls: read when the file exists, the new state is written back')
     .option('--explain', 'print a readable explanation with the arithmetic instead of JSON')
-    .option('--policy <name>', `policy to ask: ${Object.keys(POLICIES).join(', ')}`, 'flink-elastic')
+    .option('--policy <name>', `policy to ask: ${Object.keys(POLICIES).join(', ')}`, oneOf('--policy', Object.keys(POLICIES)), 'flink-elastic')
     .addHelpText(
       'after',
       [
@@ -51,9 +52,6 @@ export function registerDecide(program: Command, io: CliIo): void {
     )
     .action((opts: { snapshot: string; job?: string; state?: string; explain?: boolean; policy: string }) => {
       const policy = POLICIES[opts.policy];
-      if (!policy) {
-        throw new ConfigError([{ path: 'policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: opts.policy }]);
-      }
       const config = loadConfig(configPath(program.opts().config));
       const snapshot = parseSnapshot(readJson(opts.snapshot, 'snapshot'), opts.snapshot);
       const job = pickJob(config, opts.job, snapshot.job);

@@ -8,12 +8,16 @@ import { POLICIES } from '../../functions/core/policy';
 import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
 import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
+import { intIn, oneOf } from './support/options';
+
+/** The scenario noise takes the seed as an unsigned 32-bit integer (local/scenarios.ts `prng`). */
+const MAX_SEED = 2 ** 32 - 1;
 
 interface SimulateCliOptions {
   scenario: string;
   trace?: string;
   policy: string;
-  seed: string;
+  seed: number;
   report?: string;
   json?: boolean;
   quiet?: boolean;
@@ -23,10 +27,10 @@ export function registerSimulate(program: Command, io: CliIo): void {
   program
     .command('simulate')
     .description('Run the whole loop locally in virtual time: emulated Flink, the synthesized alarms and workflow, the real scaler')
-    .option('--scenario <name>', `load scenario: ${SCENARIO_NAMES.join(', ')}`, 'step-spike')
+    .option('--scenario <name>', `load scenario: ${SCENARIO_NAMES.join(', ')}`, oneOf('--scenario', SCENARIO_NAMES), 'step-spike')
     .option('--trace <file.csv>', 'replay a recorded rate instead: CSV with header "time,records_per_second" (time: seconds or ISO)')
-    .option('--policy <name>', `scaling policy: ${Object.keys(POLICIES).join(', ')}`, 'flink-elastic')
-    .option('--seed <n>', 'seed of the scenario noise (same inputs, same output)', '1')
+    .option('--policy <name>', `scaling policy: ${Object.keys(POLICIES).join(', ')}`, oneOf('--policy', Object.keys(POLICIES)), 'flink-elastic')
+    .option('--seed <n>', `seed of the scenario noise, 0 to ${MAX_SEED} (same inputs, same output)`, intIn('--seed', 0, MAX_SEED), 1)
     .option('--report <file.html>', 'where to write the HTML report (default reports/simulation-<scenario>.html)')
     .option('--json', 'print the results as JSON instead of the summary table')
     .option('--quiet', 'no progress display')
@@ -47,10 +51,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
       ].join('\n'),
     )
     .action(async (opts: SimulateCliOptions) => {
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new ConfigError([{ path: '--seed', message: 'must be an integer ≥ 0', value: opts.seed }], 'simulate');
-      if (!SCENARIO_NAMES.includes(opts.scenario)) throw new ConfigError([{ path: '--scenario', message: `unknown scenario; one of: ${SCENARIO_NAMES.join(', ')}`, value: opts.scenario }], 'simulate');
-      if (!POLICIES[opts.policy]) throw new ConfigError([{ path: '--policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: opts.policy }], 'simulate');
+      const seed = opts.seed;
       const configFile: string | undefined = program.opts().config;
       let trace: { csv: string; file: string } | undefined;
       if (opts.trace) {

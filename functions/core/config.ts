@@ -174,21 +174,31 @@ export const LagSourceSchema = z.discriminatedUnion('type', [MskLag, KinesisLag,
 });
 export type LagSource = z.infer<typeof LagSourceSchema>;
 
-export const AlarmShapeSchema = strict({
-  periodSeconds: z
-    .number({ error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
-    .refine((v) => [10, 30, 60, 120, 300].includes(v), { error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
-    .default(60)
-    .describe('CloudWatch alarm period in seconds (10, 30, 60, 120 or 300)'),
-  evaluationPeriods: int(1, 60).default(3),
-  datapointsToAlarm: int(1, 60).default(2),
-});
+/**
+ * The M-of-N shape of an alarm: it fires when `datapointsToAlarm` of the last `evaluationPeriods` periods breach.
+ * Lag and CPU have their own defaults, so a section that sets only some fields gets the rest from its own signal.
+ */
+const alarmShape = (signal: string, defaults: { evaluationPeriods: number; datapointsToAlarm: number }) =>
+  strict({
+    periodSeconds: z
+      .number({ error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+      .refine((v) => [10, 30, 60, 120, 300].includes(v), { error: 'must be one of 10, 30, 60, 120, 300 (seconds)' })
+      .default(60)
+      .describe('CloudWatch alarm period in seconds (10, 30, 60, 120 or 300)'),
+    evaluationPeriods: int(1, 60).default(defaults.evaluationPeriods).describe(`N: the ${signal} alarms look at the last N periods`),
+    datapointsToAlarm: int(1, 60).default(defaults.datapointsToAlarm).describe(`M: the ${signal} alarms fire when M of those N periods breach (M ≤ N)`),
+  });
+
+/** Lag alarms: 2 of 3 one-minute periods, so a scale-out starts within about 2 minutes of a lasting backlog. */
+export const LagAlarmSchema = alarmShape('lag', { evaluationPeriods: 3, datapointsToAlarm: 2 });
+/** CPU alarms: 5 of 5 one-minute periods, so a short CPU spike (GC, checkpoint, restart) triggers nothing. */
+export const CpuAlarmSchema = alarmShape('CPU', { evaluationPeriods: 5, datapointsToAlarm: 5 });
 
 export const LagSchema = strict({
   source: LagSourceSchema,
   highThreshold: num(0, Number.MAX_SAFE_INTEGER).describe('Lag above this (in the source unit) raises the lag-high alarm'),
   lowThreshold: num(0, Number.MAX_SAFE_INTEGER).default(0).describe('Lag at or below this raises the lag-low alarm (scale-in candidate)'),
-  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 }),
+  alarm: LagAlarmSchema.default(LagAlarmSchema.parse({})),
 });
 
 export const CpuSchema = strict({
@@ -197,7 +207,7 @@ export const CpuSchema = strict({
     .describe('Where CPU comes from; defaults to "asg" for asg targets and "container-insights" for EKS targets'),
   highPercent: num(1, 100).default(75),
   lowPercent: num(0, 99).default(20),
-  alarm: AlarmShapeSchema.default({ periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 }),
+  alarm: CpuAlarmSchema.default(CpuAlarmSchema.parse({})),
 });
 
 export const PolicySchema = strict({
@@ -246,7 +256,7 @@ export const JobSchema = strict({
   slotsPerTaskManager: int(1, 256).describe('taskmanager.numberOfTaskSlots'),
   bounds: BoundsSchema,
   lag: LagSchema.optional(),
-  cpu: CpuSchema.default({ highPercent: 75, lowPercent: 20, alarm: { periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 } }),
+  cpu: CpuSchema.default(CpuSchema.parse({})),
   policy: PolicySchema.default(PolicySchema.parse({})),
   cooldownSeconds: int(0, 86_400).default(60).describe('No rescale within this time after the last one (seed 001: 1 min window)'),
   scaleDownDelaySeconds: int(0, 7 * 86_400).default(600).describe('A scale-down must be wanted this long before it is made'),
@@ -288,92 +298,158 @@ interface IssueSink {
   addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }): void;
 }
 
+type At = (...p: (string | number)[]) => (string | number)[];
+type Report = (path: (string | number)[], message: string) => void;
+
+/**
+ * A rule that relates fields of one job to each other. `doc` is how the config reference lists it (scripts/schemas.ts
+ * renders CROSS_FIELD_RULES), so a rule cannot be enforced here without being documented there.
+ */
+interface JobRule {
+  doc: string;
+  check(job: JobConfig, at: At, report: Report): void;
+}
+
+const JOB_RULES: readonly JobRule[] = [
+  {
+    doc: '`bounds.minParallelism ≤ bounds.maxParallelism`',
+    check: ({ bounds: b }, at, report) => {
+      if (b.minParallelism > b.maxParallelism) report(at('bounds', 'minParallelism'), `must be ≤ bounds.maxParallelism (${b.maxParallelism})`);
+    },
+  },
+  {
+    doc: '`bounds.minTaskManagers ≤ bounds.maxTaskManagers`',
+    check: ({ bounds: b }, at, report) => {
+      if (b.minTaskManagers > b.maxTaskManagers) report(at('bounds', 'minTaskManagers'), `must be ≤ bounds.maxTaskManagers (${b.maxTaskManagers})`);
+    },
+  },
+  {
+    doc: '`bounds.maxParallelism ≤ bounds.jobMaxParallelism` (when set, 128..32768)',
+    check: ({ bounds: b }, at, report) => {
+      if (b.jobMaxParallelism !== undefined && b.jobMaxParallelism < b.maxParallelism) {
+        report(at('bounds', 'maxParallelism'), `must be ≤ bounds.jobMaxParallelism (${b.jobMaxParallelism}): Flink cannot run more subtasks than key groups`);
+      }
+    },
+  },
+  {
+    doc: '`bounds.maxTaskManagers × slotsPerTaskManager ≥ bounds.maxParallelism`',
+    check: ({ bounds: b, slotsPerTaskManager: spt }, at, report) => {
+      const slots = b.maxTaskManagers * spt;
+      if (slots < b.maxParallelism) {
+        report(
+          at('bounds', 'maxTaskManagers'),
+          `maxTaskManagers × slotsPerTaskManager = ${b.maxTaskManagers} × ${spt} = ${slots} slots, fewer than bounds.maxParallelism (${b.maxParallelism}); must be ≥ ${Math.ceil(b.maxParallelism / spt)}`,
+        );
+      }
+    },
+  },
+  {
+    doc: '`lag.lowThreshold < lag.highThreshold`',
+    check: ({ lag }, at, report) => {
+      if (lag && lag.lowThreshold >= lag.highThreshold) report(at('lag', 'lowThreshold'), `must be < lag.highThreshold (${lag.highThreshold})`);
+    },
+  },
+  {
+    doc: '`cpu.lowPercent < cpu.highPercent`',
+    check: ({ cpu }, at, report) => {
+      if (cpu.lowPercent >= cpu.highPercent) report(at('cpu', 'lowPercent'), `must be < cpu.highPercent (${cpu.highPercent})`);
+    },
+  },
+  {
+    doc: '`alarm.datapointsToAlarm ≤ alarm.evaluationPeriods` (lag and CPU)',
+    check: (job, at, report) => {
+      for (const [k, a] of [['lag', job.lag?.alarm], ['cpu', job.cpu.alarm]] as const) {
+        if (a && a.datapointsToAlarm > a.evaluationPeriods) report(at(k, 'alarm', 'datapointsToAlarm'), `must be ≤ ${k}.alarm.evaluationPeriods (${a.evaluationPeriods})`);
+      }
+    },
+  },
+  {
+    doc: '`cpu.source` must fit `target.kind` (`asg` needs an `asg` target, `container-insights` an EKS target)',
+    check: ({ cpu, target }, at, report) => {
+      if (cpu.source === 'asg' && target.kind !== 'asg') {
+        report(at('cpu', 'source'), `"asg" needs target.kind "asg" (this job's target is "${target.kind}"); use "container-insights" or "flink-jvm"`);
+      }
+      if (cpu.source === 'container-insights' && target.kind === 'asg') {
+        report(at('cpu', 'source'), `"container-insights" needs an EKS target (this job's target is "asg"); use "asg" or "flink-jvm"`);
+      }
+    },
+  },
+  {
+    doc: 'savepoint mode needs `submit.jarId` or `submit.jarPath` and `savepoint.directory` (unless the operator owns the job)',
+    check: (job, at, report) => {
+      const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
+      if (job.mode !== 'savepoint' || operatorOwnsJob) return;
+      if (!job.submit || (!job.submit.jarId && !job.submit.jarPath)) report(at('submit'), 'savepoint mode needs submit.jarId or submit.jarPath to resubmit the job');
+      if (!job.savepoint) report(at('savepoint'), 'savepoint mode needs savepoint.directory');
+    },
+  },
+  {
+    doc: '`mode` `adaptive` needs Flink ≥ 1.18 (when `flink.version` is set)',
+    check: ({ mode, flink }, at, report) => {
+      if (mode === 'adaptive' && flink.version && versionLess(flink.version, '1.18')) {
+        report(at('mode'), `"adaptive" needs Flink ≥ 1.18 (flink.version is ${flink.version}); use "savepoint"`);
+      }
+    },
+  },
+  {
+    doc: '`submit.flinkConfiguration` needs Flink ≥ 1.16 (when `flink.version` is set)',
+    check: ({ submit, flink }, at, report) => {
+      if (submit?.flinkConfiguration && flink.version && versionLess(flink.version, '1.16')) {
+        report(at('submit', 'flinkConfiguration'), `needs Flink ≥ 1.16 (flink.version is ${flink.version})`);
+      }
+    },
+  },
+  {
+    doc: '`savepoint.formatType` `NATIVE` needs Flink ≥ 1.15 (when `flink.version` is set)',
+    check: ({ savepoint, flink }, at, report) => {
+      if (savepoint?.formatType === 'NATIVE' && flink.version && versionLess(flink.version, '1.15')) {
+        report(at('savepoint', 'formatType'), `"NATIVE" needs Flink ≥ 1.15 (flink.version is ${flink.version})`);
+      }
+    },
+  },
+  {
+    doc: '`policy.alignment` `source-partitions` needs `policy.sourcePartitions`',
+    check: ({ policy }, at, report) => {
+      if (policy.alignment === 'source-partitions' && policy.sourcePartitions === undefined) {
+        report(at('policy', 'sourcePartitions'), 'is required when policy.alignment is "source-partitions"');
+      }
+    },
+  },
+  {
+    doc: '`schedules[].parallelism` within `bounds.minParallelism`..`bounds.maxParallelism`',
+    check: ({ schedules, bounds: b }, at, report) => {
+      schedules.forEach((s, j) => {
+        if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
+          report(at('schedules', j, 'parallelism'), `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`);
+        }
+      });
+    },
+  },
+];
+
+const UNIQUE_NAMES_RULE = 'job names are unique';
+
+/** Every rule across fields, as the config reference lists them: the per-job rules in the order they run, then names. */
+export const CROSS_FIELD_RULES: readonly string[] = [...JOB_RULES.map((r) => r.doc), UNIQUE_NAMES_RULE];
+
 /**
  * Rules that relate fields to each other. They run on every job whose own fields are valid, even when other
  * jobs are not, so one run reports every problem at once.
  */
 function crossFieldChecks(jobs: readonly (JobConfig | undefined)[], names: readonly unknown[], ctx: IssueSink): void {
+  const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
   const seen = new Map<unknown, number>();
   names.forEach((name, i) => {
     const prev = seen.get(name);
     if (typeof name !== 'string') return;
     if (prev !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['jobs', i, 'name'], message: `duplicate job name "${name}" (also jobs[${prev}].name); names must be unique` });
+      report(['jobs', i, 'name'], `duplicate job name "${name}" (also jobs[${prev}].name); names must be unique`);
     } else seen.set(name, i);
   });
   jobs.forEach((job, i) => {
     if (!job) return;
-    const at = (...p: (string | number)[]) => ['jobs', i, ...p];
-
-    const b = job.bounds;
-    if (b.minParallelism > b.maxParallelism) {
-      ctx.addIssue({ code: 'custom', path: at('bounds', 'minParallelism'), message: `must be ≤ bounds.maxParallelism (${b.maxParallelism})` });
-    }
-    if (b.minTaskManagers > b.maxTaskManagers) {
-      ctx.addIssue({ code: 'custom', path: at('bounds', 'minTaskManagers'), message: `must be ≤ bounds.maxTaskManagers (${b.maxTaskManagers})` });
-    }
-    if (b.jobMaxParallelism !== undefined && b.jobMaxParallelism < b.maxParallelism) {
-      ctx.addIssue({
-        code: 'custom',
-        path: at('bounds', 'maxParallelism'),
-        message: `must be ≤ bounds.jobMaxParallelism (${b.jobMaxParallelism}): Flink cannot run more subtasks than key groups`,
-      });
-    }
-    const slots = b.maxTaskManagers * job.slotsPerTaskManager;
-    if (slots < b.maxParallelism) {
-      ctx.addIssue({
-        code: 'custom',
-        path: at('bounds', 'maxTaskManagers'),
-        message: `maxTaskManagers × slotsPerTaskManager = ${b.maxTaskManagers} × ${job.slotsPerTaskManager} = ${slots} slots, fewer than bounds.maxParallelism (${b.maxParallelism}); must be ≥ ${Math.ceil(b.maxParallelism / job.slotsPerTaskManager)}`,
-      });
-    }
-    if (job.lag && job.lag.lowThreshold >= job.lag.highThreshold) {
-      ctx.addIssue({ code: 'custom', path: at('lag', 'lowThreshold'), message: `must be < lag.highThreshold (${job.lag.highThreshold})` });
-    }
-    if (job.cpu.lowPercent >= job.cpu.highPercent) {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'lowPercent'), message: `must be < cpu.highPercent (${job.cpu.highPercent})` });
-    }
-    for (const [k, a] of [['lag', job.lag?.alarm], ['cpu', job.cpu.alarm]] as const) {
-      if (a && a.datapointsToAlarm > a.evaluationPeriods) {
-        ctx.addIssue({ code: 'custom', path: at(k, 'alarm', 'datapointsToAlarm'), message: `must be ≤ ${k}.alarm.evaluationPeriods (${a.evaluationPeriods})` });
-      }
-    }
-    if (job.cpu.source === 'asg' && job.target.kind !== 'asg') {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"asg" needs target.kind "asg" (this job's target is "${job.target.kind}"); use "container-insights" or "flink-jvm"` });
-    }
-    if (job.cpu.source === 'container-insights' && job.target.kind === 'asg') {
-      ctx.addIssue({ code: 'custom', path: at('cpu', 'source'), message: `"container-insights" needs an EKS target (this job's target is "asg"); use "asg" or "flink-jvm"` });
-    }
-    const operatorOwnsJob = job.target.kind === 'flink-deployment' && job.target.operatorOwnsJob;
-    if (job.mode === 'savepoint' && !operatorOwnsJob) {
-      if (!job.submit || (!job.submit.jarId && !job.submit.jarPath)) {
-        ctx.addIssue({ code: 'custom', path: at('submit'), message: 'savepoint mode needs submit.jarId or submit.jarPath to resubmit the job' });
-      }
-      if (!job.savepoint) {
-        ctx.addIssue({ code: 'custom', path: at('savepoint'), message: 'savepoint mode needs savepoint.directory' });
-      }
-    }
-    if (job.mode === 'adaptive' && job.flink.version && versionLess(job.flink.version, '1.18')) {
-      ctx.addIssue({ code: 'custom', path: at('mode'), message: `"adaptive" needs Flink ≥ 1.18 (flink.version is ${job.flink.version}); use "savepoint"` });
-    }
-    if (job.submit?.flinkConfiguration && job.flink.version && versionLess(job.flink.version, '1.16')) {
-      ctx.addIssue({ code: 'custom', path: at('submit', 'flinkConfiguration'), message: `needs Flink ≥ 1.16 (flink.version is ${job.flink.version})` });
-    }
-    if (job.savepoint?.formatType === 'NATIVE' && job.flink.version && versionLess(job.flink.version, '1.15')) {
-      ctx.addIssue({ code: 'custom', path: at('savepoint', 'formatType'), message: `"NATIVE" needs Flink ≥ 1.15 (flink.version is ${job.flink.version})` });
-    }
-    if (job.policy.alignment === 'source-partitions' && job.policy.sourcePartitions === undefined) {
-      ctx.addIssue({ code: 'custom', path: at('policy', 'sourcePartitions'), message: 'is required when policy.alignment is "source-partitions"' });
-    }
-    job.schedules.forEach((s, j) => {
-      if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
-        ctx.addIssue({
-          code: 'custom',
-          path: at('schedules', j, 'parallelism'),
-          message: `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`,
-        });
-      }
-    });
+    const at: At = (...p) => ['jobs', i, ...p];
+    for (const rule of JOB_RULES) rule.check(job, at, report);
   });
 }
 

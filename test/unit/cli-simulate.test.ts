@@ -11,14 +11,20 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 test.each([
-  [['--scenario', 'tsunami'], '--scenario: unknown scenario; one of: step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got "tsunami")'],
-  [['--policy', 'magic'], '--policy: unknown policy; one of: flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "magic")'],
-  [['--seed', '-1'], '--seed: must be an integer ≥ 0 (got "-1")'],
-  [['--trace', '/nonexistent/trace.csv'], '--trace: cannot read the trace'],
-])('simulate %j is refused with a message naming the option', async (args, message) => {
+  [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got \"nope\")"],
+  [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "magic")'],
+  [['--seed', '-3'], '--seed must be an integer from 0 to 4294967295 (got "-3")'],
+  [['--seed', '1.5'], '--seed must be an integer from 0 to 4294967295 (got "1.5")'],
+])('simulate %j is a usage error: exit 2, a message naming the option and the allowed values', async (args, message) => {
   const r = await cli('simulate', ...args);
-  expect(r.code).toBe(1);
+  expect(r.code).toBe(2);
   expect(r.err).toContain(message);
+});
+
+test('simulate with an unreadable trace fails naming the option, exit 1', async () => {
+  const r = await cli('simulate', '--trace', '/nonexistent/trace.csv');
+  expect(r.code).toBe(1);
+  expect(r.err).toContain('--trace: cannot read the trace');
 });
 
 test('a malformed trace is refused naming the line', async () => {

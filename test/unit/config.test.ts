@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ConfigError, parseConfig, taskManagersFor, validateConfig } from '../../functions/core/config';
+import { ConfigError, CROSS_FIELD_RULES, parseConfig, taskManagersFor, validateConfig } from '../../functions/core/config';
 import { loadConfig } from '../../functions/adapters/config-file';
 import { renderSchemas } from '../../scripts/schemas';
 
@@ -201,4 +201,70 @@ test('committed JSON Schema and config reference match the core schema (run `npm
   for (const [file, text] of Object.entries(renderSchemas())) {
     expect({ file, text: readFileSync(join(root, file), 'utf8') }).toEqual({ file, text });
   }
+});
+
+test('alarm defaults: lag 2 of 3, CPU 5 of 5 periods of 60 s, also for the fields a partial alarm section leaves out', () => {
+  const lagSource = { type: 'flink-pending-records' };
+  const job = parseConfig({ jobs: [{ ...minimal().jobs[0], lag: { source: lagSource, highThreshold: 10 } }] }).jobs[0];
+  expect(job.lag!.alarm).toEqual({ periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 });
+  expect(job.cpu.alarm).toEqual({ periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 });
+  const partial = parseConfig({
+    jobs: [{ ...minimal().jobs[0], lag: { source: lagSource, highThreshold: 10, alarm: { periodSeconds: 30 } }, cpu: { alarm: { periodSeconds: 30 } } }],
+  }).jobs[0];
+  expect(partial.lag!.alarm).toEqual({ periodSeconds: 30, evaluationPeriods: 3, datapointsToAlarm: 2 });
+  expect(partial.cpu.alarm).toEqual({ periodSeconds: 30, evaluationPeriods: 5, datapointsToAlarm: 5 });
+});
+
+// One config that breaks each rule across fields, keyed by how the config reference lists the rule
+// (CROSS_FIELD_RULES): a rule added to the validator fails here until it has a case, so the list stays complete.
+const ruleBreakers: Record<string, [Mutate, string]> = {
+  '`bounds.minParallelism ≤ bounds.maxParallelism`': [(c) => (c.jobs[0].bounds.minParallelism = 9), 'jobs[0].bounds.minParallelism'],
+  '`bounds.minTaskManagers ≤ bounds.maxTaskManagers`': [(c) => (c.jobs[0].bounds.minTaskManagers = 5), 'jobs[0].bounds.minTaskManagers'],
+  '`bounds.maxParallelism ≤ bounds.jobMaxParallelism` (when set, 128..32768)': [
+    (c) => Object.assign(c.jobs[0].bounds, { maxParallelism: 200, maxTaskManagers: 100, jobMaxParallelism: 128 }),
+    'jobs[0].bounds.maxParallelism',
+  ],
+  '`bounds.maxTaskManagers × slotsPerTaskManager ≥ bounds.maxParallelism`': [(c) => (c.jobs[0].bounds.maxTaskManagers = 3), 'jobs[0].bounds.maxTaskManagers'],
+  '`lag.lowThreshold < lag.highThreshold`': [(c) => (c.jobs[0].lag = { source: { type: 'flink-pending-records' }, highThreshold: 10, lowThreshold: 10 }), 'jobs[0].lag.lowThreshold'],
+  '`cpu.lowPercent < cpu.highPercent`': [(c) => (c.jobs[0].cpu = { highPercent: 50, lowPercent: 60 }), 'jobs[0].cpu.lowPercent'],
+  '`alarm.datapointsToAlarm ≤ alarm.evaluationPeriods` (lag and CPU)': [
+    (c) => (c.jobs[0].lag = { source: { type: 'flink-pending-records' }, highThreshold: 10, alarm: { evaluationPeriods: 1, datapointsToAlarm: 2 } }),
+    'jobs[0].lag.alarm.datapointsToAlarm',
+  ],
+  '`cpu.source` must fit `target.kind` (`asg` needs an `asg` target, `container-insights` an EKS target)': [
+    (c) => (c.jobs[0].cpu = { source: 'container-insights' }),
+    'jobs[0].cpu.source',
+  ],
+  'savepoint mode needs `submit.jarId` or `submit.jarPath` and `savepoint.directory` (unless the operator owns the job)': [(c) => delete c.jobs[0].savepoint, 'jobs[0].savepoint'],
+  '`mode` `adaptive` needs Flink ≥ 1.18 (when `flink.version` is set)': [
+    (c) => Object.assign(c.jobs[0], { mode: 'adaptive', flink: { url: 'http://h:8081', version: '1.17' } }),
+    'jobs[0].mode',
+  ],
+  '`submit.flinkConfiguration` needs Flink ≥ 1.16 (when `flink.version` is set)': [
+    (c) => Object.assign(c.jobs[0], { flink: { url: 'http://h:8081', version: '1.15' }, submit: { jarId: 'abc_orders.jar', flinkConfiguration: { 'a.b': 'c' } } }),
+    'jobs[0].submit.flinkConfiguration',
+  ],
+  '`savepoint.formatType` `NATIVE` needs Flink ≥ 1.15 (when `flink.version` is set)': [
+    (c) => Object.assign(c.jobs[0], { flink: { url: 'http://h:8081', version: '1.14' }, savepoint: { directory: 's3://b/sp', formatType: 'NATIVE' } }),
+    'jobs[0].savepoint.formatType',
+  ],
+  '`policy.alignment` `source-partitions` needs `policy.sourcePartitions`': [(c) => (c.jobs[0].policy = { alignment: 'source-partitions' }), 'jobs[0].policy.sourcePartitions'],
+  '`schedules[].parallelism` within `bounds.minParallelism`..`bounds.maxParallelism`': [
+    (c) => (c.jobs[0].schedules = [{ name: 'x', cron: 'cron(0 8 * * ? *)', parallelism: 20 }]),
+    'jobs[0].schedules[0].parallelism',
+  ],
+  'job names are unique': [(c) => c.jobs.push({ ...structuredClone(c.jobs[0]) }), 'jobs[1].name'],
+};
+
+test('the config reference lists every rule across fields the validator runs, each with a breaking case below', () => {
+  expect(Object.keys(ruleBreakers).sort()).toEqual([...CROSS_FIELD_RULES].sort());
+  const reference = readFileSync(join(root, 'docs', 'config-reference.md'), 'utf8');
+  for (const rule of CROSS_FIELD_RULES) expect(reference).toContain(`- ${rule}\n`);
+});
+
+test.each(Object.entries(ruleBreakers))('rule %s is enforced: the breaking config is refused at its path, alone', (_rule, [mutate, path]) => {
+  const cfg: any = minimal();
+  mutate(cfg);
+  const r = validateConfig(cfg);
+  expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual([path]);
 });

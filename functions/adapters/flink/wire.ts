@@ -1,6 +1,6 @@
 /**
  * Wire-format helpers shared by the REST client and the local emulator (so both read the same rules).
- * Sources: /work/shared/reference/flink-rest/endpoints.md (§ numbers cited below).
+ * Sources: test/fixtures/flink-rest/endpoints.md (§ numbers cited below).
  */
 import type { FlinkVersionInfo, JobStatus } from './types';
 
