@@ -90,6 +90,13 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     const message = e instanceof ConfigError ? e.problems[0].message : (e as Error).message;
     throw new ScalerEventError([{ path: trigger.kind === 'alarm' ? 'detail.alarmName' : 'job', message, value: jobName }]);
   }
+  if (trigger.kind === 'schedule') {
+    const outside = scheduleOutsideBounds(job, trigger.parallelism);
+    if (outside) {
+      deps.log.error('rejected malformed event; nothing changed', { error: outside.message, problems: outside.problems });
+      throw outside;
+    }
+  }
   const base = { job: job.name, trigger: tid };
   if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
@@ -242,15 +249,27 @@ function sameDryRun(last: ScalerHistoryEntry | undefined, d: ScalerDecision): Sc
   return same ? last : undefined;
 }
 
-/** A schedule entry asks for a parallelism: clamp to the bounds; capacity follows. */
+/**
+ * A schedule entry's parallelism outside the job's bounds is an error, not something to clamp: the person who wrote
+ * the entry meant a number the job is not allowed to run at.
+ */
+function scheduleOutsideBounds(job: JobConfig, wanted: number): ScalerEventError | undefined {
+  const { minParallelism: lo, maxParallelism: hi } = job.bounds;
+  if (wanted >= lo && wanted <= hi) return undefined;
+  return new ScalerEventError([{ path: 'parallelism', message: `must be from ${lo} to ${hi} (bounds.minParallelism to bounds.maxParallelism of job "${job.name}")`, value: wanted }]);
+}
+
+/** A schedule entry asks for a parallelism within the job's bounds (anything else is refused); capacity follows. */
 export function scheduledDecision(job: JobConfig, wanted: number, snapshot: Record<string, any>, schedule?: string): ScalerDecision {
+  const outside = scheduleOutsideBounds(job, wanted);
+  if (outside) throw outside;
   const current: number = snapshot.parallelism ?? Math.max(...(snapshot.vertices as { parallelism: number; name: string }[]).filter((v) => !(v.name in job.policy.pinnedVertices)).map((v) => v.parallelism), 1);
   const curTMs: number = snapshot.cluster.taskManagers;
-  const p = Math.min(job.bounds.maxParallelism, Math.max(job.bounds.minParallelism, wanted));
+  const p = wanted;
   const tms = taskManagersFor(job, p);
   const label = `schedule ${schedule ? `"${schedule}"` : '(manual)'}`;
-  const steps = [`${label} asks for parallelism ${wanted}`, ...(p !== wanted ? [`clamped to bounds ${job.bounds.minParallelism}..${job.bounds.maxParallelism}: ${p}`] : []), `capacity follows: ${tms} TaskManagers × ${job.slotsPerTaskManager} slots`];
-  const base = { policy: 'schedule', currentParallelism: current, currentTaskManagers: curTMs, targetParallelism: p, targetTaskManagers: tms, rule: 'schedule', steps, limitedBy: p !== wanted ? ['bounds'] : [], missing: [] };
+  const steps = [`${label} asks for parallelism ${wanted} (bounds ${job.bounds.minParallelism}..${job.bounds.maxParallelism})`, `capacity follows: ${tms} TaskManagers × ${job.slotsPerTaskManager} slots`];
+  const base = { policy: 'schedule', currentParallelism: current, currentTaskManagers: curTMs, targetParallelism: p, targetTaskManagers: tms, rule: 'schedule', steps, limitedBy: [], missing: [] };
   if (job.mode === 'reactive') {
     if (tms === curTMs) return { ...base, action: 'none', targetParallelism: current, reason: `${label}: ${tms} TaskManagers already running` };
     return { ...base, action: tms > curTMs ? 'scale-out-capacity' : 'scale-in-capacity', direction: tms > curTMs ? 'up' : 'down', reason: `${label}: TaskManagers ${curTMs} → ${tms} (reactive mode)` };

@@ -9,7 +9,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JobStatus } from '../../functions/adapters/flink/types';
-import { HEX32, isTerminal } from '../../functions/adapters/flink/wire';
+import { HEX32, isTerminal, JOB_STATES } from '../../functions/adapters/flink/wire';
 import { EmuJob, EmuTaskManager, FlinkModel, FlinkRestError } from './model';
 
 export interface RecordedExchange {
@@ -713,7 +713,7 @@ export class EmulatorServer {
     const m = this.model;
     const now = m.clock.now();
     const timestamps: Record<string, number> = {};
-    for (const s of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'FAILED', 'CANCELLING', 'CANCELED', 'FINISHED', 'RESTARTING', 'SUSPENDED', 'RECONCILING'] as JobStatus[]) {
+    for (const s of JOB_STATES) {
       timestamps[s] = j.timestamps[s] ?? 0;
     }
     const vertexStatus = j.taskState;

@@ -2,6 +2,7 @@ import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
 import { LockHeldError, LockLostError, VersionConflictError } from '../../functions/adapters/state/types';
 import { LocalDynamo, startDynalite } from '../support/dynalite';
 
+// One table for the file; every test works on job names of its own, so each passes alone and in any order.
 let db: LocalDynamo;
 let store: DynamoStateStore;
 const T0 = Date.UTC(2026, 10, 22, 8, 0, 0);
@@ -14,15 +15,15 @@ afterAll(() => db.stop());
 
 describe('rescale lock', () => {
   test('a second owner fails fast naming the holder; the first owner asking again gets its lock unchanged', async () => {
-    const a = await store.acquireLock('orders', 'exec-a', { now: T0, ttlSeconds: 600, reason: 'lag high' });
+    const a = await store.acquireLock('owned', 'exec-a', { now: T0, ttlSeconds: 600, reason: 'lag high' });
     expect(a).toMatchObject({ acquired: true, lock: { owner: 'exec-a', expiresAtMs: T0 + 600_000 } });
 
-    await store.recordLockProgress('orders', 'exec-a', { savepointPath: 's3://b/sp-1' });
-    const again = await store.acquireLock('orders', 'exec-a', { now: T0 + 5_000, ttlSeconds: 600 });
+    await store.recordLockProgress('owned', 'exec-a', { savepointPath: 's3://b/sp-1' });
+    const again = await store.acquireLock('owned', 'exec-a', { now: T0 + 5_000, ttlSeconds: 600 });
     expect(again.acquired).toBe(false);
     expect(again.lock.progress).toEqual({ savepointPath: 's3://b/sp-1' }); // not reset by the duplicate
 
-    const err = await store.acquireLock('orders', 'exec-b', { now: T0 + 1_000, ttlSeconds: 600 }).catch((e) => e);
+    const err = await store.acquireLock('owned', 'exec-b', { now: T0 + 1_000, ttlSeconds: 600 }).catch((e) => e);
     expect(err).toBeInstanceOf(LockHeldError);
     expect(err.message).toContain('exec-a');
     expect(err.message).toContain('lag high');
@@ -30,16 +31,20 @@ describe('rescale lock', () => {
   });
 
   test('different jobs lock independently', async () => {
-    await expect(store.acquireLock('clicks', 'exec-b', { now: T0, ttlSeconds: 60 })).resolves.toMatchObject({ acquired: true });
-    await store.releaseLock('clicks', 'exec-b');
+    await store.acquireLock('indep-a', 'exec-a', { now: T0, ttlSeconds: 60 });
+    await expect(store.acquireLock('indep-b', 'exec-b', { now: T0, ttlSeconds: 60 })).resolves.toMatchObject({ acquired: true });
+    await store.releaseLock('indep-b', 'exec-b');
+    expect(await store.getLock('indep-b')).toBeUndefined();
+    expect((await store.getLock('indep-a'))?.owner).toBe('exec-a');
   });
 
   test('only the owner releases; releasing twice is harmless', async () => {
-    await expect(store.releaseLock('orders', 'exec-b')).resolves.toEqual({ released: false, heldBy: 'exec-a' });
-    expect((await store.getLock('orders'))?.owner).toBe('exec-a');
-    await expect(store.releaseLock('orders', 'exec-a')).resolves.toEqual({ released: true });
-    await expect(store.releaseLock('orders', 'exec-a')).resolves.toEqual({ released: false });
-    expect(await store.getLock('orders')).toBeUndefined();
+    await store.acquireLock('released', 'exec-a', { now: T0, ttlSeconds: 600 });
+    await expect(store.releaseLock('released', 'exec-b')).resolves.toEqual({ released: false, heldBy: 'exec-a' });
+    expect((await store.getLock('released'))?.owner).toBe('exec-a');
+    await expect(store.releaseLock('released', 'exec-a')).resolves.toEqual({ released: true });
+    await expect(store.releaseLock('released', 'exec-a')).resolves.toEqual({ released: false });
+    expect(await store.getLock('released')).toBeUndefined();
   });
 
   test('an expired lock is taken over, and the old owner can no longer record progress or release it', async () => {
@@ -67,27 +72,27 @@ describe('rescale lock', () => {
 
 describe('cooldown clock', () => {
   test('moves forward, never back', async () => {
-    expect(await store.getLastRescaleAt('orders')).toBeUndefined();
-    await store.setLastRescaleAt('orders', T0 + 10_000);
-    await store.setLastRescaleAt('orders', T0 + 5_000);
-    expect(await store.getLastRescaleAt('orders')).toBe(T0 + 10_000);
-    await store.setLastRescaleAt('orders', T0 + 20_000);
-    expect(await store.getLastRescaleAt('orders')).toBe(T0 + 20_000);
+    expect(await store.getLastRescaleAt('cooldown')).toBeUndefined();
+    await store.setLastRescaleAt('cooldown', T0 + 10_000);
+    await store.setLastRescaleAt('cooldown', T0 + 5_000);
+    expect(await store.getLastRescaleAt('cooldown')).toBe(T0 + 10_000);
+    await store.setLastRescaleAt('cooldown', T0 + 20_000);
+    expect(await store.getLastRescaleAt('cooldown')).toBe(T0 + 20_000);
   });
 });
 
 describe('policy state', () => {
   test('optimistic versions: a stale writer gets a conflict and nothing is overwritten', async () => {
-    expect(await store.getPolicyState('orders')).toBeUndefined();
-    const v1 = await store.putPolicyState('orders', { ewma: { in: 1200.5 }, wantDownSince: null }, 0, T0);
+    expect(await store.getPolicyState('policy')).toBeUndefined();
+    const v1 = await store.putPolicyState('policy', { ewma: { in: 1200.5 }, wantDownSince: null }, 0, T0);
     expect(v1).toBe(1);
-    const v2 = await store.putPolicyState('orders', { ewma: { in: 1300 } }, 1, T0 + 1);
+    const v2 = await store.putPolicyState('policy', { ewma: { in: 1300 } }, 1, T0 + 1);
     expect(v2).toBe(2);
-    const stale = await store.putPolicyState('orders', { ewma: { in: 1 } }, 1, T0 + 2).catch((e) => e);
+    const stale = await store.putPolicyState('policy', { ewma: { in: 1 } }, 1, T0 + 2).catch((e) => e);
     expect(stale).toBeInstanceOf(VersionConflictError);
     expect(stale.message).toMatch(/expected version 1, found 2/);
-    await expect(store.putPolicyState('orders', {}, 0, T0)).rejects.toBeInstanceOf(VersionConflictError);
-    expect(await store.getPolicyState('orders')).toEqual({ state: { ewma: { in: 1300 } }, version: 2, updatedAt: T0 + 1 });
+    await expect(store.putPolicyState('policy', {}, 0, T0)).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.getPolicyState('policy')).toEqual({ state: { ewma: { in: 1300 } }, version: 2, updatedAt: T0 + 1 });
   });
 });
 
@@ -112,10 +117,10 @@ describe('history', () => {
 
 describe('one-time claims', () => {
   test('the first caller wins, later callers lose until the claim expires', async () => {
-    expect(await store.claimOnce('orders', 'notify#exec-1', T0, 3600)).toBe(true);
-    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 1000, 3600)).toBe(false);
-    expect(await store.claimOnce('orders', 'notify#exec-2', T0 + 1000, 3600)).toBe(true);
-    expect(await store.claimOnce('clicks', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
-    expect(await store.claimOnce('orders', 'notify#exec-1', T0 + 3_601_000, 3600)).toBe(true);
+    expect(await store.claimOnce('claims', 'notify#exec-1', T0, 3600)).toBe(true);
+    expect(await store.claimOnce('claims', 'notify#exec-1', T0 + 1000, 3600)).toBe(false);
+    expect(await store.claimOnce('claims', 'notify#exec-2', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('claims-other', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('claims', 'notify#exec-1', T0 + 3_601_000, 3600)).toBe(true);
   });
 });

@@ -66,7 +66,7 @@ test('slow responses: each attempt times out and is retried; a later fast answer
   expect(err.code).toMatch(/ETIMEDOUT|ECONNABORTED/);
 });
 
-test('savepoint fails: the operation completes with a failure cause; the job keeps running', async () => {
+test('savepoint fails: the client reports FAILED with Flink\'s failure cause; the job keeps running', async () => {
   emu = await startEmulator({ savepointDir: 's3://b/sp' });
   const job = await running(emu);
   const { api } = clientFor(emu);

@@ -58,7 +58,9 @@ describeWithChromium('report in headless Chromium', () => {
     // the inline script ran and counted the plotted series
     const rendered = Number(/data-rendered="(\d+)"/.exec(dom)?.[1]);
     expect(rendered).toBeGreaterThanOrEqual(7);
-    for (const m of dom.matchAll(/data-series="([^"]+)" data-points="(\d+)"/g)) expect({ series: m[1], points: Number(m[2]) > 1 }).toEqual({ series: m[1], points: true });
+    const series = [...dom.matchAll(/data-series="([^"]+)" data-points="(\d+)"/g)].map((m) => ({ series: m[1], points: Number(m[2]) }));
+    expect(series.length).toBe(rendered);
+    for (const x of series) expect({ series: x.series, points: x.points > 1 }).toEqual({ series: x.series, points: true });
     expect(dom).toMatch(/class="decision up" data-reason="[^"]*rescale → p=8, 4 TMs: input 3000 rec\/s/);
     const png = join(dir, 'report.png');
     screenshot(file, png);

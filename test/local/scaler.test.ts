@@ -213,18 +213,44 @@ test('reactive mode: the decision is a TaskManager count, set on the Auto Scalin
   expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
 });
 
-test('schedule entry: rescale to the scheduled parallelism (clamped to the bounds), through the workflow', async () => {
+test('schedule entry: rescale to the scheduled parallelism, through the workflow; a retry of the same run acts once', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));
   cloudWatchSays(undefined, undefined, emu.clock.now());
   const r = await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps);
-  expect(r).toMatchObject({ outcome: 'started', decision: { action: 'rescale', targetParallelism: 16, rule: 'schedule' } });
+  expect(r).toMatchObject({ outcome: 'started', decision: { action: 'rescale', targetParallelism: 16, rule: 'schedule', limitedBy: [] } });
   expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!)).toMatchObject({ job: 'orders-enrichment', parallelism: 16, startedBy: expect.stringMatching(/^schedule: /) });
   // a retry of the same scheduled run acts once
   expect((await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps)).outcome).toBe('duplicate');
-  // above the bounds: clamped
-  const big = await handleScalerEvent(scheduleEvent('orders-enrichment', 500, { scheduledTime: new Date(emu.clock.now() + 3_600_000).toISOString() }), deps);
-  expect(big.decision).toMatchObject({ targetParallelism: 32, limitedBy: ['bounds'] });
+  expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+});
+
+test.each([
+  ['above', 500],
+  ['below', 1],
+])("schedule entry %s the job's bounds (2..32): refused naming the field and the range; nothing started, changed or recorded", async (_where, parallelism) => {
+  await overloadedJob();
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(undefined, undefined, emu.clock.now());
+  const event = scheduleEvent('orders-enrichment', parallelism, { scheduledTime: new Date(emu.clock.now()).toISOString() });
+  const err = await handleScalerEvent(event, deps).catch((e) => e);
+  expect(err).toBeInstanceOf(ScalerEventError);
+  expect(err.message).toContain(`parallelism: must be from 2 to 32 (bounds.minParallelism to bounds.maxParallelism of job "orders-enrichment") (got ${parallelism})`);
+  expect(deps.logs).toContainEqual({ message: 'rejected malformed event; nothing changed', extra: expect.objectContaining({ error: err.message }) });
+  // no execution, no capacity change, no notification, no CloudWatch read
+  for (const m of [cw, sfn, asg, sns]) expect(m).not.toHaveReceivedAnyCommand();
+  // no state written: no history entry, no policy state
+  expect(await deps.store.history('orders-enrichment', 'decision')).toEqual([]);
+  expect(await deps.store.getPolicyState('orders-enrichment')).toBeUndefined();
+  // and the job still runs as it did
+  const api = new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000 });
+  const running = (await api.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(running).toHaveLength(1);
+  expect((await api.job(running[0].id)).vertices.map((v) => v.parallelism)).toEqual([4, 4, 4]);
+  // the same entry within the bounds is then acted on (the refusal recorded nothing that would make it a duplicate)
+  const ok = await handleScalerEvent({ ...event, parallelism: 16 }, deps);
+  expect(ok).toMatchObject({ outcome: 'started', decision: { targetParallelism: 16 } });
 });
 
 test('while a rescale holds the job\'s lock, the scaler starts nothing', async () => {

@@ -1,5 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { FlinkRestClient } from '../../functions/adapters/flink/client';
+import { parseConfig } from '../../functions/core/config';
+import { silentLogger, type WorkflowDeps } from '../../functions/workflow/deps';
 import { formatNotification, outcomeOf } from '../../functions/workflow/finish';
+import { recoverStep } from '../../functions/workflow/steps';
 import type { Plan, WorkflowState } from '../../functions/workflow/types';
+import { startEmulator, type Emulator } from '../../local/emulator';
+import { FileStateStore } from '../../local/file-state-store';
+import { exampleDoc } from '../support/example-config';
 
 const execution = { id: 'arn:aws:states:us-east-1:123456789012:execution:FlinkElastic-rescale:e1', name: 'e1' };
 const plan = {
@@ -42,16 +53,66 @@ test('rollback failed: ACTION REQUIRED, with the exact savepoint and parallelism
   expect(m.body).toContain('Transient: connect ECONNREFUSED');
 });
 
-test('no savepoint and the job is down: points at the latest retained checkpoint', () => {
-  const s: WorkflowState = {
-    plan: { ...plan, stopWithSavepoint: true },
-    error,
-    recovery: { outcome: 'job-down', actions: [], manualAction: 'no savepoint completed; restore from the latest retained checkpoint: s3://cp/chk-42 (...)', at: 0 },
-  };
-  const m = formatNotification(s, execution);
-  expect(m.outcome).toBe('failed-job-down');
-  expect(m.subject).toContain('restore it from checkpoint');
-  expect(m.body).toContain('s3://cp/chk-42');
+describe('no savepoint and the job is down (recoverStep against the Flink emulator, then the notification)', () => {
+  let emu: Emulator;
+  let dir: string;
+  beforeEach(async () => {
+    emu = await startEmulator({ version: '1.19', taskManagers: 2, slotsPerTaskManager: 2 });
+    dir = mkdtempSync(join(tmpdir(), 'flink-elastic-notify-'));
+  });
+  afterEach(async () => {
+    await emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The stopped job as the workflow left it: cancelled, no savepoint taken; recovery decides what to say. */
+  async function recoverAfterCancel(program: { checkpointIntervalMs?: number | null }) {
+    const flinkJob = emu.model.startJob({ name: 'Orders', parallelism: 4, inputRate: 1000, program });
+    emu.clock.advance(120_000);
+    const api = new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000, retries: 0, version: '1.19' });
+    const checkpoints = await api.checkpoints(flinkJob.id);
+    await api.cancel(flinkJob.id);
+    emu.clock.advance(10_000);
+    expect((await api.job(flinkJob.id)).state).toBe('CANCELED');
+    const doc = exampleDoc();
+    doc.jobs = [{ ...doc.jobs[0], name: 'orders', flink: { ...doc.jobs[0].flink, url: emu.url, version: '1.19' } }];
+    const deps: WorkflowDeps = {
+      config: parseConfig(doc),
+      store: new FileStateStore(join(dir, 'state.json')),
+      flink: () => api,
+      target: () => {
+        throw new Error('recovery of a stopped job changes no capacity');
+      },
+      sns: new SNSClient({}),
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:t',
+      now: () => emu.clock.now(),
+      sleep: async (ms) => void emu.clock.advance(ms),
+      log: silentLogger,
+    };
+    const s: WorkflowState = { plan: { ...plan, stopWithSavepoint: true, flinkUrl: emu.url, from: { ...plan.from, jobId: flinkJob.id } }, error };
+    s.recovery = await recoverStep(deps, s);
+    return { s, checkpoints };
+  }
+
+  test('with a retained checkpoint: the notification names the checkpoint the job restores from and the old parallelism', async () => {
+    const { s, checkpoints } = await recoverAfterCancel({});
+    const latest = checkpoints.latestCompleted?.externalPath;
+    expect(latest).toMatch(/chk-\d+$/);
+    expect(s.recovery).toMatchObject({ outcome: 'job-down' });
+    const m = formatNotification(s, execution);
+    expect(m.outcome).toBe('failed-job-down');
+    expect(m.subject).toBe('flink-elastic: ACTION REQUIRED: orders is not running; restore it from checkpoint');
+    expect(m.body).toContain(`restore from the latest retained checkpoint: ${latest} (submit the jar with savepointPath=${latest}, parallelism=4)`);
+  });
+
+  test('without checkpointing: the notification says there is nothing retained and names the Flink job and parallelism', async () => {
+    const { s, checkpoints } = await recoverAfterCancel({ checkpointIntervalMs: null });
+    expect(checkpoints.enabled).toBe(false);
+    const m = formatNotification(s, execution);
+    expect(m.outcome).toBe('failed-job-down');
+    expect(m.subject).toBe('flink-elastic: ACTION REQUIRED: orders is not running; restore it from checkpoint');
+    expect(m.body).toContain('no savepoint completed and no retained checkpoint found; resubmit job "Orders" from your latest externalized checkpoint at parallelism 4');
+  });
 });
 
 test('kept the new job: says where it runs and what to do if it is unhealthy', () => {

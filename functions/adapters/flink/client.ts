@@ -29,7 +29,7 @@ import type {
   TaskManagerInfo,
   VertexMetrics,
 } from './types';
-import { HEX32, isTerminal, versionInfo } from './wire';
+import { HEX32, isJobStatus, isTerminal, JOB_STATES, MAX_PARALLELISM, versionInfo } from './wire';
 
 export type FlinkAuth = { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
 
@@ -290,8 +290,19 @@ export class FlinkRestClient implements FlinkApi {
 
   // ------------------------------------------------------------------ jobs
 
-  private summary(j: Record<string, unknown>): JobSummary {
-    const state = String(j.state) as JobStatus;
+  /** A response Flink would not send: the field, what is allowed, what came. Not retried (asking again gives the same). */
+  private badResponse(call: string, jobId: string | undefined, field: string, allowed: string, got: unknown): FlinkApiError {
+    return new FlinkApiError({ call, jobId, errors: [`response field ${field} must be ${allowed}, got ${JSON.stringify(got) ?? 'nothing'}`], retryable: false, baseUrl: this.baseUrl });
+  }
+
+  /** The job state, one of Flink's JobStatus values (anything else would be misread as "not running" or worse). */
+  private jobState(call: string, jobId: string | undefined, field: string, v: unknown): JobStatus {
+    if (!isJobStatus(v)) throw this.badResponse(call, jobId, field, `one of ${JOB_STATES.join(', ')}`, v);
+    return v;
+  }
+
+  private summary(j: Record<string, unknown>, i: number): JobSummary {
+    const state = this.jobState('jobs', undefined, `jobs[${i}].state`, j?.state);
     return {
       id: String(j.jid),
       name: String(j.name ?? ''),
@@ -302,8 +313,9 @@ export class FlinkRestClient implements FlinkApi {
   }
 
   async jobs(): Promise<JobSummary[]> {
-    const r = await this.get<{ jobs?: Record<string, unknown>[] }>('jobs', '/jobs/overview');
-    return (r.jobs ?? []).map((j) => this.summary(j));
+    const r = await this.get<{ jobs?: unknown }>('jobs', '/jobs/overview');
+    if (!Array.isArray(r?.jobs)) throw this.badResponse('jobs', undefined, 'jobs', 'an array of job overviews', r?.jobs);
+    return (r.jobs as Record<string, unknown>[]).map((j, i) => this.summary(j, i));
   }
 
   async findJobByName(name: string): Promise<JobSummary | undefined> {
@@ -313,16 +325,22 @@ export class FlinkRestClient implements FlinkApi {
 
   async job(jobId: string): Promise<JobDetails> {
     const d = await this.get<Record<string, unknown>>('job', this.jobPath(jobId, 'job'), undefined, jobId);
+    const state = this.jobState('job', jobId, 'state', d?.state);
+    if (!Array.isArray(d.vertices)) throw this.badResponse('job', jobId, 'vertices', 'an array of job vertices', d.vertices);
     const plan = (d.plan ?? {}) as { nodes?: { id: string; inputs?: { id: string; ship_strategy?: string }[] }[] };
     const nodes = new Map((plan.nodes ?? []).map((n) => [n.id, n]));
-    const vertices: JobVertex[] = ((d.vertices ?? []) as Record<string, unknown>[]).map((v) => {
+    const vertices: JobVertex[] = (d.vertices as Record<string, unknown>[]).map((v, i) => {
+      const parallelism = v?.parallelism;
+      if (typeof parallelism !== 'number' || !Number.isInteger(parallelism) || parallelism < 1 || parallelism > MAX_PARALLELISM) {
+        throw this.badResponse('job', jobId, `vertices[${i}].parallelism`, `an integer from 1 to ${MAX_PARALLELISM}`, parallelism);
+      }
       const inputs = nodes.get(String(v.id))?.inputs ?? [];
       const tasks: Record<string, number> = {};
       for (const [k, n] of Object.entries((v.tasks ?? {}) as Record<string, unknown>)) tasks[k.toUpperCase()] = num(n) ?? 0;
       return {
         id: String(v.id),
         name: String(v.name ?? ''),
-        parallelism: num(v.parallelism) ?? 0,
+        parallelism,
         maxParallelism: num(v.maxParallelism) ?? -1,
         status: String(v.status ?? ''),
         tasks,
@@ -338,7 +356,7 @@ export class FlinkRestClient implements FlinkApi {
     return {
       id: String(d.jid),
       name: String(d.name ?? ''),
-      state: String(d.state) as JobStatus,
+      state,
       startTime: num(d['start-time']) ?? 0,
       maxParallelism: num(d.maxParallelism) ?? -1,
       timestamps,

@@ -54,6 +54,18 @@ export function chainedOperatorNames(vertexName: string): string[] {
   return vertexName.split(' -> ').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** Every job state Flink reports: the JobStatus enum of Flink's REST spec (rest_v1_dispatcher.yml). */
+export const JOB_STATES: readonly JobStatus[] = ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'FAILED', 'CANCELLING', 'CANCELED', 'FINISHED', 'RESTARTING', 'SUSPENDED', 'RECONCILING'];
+
+export function isJobStatus(x: unknown): x is JobStatus {
+  return typeof x === 'string' && (JOB_STATES as readonly string[]).includes(x);
+}
+
+/**
+ * Upper bound of any parallelism: Flink's maximum max-parallelism, 2^15 (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM).
+ */
+export const MAX_PARALLELISM = 32768;
+
 export const TERMINAL_JOB_STATES: readonly JobStatus[] = ['FAILED', 'CANCELED', 'FINISHED'];
 
 export function isTerminal(state: JobStatus): boolean {

@@ -86,6 +86,11 @@ export interface SimOpts {
   restartSeconds?: number;
   lag0?: number;
   withProduceRate?: boolean;
+  /**
+   * Records/s one sink subtask processes. Set: the sink's busy time follows its load like the work vertex's. Unset:
+   * the sink reports a fixed 50 ms/s (lightly loaded) whatever its parallelism.
+   */
+  sinkCapacity?: number;
 }
 
 export interface SimStep {
@@ -117,10 +122,12 @@ export function simulate(o: SimOpts): { steps: SimStep[]; rescales: SimStep[] } 
     downtime = 0;
     const share = o.keyed ? Math.ceil(n / Math.min(p, n)) / n : 1 / p;
     const busy = Math.min(1000, ((input * share) / o.capacity) * 1000);
+    const sinkBusy = o.sinkCapacity === undefined ? undefined : Math.min(1000, (input / p / o.sinkCapacity) * 1000);
     const snap = chain({
       p,
       inputRate: input,
       busy,
+      sinkBusy,
       keyed: o.keyed,
       maxParallelism: n,
       pendingRecords: lag,

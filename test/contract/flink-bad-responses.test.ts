@@ -1,0 +1,201 @@
+/**
+ * Contract: a JobManager answer that breaks Flink's REST spec (rest_v1_dispatcher.yml) in the fields flink-elastic
+ * acts on (the job state, the vertices and their parallelism) is refused by FlinkRestClient with a FlinkApiError
+ * naming the field and what is allowed, instead of being read as a job state or a parallelism it is not.
+ *
+ * The answers come from the Flink emulator through a loopback proxy that changes one field of one response, so
+ * everything else on the wire is what a JobManager sends.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FlinkApiError, FlinkRestClient } from '../../functions/adapters/flink/client';
+import { JOB_STATES } from '../../functions/adapters/flink/wire';
+import { parseConfig } from '../../functions/core/config';
+import type { ScalerDeps } from '../../functions/scaler/ports';
+import { handleScalerEvent } from '../../functions/scaler/scaler';
+import { startEmulator, type Emulator } from '../../local/emulator';
+import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
+import { spec } from './flink-spec';
+
+type Tamper = (path: string, body: any) => any;
+
+/** A loopback HTTP proxy in front of the emulator: GET responses pass through `tamper` (JSON in, JSON out). */
+async function startProxy(target: string): Promise<{ url: string; tamper: { fn?: Tamper }; close: () => Promise<void> }> {
+  const tamper: { fn?: Tamper } = {};
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const upstream = await fetch(target + req.url, {
+        method: req.method,
+        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      let text = await upstream.text();
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (req.method === 'GET' && tamper.fn && upstream.ok) text = JSON.stringify(tamper.fn(path, JSON.parse(text)));
+      res.writeHead(upstream.status, { 'Content-Type': 'application/json; charset=UTF-8' });
+      res.end(text);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, tamper, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+let emu: Emulator;
+let proxy: Awaited<ReturnType<typeof startProxy>>;
+let jobId: string;
+let api: FlinkRestClient;
+beforeEach(async () => {
+  emu = await startEmulator({ version: '1.19', taskManagers: 2, slotsPerTaskManager: 2 });
+  jobId = emu.model.startJob({ name: 'orders', parallelism: 2, inputRate: 1000 }).id;
+  emu.clock.advance(30_000);
+  proxy = await startProxy(emu.url);
+  api = new FlinkRestClient({ baseUrl: proxy.url, timeoutMs: 2000, retries: 2, retryDelayMs: 1, version: '1.19' });
+});
+afterEach(async () => {
+  await proxy.close();
+  await emu.close();
+});
+
+/** GET /jobs/{id} answered with `change` applied to the emulator's answer. */
+const jobDetailsWith = (change: (d: any) => void) => {
+  proxy.tamper.fn = (path, body) => {
+    if (path === `/jobs/${jobId}`) change(body);
+    return body;
+  };
+};
+
+const STATES = JOB_STATES.join(', ');
+
+test('the client knows exactly the job states of the spec (JobStatus enum)', () => {
+  expect([...JOB_STATES].sort()).toEqual([...(spec.components.schemas.JobStatus.enum as string[])].sort());
+});
+
+test('an untouched answer passes through the proxy and reads as the job it is', async () => {
+  const d = await api.job(jobId);
+  expect(d).toMatchObject({ id: jobId, state: 'RUNNING' });
+  expect(d.vertices.map((v) => v.parallelism)).toEqual([2, 2, 2]);
+  expect((await api.findJobByName('orders'))?.id).toBe(jobId);
+});
+
+describe('GET /jobs/{id}', () => {
+  test.each([
+    ['an unknown state', 'RUNNNING'],
+    ['a lower-case state', 'running'],
+    ['a number', 3],
+    ['null', null],
+  ])('%s as the job state is refused, naming the field and the allowed values', async (_what, state) => {
+    jobDetailsWith((d) => (d.state = state));
+    const err = await api.job(jobId).catch((e) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err).toMatchObject({ call: 'job', jobId, retryable: false });
+    expect(err.message).toContain(`response field state must be one of ${STATES}, got ${JSON.stringify(state)}`);
+  });
+
+  test('a missing state is refused', async () => {
+    jobDetailsWith((d) => delete d.state);
+    await expect(api.job(jobId)).rejects.toThrow(`response field state must be one of ${STATES}, got nothing`);
+  });
+
+  test.each([
+    ['negative', -1],
+    ['zero', 0],
+    ['not an integer', 2.5],
+    ['a string', '2'],
+    ['above 32768', 40_000],
+    ['null', null],
+  ])('a vertex parallelism that is %s is refused, naming the vertex field and the allowed range', async (_what, p) => {
+    jobDetailsWith((d) => (d.vertices[1].parallelism = p));
+    const err = await api.job(jobId).catch((e) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err).toMatchObject({ call: 'job', jobId, retryable: false });
+    expect(err.message).toContain(`response field vertices[1].parallelism must be an integer from 1 to 32768, got ${JSON.stringify(p)}`);
+  });
+
+  test('a missing vertex parallelism is refused', async () => {
+    jobDetailsWith((d) => delete d.vertices[2].parallelism);
+    await expect(api.job(jobId)).rejects.toThrow('response field vertices[2].parallelism must be an integer from 1 to 32768, got nothing');
+  });
+
+  test('missing vertices are refused (not read as a job with no vertices)', async () => {
+    jobDetailsWith((d) => delete d.vertices);
+    await expect(api.job(jobId)).rejects.toThrow('response field vertices must be an array of job vertices, got nothing');
+    jobDetailsWith((d) => (d.vertices = { 0: d.vertices[0] }));
+    await expect(api.job(jobId)).rejects.toThrow(/response field vertices must be an array of job vertices, got \{"0":/);
+  });
+
+  test('a bad answer is not retried: asking again would give the same', async () => {
+    let calls = 0;
+    proxy.tamper.fn = (path, body) => {
+      if (path === `/jobs/${jobId}`) {
+        calls++;
+        body.state = 'UNKNOWN';
+      }
+      return body;
+    };
+    await expect(api.job(jobId)).rejects.toThrow(FlinkApiError);
+    expect(calls).toBe(1);
+  });
+});
+
+describe('GET /jobs/overview', () => {
+  test('an unknown job state in the overview is refused by jobs() and findJobByName(), naming the entry', async () => {
+    proxy.tamper.fn = (path, body) => {
+      if (path === '/jobs/overview') body.jobs[0].state = 'ZOMBIE';
+      return body;
+    };
+    await expect(api.jobs()).rejects.toThrow(`response field jobs[0].state must be one of ${STATES}, got "ZOMBIE"`);
+    await expect(api.findJobByName('orders')).rejects.toThrow(`response field jobs[0].state must be one of ${STATES}, got "ZOMBIE"`);
+  });
+
+  test('an overview without a jobs array is refused (not read as "no jobs")', async () => {
+    proxy.tamper.fn = (path, body) => (path === '/jobs/overview' ? {} : body);
+    await expect(api.jobs()).rejects.toThrow('response field jobs must be an array of job overviews, got nothing');
+  });
+});
+
+test('the scaler given a bad JobManager answer fails with that error and decides, records and changes nothing', async () => {
+  jobDetailsWith((d) => (d.vertices[1].parallelism = -4));
+  const snapshots: unknown[] = [];
+  const store = memoryStore();
+  const errors: string[] = [];
+  const deps: ScalerDeps = {
+    config: parseConfig({
+      jobs: [
+        {
+          name: 'orders',
+          flink: { url: proxy.url, version: '1.19' },
+          mode: 'reactive',
+          target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
+          slotsPerTaskManager: 2,
+          bounds: { maxParallelism: 8, maxTaskManagers: 4 },
+          lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
+          cpu: { source: 'flink-jvm' },
+        },
+      ],
+    }),
+    now: () => emu.clock.now(),
+    flink: async (job) => new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 2000, retries: 0, version: job.flink.version }),
+    metrics: { read: async () => ({}) },
+    store,
+    target: () => {
+      throw new Error('no capacity change expected');
+    },
+    decide: recordingDecide(snapshots),
+    notify: async () => {
+      throw new Error('no notification expected');
+    },
+    publishDecision: () => {},
+    log: { info: () => {}, warn: () => {}, error: (m) => void errors.push(m) },
+  };
+  const tick = { source: 'reevaluate', job: 'orders', time: new Date(emu.clock.now()).toISOString(), requireAlarm: false };
+  await expect(handleScalerEvent(tick, deps)).rejects.toThrow('response field vertices[1].parallelism must be an integer from 1 to 32768, got -4');
+  expect(snapshots).toEqual([]);
+  expect(store.entries).toEqual([]);
+  expect(await store.getPolicyState('orders')).toBeUndefined();
+  // the job itself is untouched: still running at parallelism 2
+  expect(emu.model.jobs.find((j) => j.id === jobId)).toMatchObject({ state: 'RUNNING' });
+  expect(emu.model.jobs.find((j) => j.id === jobId)!.vertices.map((v) => v.parallelism)).toEqual([2, 2, 2]);
+});
