@@ -39,6 +39,9 @@ export interface ScalerHistoryEntry {
 /** The subset of the StateStore (functions/adapters/state) the scaler uses. */
 export interface ScalerStore {
   getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string } | undefined>;
+  /** Capacity-only changes hold the job's lock while they act (throws `LockHeld` when someone else holds it). */
+  acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<unknown>;
+  releaseLock(job: string, owner: string): Promise<unknown>;
   getLastRescaleAt(job: string): Promise<number | undefined>;
   getPolicyState(job: string): Promise<{ state: unknown; version: number } | undefined>;
   /** Throws when the stored version is no longer `expectedVersion` (a concurrent decision). */

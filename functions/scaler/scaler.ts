@@ -213,6 +213,32 @@ async function act(
       reason: s.alreadyExisted ? `execution ${name} already exists for this trigger; not started again` : `started rescale ${decision.currentParallelism} → ${decision.targetParallelism}: ${decision.reason}`,
     };
   }
+  // Capacity-only changes take the job's lock while they act, so they never interleave with a rescale execution
+  // that locked the job after the check above (its Lock step then fails fast as busy, naming this owner).
+  const owner = `scaler:${name}`;
+  try {
+    await deps.store.acquireLock(job.name, owner, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS, reason: `capacity change by the scaler: ${shortAction(decision)}` });
+  } catch (e) {
+    if ((e as Error).name !== 'LockHeld') throw e;
+    return { ...base, outcome: 'skipped', reason: `a rescale of ${job.name} started meanwhile (${(e as Error).message}); one change per job at a time` };
+  }
+  try {
+    return await changeCapacity(deps, job, decision, taskManagers, base);
+  } finally {
+    await deps.store.releaseLock(job.name, owner);
+  }
+}
+
+/** How long a capacity-only change may hold the job's lock (one scaler invocation at most). */
+const CAPACITY_LOCK_SECONDS = 120;
+
+async function changeCapacity(
+  deps: ScalerDeps,
+  job: JobConfig,
+  decision: ScalerDecision,
+  taskManagers: Parameters<ReturnType<ScalerDeps['target']>['release']>[1],
+  base: Omit<ScalerResult, 'outcome' | 'reason'>,
+): Promise<ScalerResult> {
   const target = deps.target(job);
   if (decision.action === 'scale-out-capacity' || job.mode === 'reactive') {
     const minRequired = job.mode === 'reactive' ? job.bounds.minTaskManagers : taskManagersFor(job, decision.currentParallelism);

@@ -124,7 +124,7 @@ export interface RescaleInput {
   dryRun?: boolean;
   /** Who started it: "scaler", "schedule:<name>", "alice@example.com", ... */
   startedBy?: string;
-  /** Refuse to act within the job's cooldown after the last rescale (the scaler sets this; people usually don't). */
+  /** Refuse to act within the job's cooldown after the last rescale (the scaler's policy applies the cooldown before it decides, so it does not set this; set it to have a manual or scripted execution respect the cooldown too). */
   respectCooldown?: boolean;
   /**
    * TaskManager-count request (the seed's scaleOutTaskManagers / scaleInTaskManagers): an absolute count (4) or a

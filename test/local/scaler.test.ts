@@ -213,6 +213,43 @@ test('reactive mode: the decision is a TaskManager count, set on the Auto Scalin
   expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
 });
 
+test('a capacity-only change holds the job\'s lock while it acts, and releases it afterwards', async () => {
+  await overloadedJob({ scheduler: 'reactive' });
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  let holderDuringChange: string | undefined;
+  asg.on(SetDesiredCapacityCommand).callsFake(async () => {
+    holderDuringChange = (await deps.store.getLock('orders-enrichment'))?.owner;
+    return {};
+  });
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('capacity-changed');
+  expect(holderDuringChange).toMatch(/^scaler:/);
+  expect(await deps.store.getLock('orders-enrichment')).toBeUndefined();
+});
+
+test('a rescale that locks the job between the scaler\'s lock check and its capacity change: the scaler changes nothing', async () => {
+  await overloadedJob({ scheduler: 'reactive' });
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const store = deps.store as DynamoStateStore;
+  const getLock = store.getLock.bind(store);
+  let checks = 0;
+  // The execution takes the lock right after the scaler looked (and saw it free).
+  store.getLock = async (job: string) => {
+    const seen = await getLock(job);
+    if (++checks === 1) await store.acquireLock(job, 'arn:aws:states:us-east-1:123456789012:execution:rescale:manual', { now: emu.clock.now(), ttlSeconds: 3600, reason: 'manual rescale' });
+    return seen;
+  };
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('skipped');
+  expect(r.reason).toMatch(/a rescale of orders-enrichment started meanwhile .*execution:rescale:manual.*one change per job at a time/);
+  expect(asg).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+  expect((await getLock('orders-enrichment'))?.owner).toMatch(/execution:rescale:manual$/); // untouched
+});
+
 test('schedule entry: rescale to the scheduled parallelism, through the workflow; a retry of the same run acts once', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));

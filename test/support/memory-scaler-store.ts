@@ -1,12 +1,22 @@
-/** An in-memory ScalerStore (no lock, no cooldown; versioned policy state; history newest first) for scaler tests. */
+/** An in-memory ScalerStore (a lock nobody else takes, no cooldown; versioned policy state; history newest first) for scaler tests. */
 import type { ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
 
 export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
   const entries: ScalerHistoryEntry[] = [];
   let policy: { state: unknown; version: number } | undefined;
+  let lock: { owner: string; expiresAtMs: number } | undefined;
   return {
     entries,
-    getLock: async () => undefined,
+    getLock: async () => lock,
+    acquireLock: async (_job, owner, opts) => {
+      if (lock && lock.owner !== owner && lock.expiresAtMs > opts.now) throw Object.assign(new Error(`locked by ${lock.owner}`), { name: 'LockHeld' });
+      lock = { owner, expiresAtMs: opts.now + opts.ttlSeconds * 1000 };
+      return { acquired: true };
+    },
+    releaseLock: async (_job, owner) => {
+      if (lock?.owner === owner) lock = undefined;
+      return { released: true };
+    },
     getLastRescaleAt: async () => undefined,
     getPolicyState: async () => policy,
     putPolicyState: async (_job, state, expected) => {
