@@ -123,4 +123,14 @@ describe('one-time claims', () => {
     expect(await store.claimOnce('claims-other', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
     expect(await store.claimOnce('claims', 'notify#exec-1', T0 + 3_601_000, 3600)).toBe(true);
   });
+
+  test('a claim given back (its action failed) can be claimed again at once; other claims are unaffected', async () => {
+    expect(await store.claimOnce('claims-back', 'notify#exec-1', T0, 3600)).toBe(true);
+    expect(await store.claimOnce('claims-back', 'notify#exec-2', T0, 3600)).toBe(true);
+    await store.releaseClaim('claims-back', 'notify#exec-1');
+    await store.releaseClaim('claims-back', 'notify#exec-1'); // idempotent
+    expect(await store.claimOnce('claims-back', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
+    expect(await store.claimOnce('claims-back', 'notify#exec-1', T0 + 2000, 3600)).toBe(false);
+    expect(await store.claimOnce('claims-back', 'notify#exec-2', T0 + 1000, 3600)).toBe(false);
+  });
 });
