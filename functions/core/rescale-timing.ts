@@ -27,6 +27,11 @@ export const INLINE_POLL_SECONDS = 20;
 export const INLINE_POLL_INTERVAL_SECONDS = 2;
 /** Upper bound of one step Lambda invocation (inline poll + a few REST timeouts). */
 export const STEP_TIMEOUT_SECONDS = 90;
+/**
+ * Timeout of the watchdog's own function (same code and role as the step function): it waits out the in-flight
+ * grace (STEP_TIMEOUT_SECONDS + 10) in place, then recovers, records and notifies.
+ */
+export const WATCHDOG_TIMEOUT_SECONDS = 300;
 /** Bounds of the waits that are not in the job config. */
 export const SLOTS_TIMEOUT_SECONDS = 600;
 export const RUNNING_TIMEOUT_MIN_SECONDS = 300;

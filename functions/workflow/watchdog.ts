@@ -16,15 +16,15 @@
  *     execution, whoever sends it), and releases the lock — except when the job could not be restored: then the
  *     notification says ACTION REQUIRED with the savepoint path, and the lock is kept (marked) until it expires so
  *     no automatic rescale touches the job while a person restores it.
- * In-flight steps: stopping an execution does not stop a step Lambda it already invoked, so the watchdog acts only
- * IN_FLIGHT_GRACE_SECONDS (the step timeout + 10 s) after the stop: an earlier delivery fails Transient and Lambda's
- * async retries (after 1 min, then 2 min more) bring it back; one within 45 s of the end waits in place.
+ * In-flight steps: stopping an execution does not stop a step Lambda it already invoked, so the watchdog looks at the
+ * lock and acts only IN_FLIGHT_GRACE_SECONDS (the step timeout + 10 s) after the stop (the event's stopDate, or its
+ * arrival when it has none), waiting in place: it runs in its own function with a 300 s timeout.
  * Duplicate deliveries: a short lease (claimOnce with a TTL) keeps two deliveries from recovering at the same time;
  * a later delivery finds the lock released (or marked) and does nothing.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR } from '../core/rescale-timing';
+import { STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
@@ -38,15 +38,13 @@ export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 export const HANDLED_FAILURE_ERROR = 'RescaleFailed';
 /** Lock progress key the watchdog sets when it keeps the lock (the job needs a person). */
 export const WATCHDOG_PROGRESS_KEY = 'watchdog';
-/** How long one delivery holds its lease: one Lambda invocation at most. */
-export const WATCHDOG_LEASE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
+/** How long one delivery holds its lease: one watchdog invocation at most. */
+export const WATCHDOG_LEASE_SECONDS = WATCHDOG_TIMEOUT_SECONDS + 10;
 /**
  * StopExecution (and an execution timeout) does not stop a step Lambda already running: it may still cancel,
  * submit or change capacity for up to its timeout after the stop. The watchdog acts only after that.
  */
 export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
-/** Within the grace, a delivery this close to its end waits it out in place; earlier ones are retried by Lambda. */
-const GRACE_WAIT_IN_PLACE_SECONDS = 45;
 /** Attempts at recovery within one delivery when Flink is briefly unavailable (then: ACTION REQUIRED). */
 const RECOVERY_ATTEMPTS = 3;
 
@@ -196,37 +194,50 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   if (!deps.stateMachineArn) throw new PreconditionError('the watchdog needs the rescale state machine ARN (STATE_MACHINE_ARN is not set)');
   if (ev.stateMachineArn !== deps.stateMachineArn) return ignored(deps, `event for another state machine (${ev.stateMachineArn})`);
   if (!(WATCHED_STATUSES as readonly string[]).includes(ev.status)) return ignored(deps, `status ${ev.status} needs no watchdog`);
-  const held = await lockedJob(deps, ev);
-  if (!held) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
-  const { job, lock } = held;
-  if (lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
   const ref: ExecutionRef = { id: ev.executionArn, name: ev.name };
 
   if (ev.status === 'FAILED' && (ev.error === HANDLED_FAILURE_ERROR || ev.error === UNLOCK_FAILED_ERROR)) {
     // The workflow's own path ran to its end (rescaled, or recovered; recorded and notified) and ended in a Fail
-    // state; only its Unlock did not succeed. Releasing is what that path meant to do.
-    const r = await deps.store.releaseLock(job, ev.executionArn);
+    // state; only its Unlock did not succeed. Releasing is what that path meant to do. (No step is in flight: the
+    // execution ended in its own Fail state.)
+    const held = await lockedJob(deps, ev);
+    if (!held) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
+    const r = await deps.store.releaseLock(held.job, ev.executionArn);
     const what = ev.error === UNLOCK_FAILED_ERROR ? 'the rescale completed and was notified' : 'the workflow had recovered and notified itself';
-    return { action: r.released ? 'released' : 'ignored', reason: `${what}; released the lock its failed Unlock left behind`, job, at: deps.now() };
+    return { action: r.released ? 'released' : 'ignored', reason: `${what}; released the lock its failed Unlock left behind`, job: held.job, at: deps.now() };
   }
 
-  // A step invocation of the stopped execution may still be running: wait until it must have ended.
-  if (ev.stopDate != null) {
-    const remaining = ev.stopDate + IN_FLIGHT_GRACE_SECONDS * 1000 - deps.now();
-    if (remaining > GRACE_WAIT_IN_PLACE_SECONDS * 1000) {
-      throw new TransientError(
-        `execution ${ev.name} stopped ${Math.round((deps.now() - ev.stopDate) / 1000)} s ago; a step it started may run for up to ${STEP_TIMEOUT_SECONDS} s more, so recovery waits until ${new Date(ev.stopDate + IN_FLIGHT_GRACE_SECONDS * 1000).toISOString()} (Lambda retries this delivery)`,
-      );
-    }
-    if (remaining > 0) await deps.sleep(remaining);
-  }
+  // A step invocation of the stopped execution may still be running (even its Lock step, so the lock is looked at
+  // only afterwards): wait until it must have ended. The watchdog function's own timeout leaves room for this wait
+  // and the recovery after it (WATCHDOG_TIMEOUT_SECONDS).
+  const stoppedAt = ev.stopDate ?? deps.now();
+  const remaining = stoppedAt + IN_FLIGHT_GRACE_SECONDS * 1000 - deps.now();
+  if (remaining > 0) await deps.sleep(remaining);
+
+  const seen = await lockedJob(deps, ev);
+  if (!seen) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
+  const { job } = seen;
+  if (seen.lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${seen.lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
 
   // One delivery at a time. A second one retries later (Transient → Lambda's async retry) and then finds the lock gone.
   const now = deps.now();
-  if (!(await deps.store.claimOnce(job, `watchdog#${ev.name}`, now, WATCHDOG_LEASE_SECONDS))) {
+  const lease = `watchdog#${ev.name}`;
+  if (!(await deps.store.claimOnce(job, lease, now, WATCHDOG_LEASE_SECONDS))) {
     throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
   }
+  try {
+    // Read again under the lease: the lock must still be this execution's, with everything it recorded.
+    const lock = await deps.store.getLock(job);
+    if (lock?.owner !== ev.executionArn) return ignored(deps, `execution ${ev.name} no longer holds the lock of job "${job}"`, job);
+    return await recoverStopped(deps, ev, ref, job, lock, now);
+  } catch (e) {
+    // Give the lease back so Lambda's retry of this delivery can act (rather than wait out the lease).
+    await deps.store.releaseClaim(job, lease).catch(() => undefined);
+    throw e;
+  }
+}
 
+async function recoverStopped(deps: WorkflowDeps, ev: ExecutionStatusChange, ref: ExecutionRef, job: string, lock: LockInfo, now: number): Promise<WatchdogResult> {
   const plan = recordedPlan(lock, ev);
   if (!plan) {
     // A lock without a plan: taken by an older version of the Lock step. Nothing to rebuild the rescale from.
@@ -243,12 +254,14 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   const record = await recordStep(deps, state, ref);
   const outcome = record.outcome;
   const needsPerson = outcome === 'failed-job-down' || outcome === 'failed-rollback-failed';
-  if (needsPerson) {
-    state.ended!.lockKeptUntil = lock.expiresAtMs;
-    await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `${outcome} at ${new Date(deps.now()).toISOString()}` });
-  }
+  if (needsPerson) state.ended!.lockKeptUntil = lock.expiresAtMs;
+  // Notified first, marked handled after: a failed publish leaves no "handled" mark, so Lambda's retry sends it.
   await notifyStep(deps, state, ref);
-  if (!needsPerson) await deps.store.releaseLock(job, ev.executionArn);
+  if (needsPerson) {
+    await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `${outcome} at ${new Date(deps.now()).toISOString()}` });
+  } else {
+    await deps.store.releaseLock(job, ev.executionArn);
+  }
   deps.log[needsPerson || ACTION_REQUIRED.includes(outcome) ? 'error' : 'warn'](`watchdog: execution ${ev.name} ended ${ev.status}; ${outcome}`, {
     job,
     outcome,
@@ -268,7 +281,6 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
 /** No plan under the lock: say what is known (savepoint path, phase), keep the lock until it expires. */
 async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: LockInfo, ev: ExecutionStatusChange): Promise<WatchdogResult> {
   const sp = typeof lock.progress.savepointPath === 'string' ? lock.progress.savepointPath : undefined;
-  await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
   const claim = `notify#${ev.name}`;
   if (await deps.store.claimOnce(job, claim, deps.now(), 7 * 86_400)) {
     await publishOrReleaseClaim(
@@ -296,5 +308,6 @@ async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: L
       }),
     );
   }
+  await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
   return { action: 'action-required', reason: 'no plan recorded under the lock', job, savepointPath: sp, at: deps.now() };
 }

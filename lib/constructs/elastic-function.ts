@@ -41,6 +41,8 @@ export interface ElasticFunctionProps {
   /** Placement from config.deployment.vpc, shared by all functions of a stack (see `importVpcPlacement`). */
   vpc?: VpcPlacement;
   logRetention?: logs.RetentionDays;
+  /** Share another function's execution role (same code, same permissions: e.g. the watchdog and the step function). */
+  role?: iam.IRole;
 }
 
 export interface VpcPlacement {
@@ -98,6 +100,7 @@ export class ElasticFunction extends nodejs.NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(60),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
+      role: props.role,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       ...(props.vpc

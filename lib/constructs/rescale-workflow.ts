@@ -34,7 +34,7 @@ import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
 import { grantCapacityTargets, grantFlinkSecrets } from './job-access';
 import { acknowledge } from './nag';
-import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WAIT_SECONDS } from '../../functions/core/rescale-timing';
+import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WAIT_SECONDS, WATCHDOG_TIMEOUT_SECONDS } from '../../functions/core/rescale-timing';
 
 export interface RescaleWorkflowProps {
   /** The validated config; bundled into the step Lambda (ElasticFunction: no 4 KB environment limit). */
@@ -81,6 +81,11 @@ export const RESCALE_STATES = {
 export class RescaleWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly stepFunction: ElasticFunction;
+  /**
+   * The watchdog: the step function's code and role, with a longer timeout (it first waits out the steps a stopped
+   * execution may still be running, then recovers).
+   */
+  readonly watchdogFunction: ElasticFunction;
   readonly logGroup: logs.LogGroup;
   /** Delivers this state machine's ABORTED / TIMED_OUT / FAILED executions to the watchdog step. */
   readonly watchdogRule: events.Rule;
@@ -102,6 +107,17 @@ export class RescaleWorkflow extends Construct {
       vpc: props.vpc,
       memorySize: 512,
       timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
+      environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn, STATE_MACHINE_ARN: stateMachineArn },
+    });
+    this.watchdogFunction = new ElasticFunction(this, 'WatchdogFunction', {
+      entry: 'functions/handlers/workflow.ts',
+      serviceName: 'flink-elastic-watchdog',
+      description: 'flink-elastic watchdog: recovers rescale executions stopped from outside (step function code and role)',
+      config: props.config,
+      vpc: props.vpc,
+      memorySize: 512,
+      timeout: Duration.seconds(WATCHDOG_TIMEOUT_SECONDS),
+      role: this.stepFunction.role,
       environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn, STATE_MACHINE_ARN: stateMachineArn },
     });
     props.table.grantReadWriteData(this.stepFunction);
@@ -301,7 +317,7 @@ export class RescaleWorkflow extends Construct {
    * notification topic, so no stopped execution goes unreported.
    */
   private addWatchdog(topic: sns.ITopic, stateMachineName: string): events.Rule {
-    this.stepFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SnsDestination(topic) });
+    this.watchdogFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SnsDestination(topic) });
     return new events.Rule(this, 'WatchdogRule', {
       description: `flink-elastic: ${stateMachineName} executions ending ABORTED / TIMED_OUT / FAILED -> watchdog (recover the job, release the lock, notify)`,
       eventPattern: {
@@ -310,7 +326,7 @@ export class RescaleWorkflow extends Construct {
         detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
       },
       targets: [
-        new targets.LambdaFunction(this.stepFunction, {
+        new targets.LambdaFunction(this.watchdogFunction, {
           event: events.RuleTargetInput.fromObject({
             step: 'watchdog',
             state: events.EventField.fromPath('$.detail'),

@@ -113,12 +113,19 @@ test('the stack carries the workflow: the scaler may start it, manual starts fin
   expect(steps.Properties.VpcConfig.SubnetIds).toEqual(config.deployment.vpc!.subnetIds);
 });
 
-test('watchdog: only this state machine\'s ABORTED/TIMED_OUT/FAILED executions reach the step function, with its own ARN in the environment', () => {
+test('watchdog: only this state machine\'s ABORTED/TIMED_OUT/FAILED executions reach the watchdog function (step code and role, longer timeout), with its own ARN in the environment', () => {
   const rules = Object.values<any>(template.findResources('AWS::Events::Rule'));
   expect(rules).toHaveLength(1);
   const [rule] = rules;
   const smId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
-  const fnId = Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('RescaleStepFunction'))!;
+  const fns = template.findResources('AWS::Lambda::Function');
+  const fnId = Object.keys(fns).find((id) => id.startsWith('RescaleWatchdogFunction'))!;
+  const stepId = Object.keys(fns).find((id) => id.startsWith('RescaleStepFunction'))!;
+  // The same bundle and the same role as the steps; a timeout that covers the in-flight grace (100 s) and a recovery.
+  expect(fns[fnId].Properties.Code).toEqual(fns[stepId].Properties.Code);
+  expect(fns[fnId].Properties.Role).toEqual(fns[stepId].Properties.Role);
+  expect(fns[stepId].Properties.Timeout).toBe(90);
+  expect(fns[fnId].Properties.Timeout).toBe(300);
   expect(rule.Properties.EventPattern).toEqual({
     source: ['aws.states'],
     'detail-type': ['Step Functions Execution Status Change'],

@@ -75,12 +75,11 @@ test('aborted before the cancel: the job is untouched, the capacity added for it
   expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('abort-early')); // nothing released it
   expect(notifications()).toHaveLength(0);
 
-  // Delivered at once: a step invocation may still be running, so the first attempt backs off and Lambda's retry
-  // a minute later waits out the rest of the grace in place, then recovers.
-  const d = await h.deliverAsync(h.statusChangeEvent('abort-early', 'ABORTED', input));
+  // Delivered at once: a step invocation may still be running, so the watchdog first waits out the in-flight grace.
+  const stoppedAt = h.world.now();
+  const d = await h.deliver(h.statusChangeEvent('abort-early', 'ABORTED', input));
   expect(d.error).toBeUndefined();
-  expect(d.attempts).toBe(2);
-  expect(d.errors[0]).toMatchObject({ name: 'Transient', message: expect.stringMatching(/a step it started may run for up to 90 s more/) });
+  expect(d.result.at - stoppedAt).toBeGreaterThanOrEqual(IN_FLIGHT_GRACE_SECONDS * 1000);
   expect(d.result).toMatchObject({ action: 'recovered', outcome: 'failed-untouched', job: name });
   // The original job keeps running at its old parallelism; nothing was cancelled or submitted.
   expect((await h.flink.job(job.id)).state).toBe('RUNNING');
@@ -230,7 +229,7 @@ test('cannot restore the job (resubmission keeps failing): ACTION REQUIRED names
 });
 
 test('a step still running after the stop (in flight): the watchdog waits it out, then acts on what it did; one job runs', async () => {
-  const { h, job, emu, name } = await setup();
+  const { h, job, name } = await setup();
   const input = { job: name, parallelism: 8 };
   const r = await h.run(input, 'in-flight', (state, invoke, event, abort) => {
     if (state !== 'Resubmit') return invoke(event);
@@ -246,15 +245,9 @@ test('a step still running after the stop (in flight): the watchdog waits it out
   expect((await h.flink.job(job.id)).state).toBe('CANCELED');
   const event = h.statusChangeEvent('in-flight', 'ABORTED', input);
 
-  // Delivered at once, before the in-flight Resubmit has acted: nothing is decided yet, nothing changed.
-  const early = await h.deliver(event);
-  expect(early.error).toMatchObject({ name: 'Transient' });
-  expect((await h.deps.store.getLock(name))?.owner).toBe(h.executionArn('in-flight'));
-  expect(emu.model.jobs).toHaveLength(1);
-  expect(notifications()).toHaveLength(0);
-
-  // Lambda's retries: by then the in-flight step has submitted the job at the new parallelism, and it has checkpointed.
-  const d = await h.deliverAsync(event);
+  // Delivered at once, before the in-flight Resubmit has acted: the watchdog waits out the grace first; by then the
+  // in-flight step has submitted the job at the new parallelism, and it has checkpointed.
+  const d = await h.deliver(event);
   expect(d.error).toBeUndefined();
   const running = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
   expect(running).toHaveLength(1); // not the in-flight job *and* a rollback job
@@ -283,4 +276,46 @@ test('a rescale that completed but could not release its lock ends FAILED (Unloc
   expect(d.result).toMatchObject({ action: 'released', reason: expect.stringMatching(/the rescale completed and was notified/) });
   expect(await h.deps.store.getLock(name)).toBeUndefined();
   expect(notifications()).toHaveLength(1);
+});
+
+test('stopped while its Lock step was still running: the lock taken after the stop is found and released', async () => {
+  const { h, job, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  const r = await h.run(input, 'lock-in-flight', (state, invoke, event, abort) => {
+    if (state !== 'Lock') return invoke(event);
+    abort();
+    void h.world.track(async () => {
+      await h.world.sleep(15_000); // a cold start: the lock is written after the execution was stopped
+      await invoke(event).catch(() => undefined);
+    });
+    return new Promise(() => {});
+  });
+  expect(r.status).toBe('ABORTED');
+  expect(await h.deps.store.getLock(name)).toBeUndefined(); // not yet
+  const d = await h.deliver(h.statusChangeEvent('lock-in-flight', 'ABORTED', input, { stopDate: null }));
+  expect(d.error).toBeUndefined();
+  expect(d.result).toMatchObject({ action: 'recovered', outcome: 'failed-untouched', job: name });
+  expect(await h.deps.store.getLock(name)).toBeUndefined(); // not left behind to block every later rescale
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  expect(notifications()).toHaveLength(1);
+});
+
+test('the ACTION REQUIRED notification survives an SNS failure: the retry of the delivery sends it, then marks the lock', async () => {
+  const { h, emu, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  await h.run(input, 'stuck-sns', abortAt('Resubmit'));
+  emu.model.faults.failNextRuns(1000);
+  snsMock.reset();
+  snsMock
+    .on(PublishCommand)
+    .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))
+    .resolves({ MessageId: 'msg-2' });
+  const d = await h.deliverAsync(h.statusChangeEvent('stuck-sns', 'ABORTED', input));
+  expect(d.errors.map((e) => e.name)).toEqual(['Transient']); // the SDK's throttling error, as the step handler reports it
+  expect(d.attempts).toBe(2);
+  expect(d.result).toMatchObject({ action: 'action-required', outcome: 'failed-rollback-failed' });
+  const n = notifications();
+  expect(n).toHaveLength(2); // the throttled publish and the one that went out
+  expect(n[1].Subject).toMatch(new RegExp(`ACTION REQUIRED: ${name} is not running`));
+  expect((await h.deps.store.getLock(name))?.progress.watchdog).toMatch(/failed-rollback-failed/);
 });
