@@ -45,3 +45,8 @@ export type WaitKind = keyof typeof WAIT_SECONDS;
  * behind); the watchdog releases the lock of an execution that ended FAILED with it.
  */
 export const UNLOCK_FAILED_ERROR = 'UnlockFailed';
+/**
+ * Error a recovery step throws while a stop-with-savepoint is still in progress; the state machine retries it for
+ * longer than `Transient` (functions/workflow/steps.ts StopPendingError).
+ */
+export const STOP_PENDING_ERROR = 'StopPending';

@@ -40,7 +40,7 @@ export interface ScalerHistoryEntry {
 export interface ScalerStore {
   getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string } | undefined>;
   /** Capacity-only changes hold the job's lock while they act (throws `LockHeld` when someone else holds it). */
-  acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<unknown>;
+  acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<{ acquired: boolean }>;
   releaseLock(job: string, owner: string): Promise<unknown>;
   getLastRescaleAt(job: string): Promise<number | undefined>;
   getPolicyState(job: string): Promise<{ state: unknown; version: number } | undefined>;

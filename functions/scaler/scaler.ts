@@ -178,7 +178,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
 
   let result: ScalerResult;
   try {
-    result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler');
+    result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler', now);
   } catch (e) {
     const failed = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'failed', reason: `${shortAction(decision)} failed: ${(e as Error).message}` });
     await notifySafe(deps, `${job.name}: ${shortAction(decision)} FAILED`, explain(job, decision, failed, trigger));
@@ -198,6 +198,7 @@ async function act(
   base: Omit<ScalerResult, 'outcome' | 'reason'>,
   name: string,
   startedBy: 'scaler' | 'schedule',
+  decidedAt: number,
 ): Promise<ScalerResult> {
   if (decision.action === 'rescale') {
     if (!deps.startExecution) throw new Error('no rescale workflow is attached to this stack (STATE_MACHINE_ARN is not set)');
@@ -217,15 +218,24 @@ async function act(
   // that locked the job after the check above (its Lock step then fails fast as busy, naming this owner).
   const owner = `scaler:${name}`;
   try {
-    await deps.store.acquireLock(job.name, owner, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS, reason: `capacity change by the scaler: ${shortAction(decision)}` });
+    const got = await deps.store.acquireLock(job.name, owner, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS, reason: `capacity change by the scaler: ${shortAction(decision)}` });
+    // The same owner already holds it: another delivery of this very trigger is acting right now.
+    if (!got.acquired) return { ...base, outcome: 'duplicate', reason: `another delivery of this trigger is already changing the capacity of ${job.name} (${owner})` };
   } catch (e) {
     if ((e as Error).name !== 'LockHeld') throw e;
     return { ...base, outcome: 'skipped', reason: `a rescale of ${job.name} started meanwhile (${(e as Error).message}); one change per job at a time` };
   }
   try {
+    // The decision was made on a snapshot read before the lock: a rescale that finished since then changed what it
+    // was based on (cooldown clock moved past the decision's time).
+    const last = await deps.store.getLastRescaleAt(job.name);
+    if (last !== undefined && last >= decidedAt) {
+      return { ...base, outcome: 'skipped', reason: `a rescale of ${job.name} finished at ${new Date(last).toISOString()}, after this decision's snapshot; deciding again on fresh metrics next time` };
+    }
     return await changeCapacity(deps, job, decision, taskManagers, base);
   } finally {
-    await deps.store.releaseLock(job.name, owner);
+    // A failed release must not turn a done change into a reported failure: the lock expires in CAPACITY_LOCK_SECONDS.
+    await deps.store.releaseLock(job.name, owner).catch((e) => deps.log.warn(`could not release the capacity lock of ${job.name}; it expires in ${CAPACITY_LOCK_SECONDS} s`, { error: (e as Error).message }));
   }
 }
 

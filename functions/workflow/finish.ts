@@ -6,6 +6,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage } from './errors';
+import { STOP_PENDING } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 
 export type Outcome =
@@ -21,10 +22,11 @@ export type Outcome =
   | 'failed-rolled-back'
   | 'failed-kept-new'
   | 'failed-job-down'
-  | 'failed-rollback-failed';
+  | 'failed-rollback-failed'
+  | 'failed-stop-pending';
 
 /** Outcomes that need a person: the notification says exactly what to do. */
-export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new'];
+export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending'];
 
 /** A loose view of the state: on a Validate failure there is no plan yet, only the raw input and the error. */
 type AnyState = Partial<WorkflowState> & { job?: unknown };
@@ -36,6 +38,7 @@ export function outcomeOf(s: AnyState): Outcome {
     if (s.error.Error === 'InvalidInput') return 'rejected';
     if (s.error.Error === 'LockHeld') return 'busy';
     if (s.error.Error === 'CooldownActive') return 'cooldown';
+    if (s.recoveryError?.Error === STOP_PENDING) return 'failed-stop-pending';
     if (s.recoveryError) return 'failed-rollback-failed';
     switch (s.recovery?.outcome) {
       case 'untouched':
@@ -240,6 +243,19 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
       );
       todo = `Check Flink job ${state.recovery?.jobId}. If it is unhealthy, stop it with a savepoint and resubmit from that savepoint at parallelism ${from}.`;
       break;
+    case 'failed-stop-pending': {
+      const trigger = state.savepoint?.triggerId ?? plan?.savepointTriggerId;
+      const jobId = plan?.from.jobId;
+      subject = `ACTION REQUIRED: ${jobName} stop-with-savepoint still pending; watch it`;
+      lines.push(
+        `The rescale failed (${err}) while Flink was still taking the stop-with-savepoint of job ${jobId}; it cannot be withdrawn, and it had not finished when recovery gave up waiting.`,
+        `Flink job ${jobId} was still RUNNING at parallelism ${from}.`,
+      );
+      todo =
+        `Watch GET ${plan?.flinkUrl}/jobs/${jobId}/savepoints/${trigger}. If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
+        `(POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "<location>", "parallelism": ${from}}). If it fails, the job keeps running and nothing is needed.`;
+      break;
+    }
     case 'failed-job-down':
     case 'failed-rollback-failed':
       subject = `ACTION REQUIRED: ${jobName} is not running; restore it from ${sp ? 'savepoint' : 'checkpoint'}`;
@@ -315,7 +331,8 @@ export async function publishOrReleaseClaim(deps: WorkflowDeps, job: string, cla
   try {
     return await deps.sns.send(command);
   } catch (e) {
-    await deps.store.releaseClaim(job, claim);
+    // (A failure to give the claim back is logged; the publish error is the one that matters.)
+    await deps.store.releaseClaim(job, claim).catch((e2: unknown) => deps.log.error(`could not give back the claim ${claim} of job ${job} after a failed publish`, { error: (e2 as Error).message }));
     throw e;
   }
 }

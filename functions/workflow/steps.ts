@@ -5,12 +5,28 @@
  * The Check steps poll Flink inline for a short budget, then hand back to a Wait state (bounded by a deadline).
  */
 import type { JobConfig } from '../core/config';
-import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS } from '../core/rescale-timing';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, STOP_PENDING_ERROR } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
+import { LockHeldError } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
+
+/**
+ * A stop-with-savepoint is still in progress, so recovery cannot tell yet whether Flink will stop the job. The state
+ * machine retries it for longer than `Transient` (Flink's checkpoint timeout bounds the operation); if it is still
+ * pending after that, the outcome is `failed-stop-pending` and the notification says what to watch and what to do.
+ */
+export const STOP_PENDING = STOP_PENDING_ERROR;
+export class StopPendingError extends WorkflowError {
+  constructor(
+    readonly jobId: string,
+    readonly triggerId: string,
+  ) {
+    super(STOP_PENDING, `stop-with-savepoint of Flink job ${jobId} (trigger ${triggerId}) is still in progress; waiting for it before deciding how to recover`, true);
+  }
+}
 
 /** Lock progress key holding the execution's plan (JSON), written with the lock. */
 export const PLAN_PROGRESS_KEY = 'plan';
@@ -84,12 +100,20 @@ export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promis
   const now = deps.now();
   // The plan is stored with the lock (atomically) so the watchdog can recover an execution that ends without
   // reaching its own Catch (aborted, timed out): see watchdog.ts.
-  const r = await deps.store.acquireLock(plan.job, plan.owner, {
-    now,
-    ttlSeconds: plan.lockTtlSeconds,
-    reason: `${plan.summary}; ${plan.reason}`,
-    progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) },
-  });
+  const r = await deps.store
+    .acquireLock(plan.job, plan.owner, {
+      now,
+      ttlSeconds: plan.lockTtlSeconds,
+      reason: `${plan.summary}; ${plan.reason}`,
+      progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) },
+    })
+    .catch((e: unknown) => {
+      // The scaler holds the lock only for the seconds a capacity change takes: wait for it (retried), don't fail as busy.
+      if (e instanceof LockHeldError && e.holder.startsWith('scaler:')) {
+        throw new TransientError(`the scaler is changing the capacity of job "${plan.job}" (${e.holder}); retrying when it is done`);
+      }
+      throw e;
+    });
   // Validate planned from what it saw before the lock was ours; another rescale may have finished in between.
   // Acting on a stale plan would savepoint/cancel a job that is gone or undo someone else's rescale.
   const stale = await staleness(deps, plan);
@@ -122,6 +146,9 @@ async function staleness(deps: WorkflowDeps, plan: Plan): Promise<string | undef
     return !v || v.parallelism !== pv.from;
   });
   if (changed.length) return `vertices no longer at the planned starting parallelism: ${changed.map((v) => `${v.name} (planned from ${v.from})`).join(', ')}`;
+  // Capacity too: the plan's TaskManager counts (and what recovery gives back) start from it.
+  const desc = await (await targetOf(deps, plan)).describe(await flink.taskManagers());
+  if (desc.desired !== plan.from.taskManagers) return `${desc.kind} ${desc.name} now wants ${desc.desired} members, the plan started from ${plan.from.taskManagers}`;
   return undefined;
 }
 
@@ -131,6 +158,10 @@ export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowStat
   // Recorded before the change: if this invocation dies right after it, the watchdog still gives back what was added.
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
   const r = await target.setDesired(plan.to.taskManagers, { minRequired: plan.from.taskManagers });
+  // "Before" is what the plan started from (checked when the lock was taken), not what this call saw: a retried
+  // call sees its own earlier change.
+  const previous = plan.from.taskManagers;
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: previous, capacityAfter: r.desired });
   const job = jobConfig(deps, plan.job);
   const usable = r.desired * job.slotsPerTaskManager - plan.otherJobsSlots;
   if (usable < plan.to.slotsNeeded) {
@@ -138,8 +169,7 @@ export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowStat
       `${target.kind} ${target.name} could only be set to ${r.desired} members (${r.clampedBy ?? 'clamped'}), ${usable} slots for this job; ${plan.to.slotsNeeded} are needed. The job was not touched`,
     );
   }
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: r.previous, capacityAfter: r.desired });
-  return { previous: r.previous, desired: r.desired, changed: r.changed, clampedBy: r.clampedBy, at: deps.now() };
+  return { previous, desired: r.desired, changed: r.desired !== previous, clampedBy: r.clampedBy, at: deps.now() };
 }
 
 export async function checkSlotsStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['slots']> {
@@ -304,8 +334,9 @@ export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowStat
   const target = await targetOf(deps, plan);
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
   const r = await target.setDesired(plan.to.taskManagers);
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: r.previous, capacityAfter: r.desired });
-  return { previous: r.previous, desired: r.desired, at: deps.now() };
+  const previous = plan.from.taskManagers; // (as in ensureCapacityStep: a retry sees its own change)
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: previous, capacityAfter: r.desired });
+  return { previous, desired: r.desired, at: deps.now() };
 }
 
 export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
@@ -417,7 +448,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const s = await savepointStatusIfKnown(flink, orig!.id, id);
       return { done: s?.state !== 'IN_PROGRESS', status: s };
     });
-    if (!r.done) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} is still in progress; waiting for it before deciding how to recover`);
+    if (!r.done) throw new StopPendingError(orig.id, id);
     if (r.status?.state === 'COMPLETED') {
       const st = await waitTerminal(deps, flink, orig.id);
       if (!isTerminal(st)) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} completed (${r.status.location}); waiting for the job to stop`);
@@ -439,7 +470,12 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       await flink.putResourceRequirements(plan.from.jobId, restore);
       actions.push('restored the previous resource requirements');
     }
-    const capacity = state.capacity ?? (state.shrink ? { ...state.shrink, changed: state.shrink.desired !== state.shrink.previous } : undefined);
+    const recorded =
+      typeof ours.capacityBefore === 'number' && typeof ours.capacityAfter === 'number'
+        ? { previous: ours.capacityBefore, desired: ours.capacityAfter, changed: ours.capacityBefore !== ours.capacityAfter }
+        : undefined;
+    // What the execution state says, else what was recorded under the lock (a step that failed after changing it).
+    const capacity = state.capacity ?? (state.shrink ? { ...state.shrink, changed: state.shrink.desired !== state.shrink.previous } : recorded);
     if (capacity?.changed && plan.direction === 'out') {
       const target = await targetOf(deps, plan);
       const tms = await flink.taskManagers();

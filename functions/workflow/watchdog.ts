@@ -253,7 +253,7 @@ async function recoverStopped(deps: WorkflowDeps, ev: ExecutionStatusChange, ref
 
   const record = await recordStep(deps, state, ref);
   const outcome = record.outcome;
-  const needsPerson = outcome === 'failed-job-down' || outcome === 'failed-rollback-failed';
+  const needsPerson = outcome === 'failed-job-down' || outcome === 'failed-rollback-failed' || outcome === 'failed-stop-pending';
   if (needsPerson) state.ended!.lockKeptUntil = lock.expiresAtMs;
   // Notified first, marked handled after: a failed publish leaves no "handled" mark, so Lambda's retry sends it.
   await notifyStep(deps, state, ref);

@@ -34,7 +34,14 @@ import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
 import { grantCapacityTargets, grantFlinkSecrets } from './job-access';
 import { acknowledge } from './nag';
-import { EXECUTION_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WAIT_SECONDS, WATCHDOG_TIMEOUT_SECONDS } from '../../functions/core/rescale-timing';
+import {
+  EXECUTION_TIMEOUT_SECONDS,
+  STEP_TIMEOUT_SECONDS,
+  STOP_PENDING_ERROR,
+  UNLOCK_FAILED_ERROR,
+  WAIT_SECONDS,
+  WATCHDOG_TIMEOUT_SECONDS,
+} from '../../functions/core/rescale-timing';
 
 export interface RescaleWorkflowProps {
   /** The validated config; bundled into the step Lambda (ElasticFunction: no 4 KB environment limit). */
@@ -173,7 +180,9 @@ export class RescaleWorkflow extends Construct {
       cause: "The rescale completed and was notified, but releasing the job's lock failed; the watchdog releases it.",
     });
     const notify = task(S.notify, 'notify', '$.notify').next(
-      new sfn.Choice(this, 'LockReleased', { stateName: 'LockReleased' }).when(sfn.Condition.isPresent('$.unlockError'), unlockFailed).otherwise(done),
+      new sfn.Choice(this, 'LockReleased', { stateName: 'LockReleased' })
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.unlockError'), sfn.Condition.isPresent('$.lock')), unlockFailed)
+        .otherwise(done),
     );
     const unlock = task(S.unlock, 'unlock', '$.unlock');
     catchTo(unlock, notify, '$.unlockError');
@@ -190,10 +199,15 @@ export class RescaleWorkflow extends Construct {
     catchTo(recordFailure, unlockAfterFailure, '$.recordError');
     recordFailure.next(unlockAfterFailure);
 
+    // Recovery waits longer for a stop-with-savepoint still in progress (it cannot be withdrawn; Flink's checkpoint
+    // timeout, 10 min by default, bounds it): 20 retries 30 s apart, each polling inline for 20 s (~17 min).
+    const stopPendingRetry = { errors: [STOP_PENDING_ERROR], interval: Duration.seconds(30), maxAttempts: 20, backoffRate: 1 };
     const abort = task(S.abort, 'recover', '$.recovery');
+    abort.addRetry(stopPendingRetry);
     catchTo(abort, recordFailure, '$.recoveryError');
     abort.next(recordFailure);
     const rollback = task(S.rollback, 'recover', '$.recovery');
+    rollback.addRetry(stopPendingRetry);
     catchTo(rollback, recordFailure, '$.recoveryError');
     rollback.next(recordFailure);
 

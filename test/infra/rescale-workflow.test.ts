@@ -49,11 +49,16 @@ test('failures route by phase: before the cancel to Abort, from the cancel on to
   expect(asl.States.Failed.Type).toBe('Fail');
   // A completed rescale whose Unlock failed ends in UnlockFailed (the watchdog releases the lock), not in Done.
   expect(asl.States.Unlock.Catch[0]).toMatchObject({ Next: 'Notify', ResultPath: '$.unlockError' });
+  // (Only when a lock was taken: the dry-run / no-change route runs Unlock without one, and ends in Done.)
   expect(asl.States[asl.States.Notify.Next]).toMatchObject({
     Type: 'Choice',
-    Choices: [{ Variable: '$.unlockError', IsPresent: true, Next: 'UnlockFailed' }],
+    Choices: [{ And: [{ Variable: '$.unlockError', IsPresent: true }, { Variable: '$.lock', IsPresent: true }], Next: 'UnlockFailed' }],
     Default: 'Done',
   });
+  // A stop-with-savepoint still pending is waited for longer than a Transient error, by both recoveries.
+  for (const n of ['Abort', 'Rollback']) {
+    expect(asl.States[n].Retry).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['StopPending'], IntervalSeconds: 30, MaxAttempts: 20, BackoffRate: 1 })]));
+  }
   expect(asl.States.UnlockFailed).toMatchObject({ Type: 'Fail', Error: 'UnlockFailed' });
 });
 

@@ -250,6 +250,24 @@ test('a rescale that locks the job between the scaler\'s lock check and its capa
   expect((await getLock('orders-enrichment'))?.owner).toMatch(/execution:rescale:manual$/); // untouched
 });
 
+test('a rescale that finished between the scaler\'s snapshot and its capacity change: the stale decision is dropped', async () => {
+  await overloadedJob({ scheduler: 'reactive' });
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const store = deps.store as DynamoStateStore;
+  const acquire = store.acquireLock.bind(store);
+  store.acquireLock = async (job, owner, opts) => {
+    await store.setLastRescaleAt(job, emu.clock.now() + 1); // the workflow's Record step, just now
+    return acquire(job, owner, opts);
+  };
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('skipped');
+  expect(r.reason).toMatch(/finished at .* after this decision's snapshot/);
+  expect(asg).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+  expect(await store.getLock('orders-enrichment')).toBeUndefined();
+});
+
 test('schedule entry: rescale to the scheduled parallelism, through the workflow; a retry of the same run acts once', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));

@@ -10,6 +10,7 @@ export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
     getLock: async () => lock,
     acquireLock: async (_job, owner, opts) => {
       if (lock && lock.owner !== owner && lock.expiresAtMs > opts.now) throw Object.assign(new Error(`locked by ${lock.owner}`), { name: 'LockHeld' });
+      if (lock && lock.owner === owner && lock.expiresAtMs > opts.now) return { acquired: false };
       lock = { owner, expiresAtMs: opts.now + opts.ttlSeconds * 1000 };
       return { acquired: true };
     },

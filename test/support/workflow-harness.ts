@@ -171,21 +171,29 @@ export class WorkflowHarness {
       handlers[stateName] = async (event: StepEvent) => {
         attempt = stateName === prevState ? attempt + 1 : 0;
         prevState = stateName;
-        if (attempt > 0) await this.world.sleep(backoffMs(stateName, attempt));
+        if (attempt > 0) await this.world.sleep(backoffMs(stateName, attempt, lastError));
         invocations.push({ state: stateName, step: event.step });
         const invoke = (e: StepEvent) => this.handler(e);
-        return (wrap ? wrap(stateName, invoke, event, () => run.abort()) : invoke(event)) as Promise<any>;
+        try {
+          return await ((wrap ? wrap(stateName, invoke, event, () => run.abort()) : invoke(event)) as Promise<any>);
+        } catch (e) {
+          lastError = (e as Error).name;
+          throw e;
+        }
       };
     }
     const sm = new StateMachine(this.virtualAsl, { validationOptions: { checkArn: false } });
     let run: ReturnType<StateMachine['run']>;
     // Retries run without real delay (retryIntervalOverrides 0); the same state invoked twice in a row is a retry,
-    // and its backoff (the Transient retrier's interval x rate^n, capped; jitter taken at its maximum) is slept on
+    // and its backoff (the matching retrier's interval x rate^n, capped; jitter taken at its maximum) is slept on
     // the virtual clock so retries cost virtual time as they would in AWS.
     let prevState = '';
     let attempt = 0;
-    const backoffMs = (stateName: string, n: number) => {
-      const r = (this.virtualAsl.States[stateName].Retry ?? []).find((x: any) => x.ErrorEquals.includes('Transient'));
+    let lastError = 'Transient';
+    // The retrier that matched the error (as Step Functions picks it: the first whose ErrorEquals names it).
+    const backoffMs = (stateName: string, n: number, error: string) => {
+      const retriers = this.virtualAsl.States[stateName].Retry ?? [];
+      const r = retriers.find((x: any) => x.ErrorEquals.includes(error)) ?? retriers.find((x: any) => x.ErrorEquals.includes('Transient'));
       if (!r) return 0;
       const s = Math.min(r.MaxDelaySeconds ?? Infinity, (r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, n - 1));
       return s * 1000;

@@ -438,10 +438,14 @@ test('stop-with-savepoint that fails: the job keeps running untouched, and nothi
   expectOneNotification({ subject: /failed; job untouched at parallelism 4/, outcome: 'failed-untouched' });
 });
 
-test('reactive scale-in whose job does not settle: the capacity shrunk for it is given back', async () => {
+test('reactive scale-in whose job does not settle: the capacity shrunk for it is given back (also when the shrink was delivered twice)', async () => {
   const { h, sim, job } = await setup({ mode: 'reactive', name: 'billing', taskManagers: 4 });
   expect(await parallelismOf(h, job.id)).toEqual([8, 8, 8]);
   const r = await h.run({ job: 'billing', parallelism: 4 }, 'reactive-in-fails', async (state, invoke, event) => {
+    if (state === 'ShrinkCapacity') {
+      await invoke(event); // delivered twice: the second call sees its own change, and must not take it for "before"
+      return invoke(event);
+    }
     if (state !== 'CheckParallelism') return invoke(event);
     throw Object.assign(new Error('resubmitted Flink job ended FAILED (injected)'), { name: 'JobFailed' });
   });
@@ -494,4 +498,77 @@ test('SNS throttles the first publish: Notify is retried and the message is sent
   const calls = notifications();
   expect(calls).toHaveLength(2); // the throttled attempt and the retry
   expect(calls[1].Subject).toMatch(/orders rescaled 4 -> 6/);
+});
+
+test('stop-with-savepoint that takes 10 minutes: recovery keeps waiting for it (StopPending, retried 30 s apart) and restores the stopped job', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.timings.savepointBaseMs = 600_000;
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'slower-stop');
+  expect(r.status).toBe('FAILED');
+  expect(r.finalState.recovery.outcome).toBe('rolled-back');
+  expect(r.retries).toBeGreaterThanOrEqual(5);
+  expect((await h.flink.job(job.id)).state).toBe('FINISHED');
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe([...emu.model.savepoints.keys()][0]);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /failed; rolled back to parallelism 4/, outcome: 'failed-rolled-back' });
+});
+
+test('stop-with-savepoint still pending after recovery stops waiting: ACTION REQUIRED says what to watch and how to restore', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  emu.model.timings.savepointBaseMs = 3_600_000;
+  const r = await h.run({ job: 'orders', parallelism: 6, stopWithSavepoint: true }, 'stuck-stop');
+  expect(r.status).toBe('FAILED');
+  expect(r.finalState.recoveryError.Error).toBe('StopPending');
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING'); // still; nothing was resubmitted next to it
+  expect(emu.model.jobs).toHaveLength(1);
+  const trigger = r.finalState.savepoint.triggerId;
+  const n = expectOneNotification({
+    subject: /ACTION REQUIRED: orders stop-with-savepoint still pending; watch it/,
+    body: [new RegExp(`/jobs/${job.id}/savepoints/${trigger}`), /restore it from that savepoint at parallelism 4/, /If it fails, the job keeps running/],
+    outcome: 'failed-stop-pending',
+  });
+  expect(n.MessageAttributes?.actionRequired.StringValue).toBe('true');
+});
+
+test('capacity changed between Validate and Lock (e.g. by hand): the plan is stale, nothing is changed', async () => {
+  const { h, sim, job } = await setup({ taskManagers: 4, parallelism: 4 });
+  let raised = false;
+  const r = await h.run({ job: 'orders', parallelism: 8 }, 'stale-capacity', async (state, invoke, event) => {
+    if (state === 'Lock' && !raised) {
+      raised = true;
+      await sim.setDesired(6);
+    }
+    return invoke(event);
+  });
+  expect(r.status).toBe('FAILED');
+  expect(r.states).not.toContain('EnsureCapacity');
+  expect(r.finalState.error.Cause).toMatch(/now wants 6 members, the plan started from 4/);
+  expect(sim.desiredCount).toBe(6); // left as it was set
+  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
+  await expectUnlocked(h, 'orders');
+});
+
+test('the scaler holds the lock for a capacity change when a rescale starts: the Lock step waits for it (retried) instead of failing as busy', async () => {
+  const { h } = await setup({ taskManagers: 4, parallelism: 4 });
+  await h.deps.store.acquireLock('orders', 'scaler:orders-capacity-1', { now: h.world.now(), ttlSeconds: 120, reason: 'capacity change by the scaler' });
+  void h.world.track(async () => {
+    await h.world.sleep(5_000);
+    await h.deps.store.releaseLock('orders', 'scaler:orders-capacity-1');
+  });
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'after-scaler');
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.invocations.filter((i) => i.state === 'Lock').length).toBeGreaterThanOrEqual(2);
+  await expectUnlocked(h, 'orders');
+  expectOneNotification({ subject: /orders rescaled 4 -> 6/, outcome: 'succeeded' });
+});
+
+test('a dry run takes no lock, so a failing Unlock on its route does not fail it', async () => {
+  const { h } = await setup({ taskManagers: 2, parallelism: 2 });
+  const r = await h.run({ job: 'orders', parallelism: 4, dryRun: true }, 'dry-unlock', (state, invoke, event) => (state === 'Unlock' ? Promise.reject(new Error('DynamoDB unavailable')) : invoke(event)));
+  expect(r.status).toBe('SUCCEEDED');
+  expect(r.states).toContain('LockReleased');
+  expect(r.states).not.toContain('UnlockFailed');
+  expectOneNotification({ subject: /orders dry run: would rescale 2 -> 4/, outcome: 'dry-run' });
 });
