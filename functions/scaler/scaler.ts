@@ -207,6 +207,10 @@ async function act(
       parallelism: decision.targetParallelism,
       reason: decision.reason.slice(0, 500),
       startedBy: `${startedBy}: ${base.trigger}`.slice(0, 200),
+      // The policy decided outside the cooldown; if another rescale finishes before this execution locks the job,
+      // its Lock step refuses (CooldownActive) instead of acting on the now stale decision. Schedules are meant to
+      // happen at their time, cooldown or not.
+      ...(startedBy === 'scaler' ? { respectCooldown: true } : {}),
     };
     const s = await deps.startExecution(name, input);
     return {

@@ -6,7 +6,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage } from './errors';
-import { STOP_PENDING } from './steps';
+import { KEPT_PROGRESS_KEY, STOP_PENDING } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 
 export type Outcome =
@@ -27,6 +27,8 @@ export type Outcome =
 
 /** Outcomes that need a person: the notification says exactly what to do. */
 export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending'];
+/** Outcomes after which the watchdog keeps the job's lock until it expires: a person is restoring (or watching) the job. */
+export const NEEDS_PERSON: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-stop-pending'];
 
 /** A loose view of the state: on a Validate failure there is no plan yet, only the raw input and the error. */
 type AnyState = Partial<WorkflowState> & { job?: unknown };
@@ -147,6 +149,14 @@ export async function unlockStep(deps: WorkflowDeps, rawState: AnyState, executi
   const state = ownState(rawState, execution);
   const now = deps.now();
   if (!state.plan) return { released: false, at: now };
+  if (outcomeOf(state) === 'failed-stop-pending') {
+    // The stop may still end the job: no other rescale may start on top of it. Kept (and marked) until it expires.
+    const lock = await deps.store.getLock(state.plan.job);
+    if (lock?.owner === state.plan.owner) {
+      await deps.store.recordLockProgress(state.plan.job, state.plan.owner, { [KEPT_PROGRESS_KEY]: `stop-with-savepoint pending at ${new Date(now).toISOString()}` });
+      return { released: false, keptUntil: lock.expiresAtMs, at: now };
+    }
+  }
   const r = await deps.store.releaseLock(state.plan.job, state.plan.owner);
   return { ...r, at: now };
 }
@@ -251,8 +261,14 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
         `The rescale failed (${err}) while Flink was still taking the stop-with-savepoint of job ${jobId}; it cannot be withdrawn, and it had not finished when recovery gave up waiting.`,
         `Flink job ${jobId} was still RUNNING at parallelism ${from}.`,
       );
+      const kept = state.unlock?.keptUntil ?? state.ended?.lockKeptUntil;
+      if (kept !== undefined && !state.ended) {
+        lines.push(
+          `The job's rescale lock is kept until ${new Date(kept).toISOString()} so no other rescale starts on top of the pending stop (delete the lock item pk "job#${jobName}", sk "lock" from the state table to release it sooner).`,
+        );
+      }
       todo =
-        `Watch GET ${plan?.flinkUrl}/jobs/${jobId}/savepoints/${trigger}. If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
+        `Watch GET ${plan?.flinkUrl}/jobs/${jobId}/savepoints/${trigger} (Flink keeps the result for rest.async.store-duration, 5 min by default). If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
         `(POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "<location>", "parallelism": ${from}}). If it fails, the job keeps running and nothing is needed.`;
       break;
     }

@@ -28,6 +28,8 @@ export class StopPendingError extends WorkflowError {
   }
 }
 
+/** Lock progress key marking a lock the workflow keeps on purpose after it ended (it expires by itself). */
+export const KEPT_PROGRESS_KEY = 'kept';
 /** Lock progress key holding the execution's plan (JSON), written with the lock. */
 export const PLAN_PROGRESS_KEY = 'plan';
 /** Lock progress key holding the resource requirements before PutRequirements changed them (JSON). */
@@ -453,6 +455,8 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const st = await waitTerminal(deps, flink, orig.id);
       if (!isTerminal(st)) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} completed (${r.status.location}); waiting for the job to stop`);
       stoppedWith = r.status.location;
+      // Recorded as soon as it is seen: Flink forgets the operation's result after a few minutes.
+      await deps.store.recordLockProgress(plan.job, plan.owner, { savepointPath: stoppedWith }).catch(() => undefined);
       actions.push(`the stop-with-savepoint completed after all (${stoppedWith}); Flink job ${orig.id} stopped (${st})`);
       orig = { ...orig, state: st };
     }

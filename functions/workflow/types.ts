@@ -72,6 +72,8 @@ export interface CheckResult {
 export interface CaughtError {
   Error?: string;
   Cause?: string;
+  /** (Watchdog) the last recovery attempt failed in a way that may clear (Flink unreachable, a stop still pending). */
+  retryable?: boolean;
 }
 
 /** What recovery (Abort or Rollback) found and did. */
@@ -103,7 +105,8 @@ export interface WorkflowState {
   drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean };
   release?: { released: string[]; skipped?: string[]; desired: number; wanted: number; at: number };
   record?: { at: number; outcome: string };
-  unlock?: { released: boolean; heldBy?: string; at: number };
+  /** keptUntil: the lock was kept on purpose (failed-stop-pending) until then. */
+  unlock?: { released: boolean; heldBy?: string; keptUntil?: number; at: number };
   error?: CaughtError;
   recovery?: Recovery;
   recoveryError?: CaughtError;

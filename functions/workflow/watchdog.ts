@@ -28,8 +28,8 @@ import { STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } f
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
-import { ACTION_REQUIRED, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
-import { isTerminal, jobConfig, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
+import { ACTION_REQUIRED, NEEDS_PERSON, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
+import { isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
 export const WATCHED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
@@ -38,13 +38,17 @@ export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 export const HANDLED_FAILURE_ERROR = 'RescaleFailed';
 /** Lock progress key the watchdog sets when it keeps the lock (the job needs a person). */
 export const WATCHDOG_PROGRESS_KEY = 'watchdog';
-/** How long one delivery holds its lease: one watchdog invocation at most. */
+/** How long one delivery holds its lease at most: one watchdog invocation (the lease ends with the invocation). */
 export const WATCHDOG_LEASE_SECONDS = WATCHDOG_TIMEOUT_SECONDS + 10;
 /**
  * StopExecution (and an execution timeout) does not stop a step Lambda already running: it may still cancel,
  * submit or change capacity for up to its timeout after the stop. The watchdog acts only after that.
  */
-export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 10;
+export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 30;
+/** Lambda runs an asynchronous invocation at most this often (the first try and 2 retries). */
+const DELIVERY_ATTEMPTS = 3;
+/** Lock progress key counting the watchdog's deliveries that ended without a conclusion (Flink unreachable, stop pending). */
+export const WATCHDOG_ATTEMPTS_KEY = 'watchdogAttempts';
 /** Attempts at recovery within one delivery when Flink is briefly unavailable (then: ACTION REQUIRED). */
 const RECOVERY_ATTEMPTS = 3;
 
@@ -179,11 +183,12 @@ async function recoverWithRetries(deps: WorkflowDeps, state: WorkflowState): Pro
       return;
     } catch (e) {
       const err = toStepError(e, 'watchdog recovery');
-      if (attempt < RECOVERY_ATTEMPTS && (err instanceof TransientError || isRetryable(e))) {
+      const retryable = err instanceof TransientError || isRetryable(e);
+      if (attempt < RECOVERY_ATTEMPTS && retryable) {
         await deps.sleep(2000 * attempt);
         continue;
       }
-      state.recoveryError = { Error: err.name, Cause: err.message };
+      state.recoveryError = { Error: err.name, Cause: err.message, retryable };
       return;
     }
   }
@@ -202,6 +207,7 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
     // execution ended in its own Fail state.)
     const held = await lockedJob(deps, ev);
     if (!held) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
+    if (held.lock.progress[KEPT_PROGRESS_KEY]) return ignored(deps, `the workflow kept the lock on purpose (${held.lock.progress[KEPT_PROGRESS_KEY]}); it expires by itself`, held.job);
     const r = await deps.store.releaseLock(held.job, ev.executionArn);
     const what = ev.error === UNLOCK_FAILED_ERROR ? 'the rescale completed and was notified' : 'the workflow had recovered and notified itself';
     return { action: r.released ? 'released' : 'ignored', reason: `${what}; released the lock its failed Unlock left behind`, job: held.job, at: deps.now() };
@@ -210,7 +216,8 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   // A step invocation of the stopped execution may still be running (even its Lock step, so the lock is looked at
   // only afterwards): wait until it must have ended. The watchdog function's own timeout leaves room for this wait
   // and the recovery after it (WATCHDOG_TIMEOUT_SECONDS).
-  const stoppedAt = ev.stopDate ?? deps.now();
+  const startedAt = deps.now();
+  const stoppedAt = ev.stopDate ?? startedAt;
   const remaining = stoppedAt + IN_FLIGHT_GRACE_SECONDS * 1000 - deps.now();
   if (remaining > 0) await deps.sleep(remaining);
 
@@ -222,7 +229,9 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   // One delivery at a time. A second one retries later (Transient → Lambda's async retry) and then finds the lock gone.
   const now = deps.now();
   const lease = `watchdog#${ev.name}`;
-  if (!(await deps.store.claimOnce(job, lease, now, WATCHDOG_LEASE_SECONDS))) {
+  // The lease ends when this invocation must have ended (a crashed one does not block Lambda's retries for long).
+  const leaseSeconds = Math.max(10, Math.min(WATCHDOG_LEASE_SECONDS, WATCHDOG_TIMEOUT_SECONDS + 5 - Math.floor((now - startedAt) / 1000)));
+  if (!(await deps.store.claimOnce(job, lease, now, leaseSeconds))) {
     throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
   }
   try {
@@ -249,11 +258,18 @@ async function recoverStopped(deps: WorkflowDeps, ev: ExecutionStatusChange, ref
     state.recoveryError = { Error: 'PreconditionFailed', Cause: `job "${plan.job}" is no longer in the config` };
   } else if (!(await alreadyRescaled(deps, state).catch(() => false))) {
     await recoverWithRetries(deps, state);
+    // Flink unreachable, or a stop-with-savepoint still pending: no conclusion yet. While Lambda has retries left,
+    // let it come back later (1 min, then 2 min) rather than declare the job lost; conclude on the last delivery.
+    const attempts = Number(lock.progress[WATCHDOG_ATTEMPTS_KEY] ?? 0) + 1;
+    if (state.recoveryError?.retryable && attempts < DELIVERY_ATTEMPTS) {
+      await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_ATTEMPTS_KEY]: attempts });
+      throw new TransientError(`watchdog delivery ${attempts} of ${DELIVERY_ATTEMPTS} for ${ev.name}: ${state.recoveryError.Cause}; Lambda retries it`);
+    }
   }
 
   const record = await recordStep(deps, state, ref);
   const outcome = record.outcome;
-  const needsPerson = outcome === 'failed-job-down' || outcome === 'failed-rollback-failed' || outcome === 'failed-stop-pending';
+  const needsPerson = NEEDS_PERSON.includes(outcome);
   if (needsPerson) state.ended!.lockKeptUntil = lock.expiresAtMs;
   // Notified first, marked handled after: a failed publish leaves no "handled" mark, so Lambda's retry sends it.
   await notifyStep(deps, state, ref);

@@ -140,6 +140,7 @@ test('lag-high alarm on an overloaded savepoint-mode job: one rescale execution,
   expect(call.name).toBe(r.executionName);
   expect(JSON.parse(call.input!)).toEqual({
     job: 'orders-enrichment', parallelism: r.decision!.targetParallelism, reason: r.decision!.reason, startedBy: expect.stringMatching(/^scaler: FlinkElastic-orders-enrichment-lag-high@/),
+    respectCooldown: true, // a rescale finishing before this execution locks the job makes it refuse (CooldownActive)
   });
   // CloudWatch was asked for exactly the alarm metrics
   expect(cw).toHaveReceivedCommandWith(GetMetricDataCommand, {
@@ -274,7 +275,9 @@ test('schedule entry: rescale to the scheduled parallelism, through the workflow
   cloudWatchSays(undefined, undefined, emu.clock.now());
   const r = await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps);
   expect(r).toMatchObject({ outcome: 'started', decision: { action: 'rescale', targetParallelism: 16, rule: 'schedule', limitedBy: [] } });
-  expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!)).toMatchObject({ job: 'orders-enrichment', parallelism: 16, startedBy: expect.stringMatching(/^schedule: /) });
+  const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!);
+  expect(input).toMatchObject({ job: 'orders-enrichment', parallelism: 16, startedBy: expect.stringMatching(/^schedule: /) });
+  expect(input).not.toHaveProperty('respectCooldown'); // a schedule happens at its time
   // a retry of the same scheduled run acts once
   expect((await handleScalerEvent(scheduleEvent('orders-enrichment', 16, { scheduledTime: new Date(emu.clock.now()).toISOString() }), deps)).outcome).toBe('duplicate');
   expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);

@@ -530,6 +530,14 @@ test('stop-with-savepoint still pending after recovery stops waiting: ACTION REQ
     outcome: 'failed-stop-pending',
   });
   expect(n.MessageAttributes?.actionRequired.StringValue).toBe('true');
+  // The lock is kept (marked) so that no other rescale starts on top of the pending stop; the message says until when.
+  const lock = await h.deps.store.getLock('orders');
+  expect(lock).toMatchObject({ owner: h.executionArn('stuck-stop'), progress: expect.objectContaining({ kept: expect.stringMatching(/^stop-with-savepoint pending/) }) });
+  expect(n.Message).toContain(`lock is kept until ${new Date(lock!.expiresAtMs).toISOString()}`);
+  // The watchdog, told the execution FAILED (RescaleFailed), leaves a lock kept on purpose alone.
+  const d = await h.deliver(h.statusChangeEvent('stuck-stop', 'FAILED', {}, { error: 'RescaleFailed' }));
+  expect(d.result).toMatchObject({ action: 'ignored', reason: expect.stringMatching(/kept the lock on purpose/) });
+  await h.deps.store.releaseLock('orders', h.executionArn('stuck-stop')); // (the next tests use the same job)
 });
 
 test('capacity changed between Validate and Lock (e.g. by hand): the plan is stale, nothing is changed', async () => {

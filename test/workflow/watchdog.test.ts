@@ -319,3 +319,24 @@ test('the ACTION REQUIRED notification survives an SNS failure: the retry of the
   expect(n[1].Subject).toMatch(new RegExp(`ACTION REQUIRED: ${name} is not running`));
   expect((await h.deps.store.getLock(name))?.progress.watchdog).toMatch(/failed-rollback-failed/);
 });
+
+test('aborted while a stop-with-savepoint is pending: deliveries come back (Lambda retries) until Flink has stopped the job, which is then restored from that savepoint', async () => {
+  const { h, job, emu, name } = await setup();
+  emu.model.timings.savepointBaseMs = 400_000;
+  const input = { job: name, parallelism: 8, stopWithSavepoint: true };
+  const r = await h.run(input, 'abort-stop', abortAt('PollSavepoint'));
+  expect(r.status).toBe('ABORTED');
+  const d = await h.deliverAsync(h.statusChangeEvent('abort-stop', 'ABORTED', input));
+  expect(d.errors.map((e) => e.message)).toEqual(d.errors.map(() => expect.stringMatching(/still in progress; .*Lambda retries it/)));
+  expect(d.errors.length).toBeGreaterThanOrEqual(1);
+  expect(d.result).toMatchObject({ action: 'recovered', outcome: 'failed-rolled-back' });
+  expect((await h.flink.job(job.id)).state).toBe('FINISHED');
+  const sp = [...emu.model.savepoints.keys()][0];
+  const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
+  expect(live).toHaveLength(1);
+  expect(await parallelismOf(h, live[0].id)).toEqual([4, 4, 4]);
+  expect((await h.flink.checkpoints(live[0].id)).restored).toMatchObject({ externalPath: sp, isSavepoint: true });
+  expect(await h.deps.store.getLock(name)).toBeUndefined();
+  expect(notifications()).toHaveLength(1);
+  expect(notifications()[0].Message).toContain(sp);
+});
