@@ -29,7 +29,7 @@ export const INLINE_POLL_INTERVAL_SECONDS = 2;
 export const STEP_TIMEOUT_SECONDS = 90;
 /**
  * Timeout of the watchdog's own function (same code and role as the step function): it waits out the in-flight
- * grace (STEP_TIMEOUT_SECONDS + 10) in place, then recovers, records and notifies.
+ * grace (STEP_TIMEOUT_SECONDS + 30) in place, then recovers, records and notifies.
  */
 export const WATCHDOG_TIMEOUT_SECONDS = 300;
 /** Bounds of the waits that are not in the job config. */

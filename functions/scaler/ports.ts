@@ -38,7 +38,7 @@ export interface ScalerHistoryEntry {
 
 /** The subset of the StateStore (functions/adapters/state) the scaler uses. */
 export interface ScalerStore {
-  getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string } | undefined>;
+  getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string; progress?: Record<string, unknown> } | undefined>;
   /** Capacity-only changes hold the job's lock while they act (throws `LockHeld` when someone else holds it). */
   acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<{ acquired: boolean }>;
   releaseLock(job: string, owner: string): Promise<unknown>;

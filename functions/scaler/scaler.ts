@@ -159,9 +159,11 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   }
   const lock = await deps.store.getLock(job.name);
   if (lock && lock.expiresAtMs > now) {
-    return done(deps, await record(deps, job, tid, now, snap.sample, {
-      ...base, decision, outcome: 'skipped', reason: `a rescale of ${job.name} is in progress (${lock.owner}${lock.reason ? `: ${lock.reason}` : ''}); one rescale per job at a time`,
-    }));
+    const kept = lock.progress?.kept ?? lock.progress?.watchdog;
+    const reason = kept
+      ? `the lock of ${job.name} is kept after execution ${lock.owner} ended (${String(kept)}): a person is restoring or watching the job; it expires at ${new Date(lock.expiresAtMs).toISOString()} (delete the lock item to release it sooner)`
+      : `a rescale of ${job.name} is in progress (${lock.owner}${lock.reason ? `: ${lock.reason}` : ''}); one rescale per job at a time`;
+    return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'skipped', reason }));
   }
 
   const name = executionName(job.name, decision, tid);

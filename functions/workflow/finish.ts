@@ -5,7 +5,7 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
-import { causeMessage } from './errors';
+import { causeMessage, TRANSIENT } from './errors';
 import { KEPT_PROGRESS_KEY, STOP_PENDING } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 
@@ -23,12 +23,13 @@ export type Outcome =
   | 'failed-kept-new'
   | 'failed-job-down'
   | 'failed-rollback-failed'
-  | 'failed-stop-pending';
+  | 'failed-stop-pending'
+  | 'failed-recovery-incomplete';
 
 /** Outcomes that need a person: the notification says exactly what to do. */
-export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending'];
+export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending', 'failed-recovery-incomplete'];
 /** Outcomes after which the watchdog keeps the job's lock until it expires: a person is restoring (or watching) the job. */
-export const NEEDS_PERSON: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-stop-pending'];
+export const NEEDS_PERSON: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-stop-pending', 'failed-recovery-incomplete'];
 
 /** A loose view of the state: on a Validate failure there is no plan yet, only the raw input and the error. */
 type AnyState = Partial<WorkflowState> & { job?: unknown };
@@ -41,6 +42,9 @@ export function outcomeOf(s: AnyState): Outcome {
     if (s.error.Error === 'LockHeld') return 'busy';
     if (s.error.Error === 'CooldownActive') return 'cooldown';
     if (s.recoveryError?.Error === STOP_PENDING) return 'failed-stop-pending';
+    // Recovery kept failing in a way that may clear (Flink not answering, a job not settling): where the job is now
+    // is not known, so the message must not say it is down.
+    if (s.recoveryError?.Error === TRANSIENT) return 'failed-recovery-incomplete';
     if (s.recoveryError) return 'failed-rollback-failed';
     switch (s.recovery?.outcome) {
       case 'untouched':
@@ -270,6 +274,21 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
       todo =
         `Watch GET ${plan?.flinkUrl}/jobs/${jobId}/savepoints/${trigger} (Flink keeps the result for rest.async.store-duration, 5 min by default). If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
         `(POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "<location>", "parallelism": ${from}}). If it fails, the job keeps running and nothing is needed.`;
+      break;
+    }
+    case 'failed-recovery-incomplete': {
+      const ids = plan ? [plan.from.jobId, plan.newJobId, plan.rollbackJobId] : [];
+      subject = `ACTION REQUIRED: ${jobName}: recovery incomplete; check the job`;
+      lines.push(
+        `The rescale failed (${err}), and the recovery could not finish: ${causeMessage(state.recoveryError)}.`,
+        `Where the job is now is not known: it may still run at parallelism ${from}, run rescaled, or be stopped.`,
+      );
+      todo =
+        `Look at ${plan?.flinkUrl}/jobs/overview for Flink jobs ${ids.join(', ')} (the original, the rescaled one, the rollback). If one of them is RUNNING, nothing is lost: leave it. ` +
+        (plan?.stopWithSavepoint ? `A stop-with-savepoint may be pending: GET /jobs/${plan.from.jobId}/savepoints/${state.savepoint?.triggerId ?? plan.savepointTriggerId} tells. ` : '') +
+        (sp
+          ? `Only if none runs, restore from savepoint ${sp} at parallelism ${from} (POST /jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}}).`
+          : `Only if none runs, restore it from its latest retained checkpoint at parallelism ${from}.`);
       break;
     }
     case 'failed-job-down':

@@ -456,7 +456,9 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       if (!isTerminal(st)) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} completed (${r.status.location}); waiting for the job to stop`);
       stoppedWith = r.status.location;
       // Recorded as soon as it is seen: Flink forgets the operation's result after a few minutes.
-      await deps.store.recordLockProgress(plan.job, plan.owner, { savepointPath: stoppedWith }).catch(() => undefined);
+      await deps.store
+        .recordLockProgress(plan.job, plan.owner, { savepointPath: stoppedWith })
+        .catch((e: unknown) => deps.log.warn(`could not record the stop's savepoint path ${stoppedWith} under the lock`, { job: plan.job, error: (e as Error).message }));
       actions.push(`the stop-with-savepoint completed after all (${stoppedWith}); Flink job ${orig.id} stopped (${st})`);
       orig = { ...orig, state: st };
     }

@@ -127,7 +127,11 @@ export interface RescaleInput {
   dryRun?: boolean;
   /** Who started it: "scaler", "schedule:<name>", "alice@example.com", ... */
   startedBy?: string;
-  /** Refuse to act within the job's cooldown after the last rescale (the scaler's policy applies the cooldown before it decides, so it does not set this; set it to have a manual or scripted execution respect the cooldown too). */
+  /**
+   * Refuse to act within the job's cooldown after the last rescale. The scaler sets it on the executions its policy
+   * starts (the policy decided outside the cooldown; a rescale that finishes before this one locks makes it refuse);
+   * schedules and people usually don't.
+   */
   respectCooldown?: boolean;
   /**
    * TaskManager-count request (the seed's scaleOutTaskManagers / scaleInTaskManagers): an absolute count (4) or a

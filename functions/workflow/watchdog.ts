@@ -1,30 +1,34 @@
 /**
  * Step `watchdog`: handles rescale executions that end without reaching their own Catch path: ABORTED (stopped in
  * the console / StopExecution), TIMED_OUT (the state machine's TimeoutSeconds), or FAILED outside a Catch.
- * EventBridge delivers "Step Functions Execution Status Change" events of this state machine to the step Lambda
- * (lib/constructs/rescale-workflow.ts) as {"step": "watchdog", "state": <event detail>, "execution": {...}}.
+ * EventBridge delivers "Step Functions Execution Status Change" events of this state machine to the watchdog Lambda
+ * (lib/constructs/rescale-workflow.ts: the step function's code and role, 300 s timeout) as
+ * {"step": "watchdog", "state": <event detail>, "execution": {...}}.
  *
  * What it does, once per execution:
- *  1. Validates the event; ignores other state machines, other statuses, and executions that do not hold a job's
- *     lock (they finished their own Unlock, never locked, or the lock moved on).
+ *  1. Validates the event; ignores other state machines and other statuses. Then waits in place until
+ *     IN_FLIGHT_GRACE_SECONDS (the step timeout + 30 s) after the stop (the event's stopDate, or its arrival): stopping
+ *     an execution does not stop a step Lambda it already invoked, which may still take the lock, cancel or submit.
+ *     Only then looks at the lock: executions that hold none are ignored (they unlocked themselves, never locked, or
+ *     the lock moved on).
  *  2. Rebuilds the execution's state from what it recorded under the lock (the plan is stored with the lock by the
  *     Lock step; savepoint trigger id / path, previous resource requirements and capacity are recorded as it goes).
  *  3. Looks at reality through the same recovery as the workflow's Abort/Rollback (`recoverStep`): original job still
  *     running → undo capacity/requirements, job untouched; after the cancel with no job running → resubmit from the
- *     recorded savepoint at the old parallelism; the rescaled job already healthy → keep it.
+ *     recorded savepoint at the old parallelism; the rescaled job already healthy → keep it; a stop-with-savepoint
+ *     still pending → wait for it. A recovery that cannot conclude yet (Flink not answering, the stop still pending)
+ *     is retried within the invocation, then by Lambda (the delivery fails Transient); the third delivery, counted
+ *     under the lock, concludes.
  *  4. Records history, notifies (the same `notify#<execution>` claim as the workflow's Notify: one message per
- *     execution, whoever sends it), and releases the lock — except when the job could not be restored: then the
- *     notification says ACTION REQUIRED with the savepoint path, and the lock is kept (marked) until it expires so
- *     no automatic rescale touches the job while a person restores it.
- * In-flight steps: stopping an execution does not stop a step Lambda it already invoked, so the watchdog looks at the
- * lock and acts only IN_FLIGHT_GRACE_SECONDS (the step timeout + 10 s) after the stop (the event's stopDate, or its
- * arrival when it has none), waiting in place: it runs in its own function with a 300 s timeout.
- * Duplicate deliveries: a short lease (claimOnce with a TTL) keeps two deliveries from recovering at the same time;
- * a later delivery finds the lock released (or marked) and does nothing.
+ *     execution, whoever sends it), then releases the lock — except when the job needs a person (NEEDS_PERSON): then
+ *     the notification says ACTION REQUIRED and what to do, and the lock is kept (marked) until it expires so no
+ *     automatic rescale touches the job meanwhile.
+ * Duplicate deliveries: a lease (claimOnce, ending with the invocation) keeps two deliveries from recovering at the
+ * same time; the other one waits for it in place and then finds the lock released (or marked) and does nothing.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } from '../core/rescale-timing';
+import { INLINE_POLL_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
@@ -49,8 +53,8 @@ export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 30;
 const DELIVERY_ATTEMPTS = 3;
 /** Lock progress key counting the watchdog's deliveries that ended without a conclusion (Flink unreachable, stop pending). */
 export const WATCHDOG_ATTEMPTS_KEY = 'watchdogAttempts';
-/** Attempts at recovery within one delivery when Flink is briefly unavailable (then: ACTION REQUIRED). */
-const RECOVERY_ATTEMPTS = 3;
+/** What a delivery keeps of its invocation for record and notify after the recovery attempts. */
+const WATCHDOG_FINISH_SECONDS = 30;
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
@@ -175,8 +179,11 @@ async function alreadyRescaled(deps: WorkflowDeps, state: WorkflowState): Promis
   return true;
 }
 
-/** recoverStep with a few quick retries on transient errors (the workflow's Retry does this for Abort/Rollback). */
-async function recoverWithRetries(deps: WorkflowDeps, state: WorkflowState): Promise<void> {
+/**
+ * recoverStep, retried while it fails in a way that may clear (Flink unreachable, a stop still pending) and this
+ * invocation has time left (the workflow's Retry does this for Abort/Rollback).
+ */
+async function recoverWithRetries(deps: WorkflowDeps, state: WorkflowState, deadline: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       state.recovery = await recoverStep(deps, state);
@@ -184,8 +191,10 @@ async function recoverWithRetries(deps: WorkflowDeps, state: WorkflowState): Pro
     } catch (e) {
       const err = toStepError(e, 'watchdog recovery');
       const retryable = err instanceof TransientError || isRetryable(e);
-      if (attempt < RECOVERY_ATTEMPTS && retryable) {
-        await deps.sleep(2000 * attempt);
+      const pause = Math.min(2000 * attempt, 10_000);
+      // (one more attempt takes up to an inline poll)
+      if (retryable && deps.now() + pause + INLINE_POLL_SECONDS * 1000 < deadline) {
+        await deps.sleep(pause);
         continue;
       }
       state.recoveryError = { Error: err.name, Cause: err.message, retryable };
@@ -226,19 +235,29 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   const { job } = seen;
   if (seen.lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${seen.lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
 
-  // One delivery at a time. A second one retries later (Transient → Lambda's async retry) and then finds the lock gone.
-  const now = deps.now();
+  // One delivery at a time. Another one (EventBridge delivers at least once) waits here while it can: it usually
+  // finds the lock released or marked handled, and does nothing.
   const lease = `watchdog#${ev.name}`;
-  // The lease ends when this invocation must have ended (a crashed one does not block Lambda's retries for long).
-  const leaseSeconds = Math.max(10, Math.min(WATCHDOG_LEASE_SECONDS, WATCHDOG_TIMEOUT_SECONDS + 5 - Math.floor((now - startedAt) / 1000)));
-  if (!(await deps.store.claimOnce(job, lease, now, leaseSeconds))) {
-    throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
+  const deadline = startedAt + (WATCHDOG_TIMEOUT_SECONDS - WATCHDOG_FINISH_SECONDS) * 1000;
+  for (;;) {
+    const now = deps.now();
+    // The lease ends when this invocation must have ended (a crashed one does not block Lambda's retries for long).
+    const leaseSeconds = Math.max(10, Math.min(WATCHDOG_LEASE_SECONDS, WATCHDOG_TIMEOUT_SECONDS + 5 - Math.floor((now - startedAt) / 1000)));
+    if (await deps.store.claimOnce(job, lease, now, leaseSeconds)) break;
+    if (now + 10_000 > deadline) throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
+    await deps.sleep(10_000);
+    const current = await deps.store.getLock(job);
+    if (current?.owner !== ev.executionArn) return ignored(deps, `execution ${ev.name} no longer holds the lock of job "${job}" (another delivery handled it)`, job);
+    if (current.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${current.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
   }
   try {
     // Read again under the lease: the lock must still be this execution's, with everything it recorded.
     const lock = await deps.store.getLock(job);
     if (lock?.owner !== ev.executionArn) return ignored(deps, `execution ${ev.name} no longer holds the lock of job "${job}"`, job);
-    return await recoverStopped(deps, ev, ref, job, lock, now);
+    // Counted before any work, so a delivery that dies (timeout, crash) still counts towards the last one.
+    const delivery = Number(lock.progress[WATCHDOG_ATTEMPTS_KEY] ?? 0) + 1;
+    await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_ATTEMPTS_KEY]: delivery });
+    return await recoverStopped(deps, ev, ref, job, lock, deps.now(), delivery, deadline);
   } catch (e) {
     // Give the lease back so Lambda's retry of this delivery can act (rather than wait out the lease).
     await deps.store.releaseClaim(job, lease).catch(() => undefined);
@@ -246,7 +265,16 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   }
 }
 
-async function recoverStopped(deps: WorkflowDeps, ev: ExecutionStatusChange, ref: ExecutionRef, job: string, lock: LockInfo, now: number): Promise<WatchdogResult> {
+async function recoverStopped(
+  deps: WorkflowDeps,
+  ev: ExecutionStatusChange,
+  ref: ExecutionRef,
+  job: string,
+  lock: LockInfo,
+  now: number,
+  delivery: number,
+  deadline: number,
+): Promise<WatchdogResult> {
   const plan = recordedPlan(lock, ev);
   if (!plan) {
     // A lock without a plan: taken by an older version of the Lock step. Nothing to rebuild the rescale from.
@@ -257,13 +285,11 @@ async function recoverStopped(deps: WorkflowDeps, ev: ExecutionStatusChange, ref
   if (!deps.config.jobs.some((j) => j.name === plan.job)) {
     state.recoveryError = { Error: 'PreconditionFailed', Cause: `job "${plan.job}" is no longer in the config` };
   } else if (!(await alreadyRescaled(deps, state).catch(() => false))) {
-    await recoverWithRetries(deps, state);
+    await recoverWithRetries(deps, state, deadline);
     // Flink unreachable, or a stop-with-savepoint still pending: no conclusion yet. While Lambda has retries left,
     // let it come back later (1 min, then 2 min) rather than declare the job lost; conclude on the last delivery.
-    const attempts = Number(lock.progress[WATCHDOG_ATTEMPTS_KEY] ?? 0) + 1;
-    if (state.recoveryError?.retryable && attempts < DELIVERY_ATTEMPTS) {
-      await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_ATTEMPTS_KEY]: attempts });
-      throw new TransientError(`watchdog delivery ${attempts} of ${DELIVERY_ATTEMPTS} for ${ev.name}: ${state.recoveryError.Cause}; Lambda retries it`);
+    if (state.recoveryError?.retryable && delivery < DELIVERY_ATTEMPTS) {
+      throw new TransientError(`watchdog delivery ${delivery} of ${DELIVERY_ATTEMPTS} for ${ev.name}: ${state.recoveryError.Cause}; Lambda retries it`);
     }
   }
 

@@ -322,6 +322,19 @@ test('while a rescale holds the job\'s lock, the scaler starts nothing', async (
   expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
 });
 
+test('a lock kept after a failed execution (a person is on it): the scaler starts nothing and says why and until when', async () => {
+  await overloadedJob();
+  const deps = await depsFor(configFor(emu.url));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  await (deps.store as DynamoStateStore).acquireLock('orders-enrichment', 'arn:aws:states:...:execution:x:stuck', {
+    now: emu.clock.now(), ttlSeconds: 3600, reason: 'rescale 2 -> 4', progress: { kept: 'stop-with-savepoint pending at 2026-01-01T00:00:00.000Z' },
+  });
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+  expect(r.outcome).toBe('skipped');
+  expect(r.reason).toMatch(/the lock of orders-enrichment is kept after execution .*stuck ended \(stop-with-savepoint pending .*\): a person is restoring or watching the job; it expires at /);
+  expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+});
+
 test('malformed events are rejected with the field named; nothing is read, changed or recorded', async () => {
   emu = await startEmulator();
   const deps = await depsFor(configFor(emu.url));

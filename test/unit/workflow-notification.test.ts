@@ -45,12 +45,25 @@ const sp = 's3://state/savepoints/orders/savepoint-1';
 const error = { Error: 'WaitTimedOut', Cause: JSON.stringify({ errorMessage: 'Flink job ccc running at parallelism 8 did not happen within 300 s' }) };
 
 test('rollback failed: ACTION REQUIRED, with the exact savepoint and parallelism that restore the job', () => {
-  const s: WorkflowState = { plan, error, savepointStatus: { done: true, attempts: 1, since: 0, at: 0, detail: '', location: sp }, recoveryError: { Error: 'Transient', Cause: 'connect ECONNREFUSED' } };
+  const recoveryError = { Error: 'RollbackFailed', Cause: 'rollback Flink job ddd ended FAILED' };
+  const s: WorkflowState = { plan, error, savepointStatus: { done: true, attempts: 1, since: 0, at: 0, detail: '', location: sp }, recoveryError };
   expect(outcomeOf(s)).toBe('failed-rollback-failed');
   const m = formatNotification(s, execution);
   expect(m.subject).toBe('flink-elastic: ACTION REQUIRED: orders is not running; restore it from savepoint');
   expect(m.body).toContain(`Restore the job from savepoint ${sp} at parallelism 4: POST http://10.0.1.10:8081/jars/x_orders.jar/run with {"savepointPath": "${sp}", "parallelism": 4}`);
+  expect(m.body).toContain('RollbackFailed: rollback Flink job ddd ended FAILED');
+});
+
+test('recovery could not finish (Flink not answering): ACTION REQUIRED says the job may still run, to check first, and restore only if nothing runs', () => {
+  const s: WorkflowState = { plan, error, savepointStatus: { done: true, attempts: 1, since: 0, at: 0, detail: '', location: sp }, recoveryError: { Error: 'Transient', Cause: 'connect ECONNREFUSED' } };
+  expect(outcomeOf(s)).toBe('failed-recovery-incomplete');
+  const m = formatNotification(s, execution);
+  expect(m.subject).toBe('flink-elastic: ACTION REQUIRED: orders: recovery incomplete; check the job');
+  expect(m.subject).not.toMatch(/not running/);
   expect(m.body).toContain('Transient: connect ECONNREFUSED');
+  expect(m.body).toContain(`for Flink jobs ${plan.from.jobId}, ${plan.newJobId}, ${plan.rollbackJobId}`);
+  expect(m.body).toContain('If one of them is RUNNING, nothing is lost: leave it.');
+  expect(m.body).toContain(`Only if none runs, restore from savepoint ${sp} at parallelism 4`);
 });
 
 describe('no savepoint and the job is down (recoverStep against the Flink emulator, then the notification)', () => {

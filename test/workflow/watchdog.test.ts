@@ -130,7 +130,7 @@ test('aborted after the cancel: the job is resubmitted from the same savepoint a
   expect(await h.deps.store.history(name, 'rescale')).toHaveLength(1);
 });
 
-test('two deliveries at once: one recovers, the other backs off (Transient, retried later by Lambda) and then finds nothing to do', async () => {
+test('two deliveries at once: one recovers, the other waits for it and then finds nothing to do', async () => {
   const { h, job, name } = await setup();
   const input = { job: name, parallelism: 8 };
   await h.run(input, 'abort-twice', abortAt('CheckRunning'));
@@ -139,8 +139,9 @@ test('two deliveries at once: one recovers, the other backs off (Transient, retr
   const [a, b] = await Promise.all([h.deliver(event), h.deliver(event)]);
   const results = [a, b];
   expect(results.filter((x) => x.result?.action === 'recovered')).toHaveLength(1);
-  const other = results.find((x) => x.error)!;
-  expect(other.error!.name).toBe('Transient');
+  const other = results.find((x) => x.result?.action !== 'recovered')!;
+  expect(other.error).toBeUndefined(); // it waited in place rather than using up one of Lambda's retries
+  expect(other.result).toMatchObject({ action: 'ignored', reason: expect.stringMatching(/another delivery handled it/) });
   expect((await h.deliver(event)).result).toMatchObject({ action: 'ignored' });
   // By the end of the in-flight grace the resubmitted job runs at the new parallelism and has checkpointed: kept.
   const live = (await h.flink.jobs()).filter((j) => j.state === 'RUNNING');
@@ -339,4 +340,21 @@ test('aborted while a stop-with-savepoint is pending: deliveries come back (Lamb
   expect(await h.deps.store.getLock(name)).toBeUndefined();
   expect(notifications()).toHaveLength(1);
   expect(notifications()[0].Message).toContain(sp);
+});
+
+test('Flink unreachable through every delivery: ACTION REQUIRED says the job may still run and to check before restoring; the lock is kept', async () => {
+  const { h, job, emu, name } = await setup();
+  const input = { job: name, parallelism: 8 };
+  await h.run(input, 'flink-down', abortAt('Cancel')); // savepoint recorded, job untouched
+  await emu.server.close(); // connection refused on every call from now on
+  const d = await h.deliverAsync(h.statusChangeEvent('flink-down', 'ABORTED', input));
+  expect(d.attempts).toBe(3); // the first two do not conclude while Lambda has retries left
+  expect(d.errors.map((e) => e.message)).toEqual([expect.stringMatching(/delivery 1 of 3/), expect.stringMatching(/delivery 2 of 3/)]);
+  expect(d.result).toMatchObject({ action: 'action-required', outcome: 'failed-recovery-incomplete' });
+  expect(emu.model.jobs.find((j) => j.id === job.id)?.state).toBe('RUNNING'); // it was never down
+  const n = notifications();
+  expect(n).toHaveLength(1);
+  expect(n[0].Subject).toMatch(new RegExp(`ACTION REQUIRED: ${name}: recovery incomplete; check the job`));
+  expect(n[0].Message).toContain('If one of them is RUNNING, nothing is lost: leave it.');
+  expect((await h.deps.store.getLock(name))?.progress).toMatchObject({ watchdog: expect.stringMatching(/failed-recovery-incomplete/), watchdogAttempts: 3 });
 });
