@@ -142,7 +142,8 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     vertices,
     cluster: { taskManagers: overview.taskManagers, slotsPerTaskManager: job.slotsPerTaskManager, slotsTotal: overview.slotsTotal, slotsFree: overview.slotsAvailable },
     signals,
-    history: omitUndefined({ lastRescaleAt: lastRescaleAt !== undefined && lastRescaleAt <= now ? lastRescaleAt : undefined, decisions: past, restartSeconds }),
+    // A rescale recorded while this snapshot was read (after `now`) counts as just now: the cooldown applies.
+    history: omitUndefined({ lastRescaleAt: lastRescaleAt !== undefined ? Math.min(lastRescaleAt, now) : undefined, decisions: past, restartSeconds }),
   };
   return { snapshot, flinkJobId: summary.id, details, taskManagers, warnings, ...(sample ? { sample } : {}) };
 }

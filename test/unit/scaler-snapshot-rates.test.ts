@@ -106,3 +106,12 @@ test('samples are not compared across a restart, nor when too old: produce stays
   // caught up (under 1 s of consumption waiting) with no usable sample: produce = consume
   expect(produceRate(s(now, 'b', 2000, 1500), s(now - 60_000, 'a', 2000, 0)).rate).toBe(2000);
 });
+
+test('a rescale recorded while the snapshot was read (after its time) counts as just now, so the policy sees the cooldown', async () => {
+  emu.model.startJob({ name: 'orders', parallelism: 2, inputRate: 1200 });
+  emu.clock.advance(30_000);
+  const { d, snapshots, store } = deps();
+  store.getLastRescaleAt = async () => emu.clock.now() + 5_000;
+  await handleScalerEvent(tick(), d);
+  expect(snapshots[0].history.lastRescaleAt).toBe(snapshots[0].now);
+});
