@@ -294,6 +294,7 @@ async function recoverStopped(
   }
 
   const record = await recordStep(deps, state, ref);
+  state.record = record; // (the notification's phase durations run to it, as in the workflow)
   const outcome = record.outcome;
   const needsPerson = NEEDS_PERSON.includes(outcome);
   if (needsPerson) state.ended!.lockKeptUntil = lock.expiresAtMs;

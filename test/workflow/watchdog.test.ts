@@ -92,6 +92,7 @@ test('aborted before the cancel: the job is untouched, the capacity added for it
   expect(n).toHaveLength(1);
   expect(n[0].Subject).toMatch(new RegExp(`rescale of ${name} ended ABORTED; job untouched at parallelism 4`));
   expect(n[0].Message).toMatch(/ended ABORTED without running its own recovery; the watchdog/);
+  expect(n[0].Message).toMatch(/Phases: +.*total (?!0\.0 s)\d+\.\d s/); // from the start of the rescale to the watchdog's record
   expect(n[0].MessageAttributes?.outcome.StringValue).toBe('failed-untouched');
   const [hist] = await h.deps.store.history(name, 'rescale');
   expect(hist.detail).toMatchObject({ outcome: 'failed-untouched', before: { parallelism: 4 }, after: { parallelism: 4, jobId: job.id } });
