@@ -10,11 +10,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FlinkApiError, FlinkRestClient } from '../../functions/adapters/flink/client';
 import { JOB_STATES } from '../../functions/adapters/flink/wire';
-import { parseConfig } from '../../functions/core/config';
-import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { startEmulator, type Emulator } from '../../local/emulator';
-import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
+import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 import { spec } from './flink-spec';
 
 type Tamper = (path: string, body: any) => any;
@@ -158,38 +156,13 @@ describe('GET /jobs/overview', () => {
 
 test('the scaler given a bad JobManager answer fails with that error and decides, records and changes nothing', async () => {
   jobDetailsWith((d) => (d.vertices[1].parallelism = -4));
-  const snapshots: unknown[] = [];
-  const store = memoryStore();
   const errors: string[] = [];
-  const deps: ScalerDeps = {
-    config: parseConfig({
-      jobs: [
-        {
-          name: 'orders',
-          flink: { url: proxy.url, version: '1.19' },
-          mode: 'reactive',
-          target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
-          slotsPerTaskManager: 2,
-          bounds: { maxParallelism: 8, maxTaskManagers: 4 },
-          lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
-          cpu: { source: 'flink-jvm' },
-        },
-      ],
-    }),
-    now: () => emu.clock.now(),
-    flink: async (job) => new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 2000, retries: 0, version: job.flink.version }),
-    metrics: { read: async () => ({}) },
-    store,
-    target: () => {
-      throw new Error('no capacity change expected');
-    },
-    decide: recordingDecide(snapshots),
+  const { deps, snapshots, store } = memoryScalerDeps(reactiveOrdersConfig(proxy.url), () => emu.clock.now(), {
     notify: async () => {
       throw new Error('no notification expected');
     },
-    publishDecision: () => {},
     log: { info: () => {}, warn: () => {}, error: (m) => void errors.push(m) },
-  };
+  });
   const tick = { source: 'reevaluate', job: 'orders', time: new Date(emu.clock.now()).toISOString(), requireAlarm: false };
   await expect(handleScalerEvent(tick, deps)).rejects.toThrow('response field vertices[1].parallelism must be an integer from 1 to 32768, got -4');
   expect(snapshots).toEqual([]);

@@ -121,6 +121,15 @@ async function overloadedJob(extra: { scheduler?: 'default' | 'reactive' } = {})
   return job;
 }
 
+/** The same overload in reactive mode: 2 TaskManagers in the group, CloudWatch reporting the lag and 95 % CPU; its deps. */
+async function overloadedReactiveJob() {
+  await overloadedJob({ scheduler: 'reactive' });
+  asgHas(2);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  return deps;
+}
+
 test('lag-high alarm on an overloaded savepoint-mode job: one rescale execution, named from the trigger, recorded and notified', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));
@@ -200,10 +209,7 @@ test('dry run: decides, records and notifies, changes nothing', async () => {
 });
 
 test('reactive mode: the decision is a TaskManager count, set on the Auto Scaling group directly', async () => {
-  await overloadedJob({ scheduler: 'reactive' });
-  asgHas(2);
-  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
-  cloudWatchSays(600_000, 95, emu.clock.now());
+  const deps = await overloadedReactiveJob();
   const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
   expect(r.outcome).toBe('capacity-changed');
   expect(r.decision).toMatchObject({ action: 'scale-out-capacity', currentTaskManagers: 2 });
@@ -215,10 +221,7 @@ test('reactive mode: the decision is a TaskManager count, set on the Auto Scalin
 });
 
 test('a capacity-only change holds the job\'s lock while it acts, and releases it afterwards', async () => {
-  await overloadedJob({ scheduler: 'reactive' });
-  asgHas(2);
-  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
-  cloudWatchSays(600_000, 95, emu.clock.now());
+  const deps = await overloadedReactiveJob();
   let holderDuringChange: string | undefined;
   asg.on(SetDesiredCapacityCommand).callsFake(async () => {
     holderDuringChange = (await deps.store.getLock('orders-enrichment'))?.owner;
@@ -231,10 +234,7 @@ test('a capacity-only change holds the job\'s lock while it acts, and releases i
 });
 
 test('a rescale that locks the job between the scaler\'s lock check and its capacity change: the scaler changes nothing', async () => {
-  await overloadedJob({ scheduler: 'reactive' });
-  asgHas(2);
-  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
-  cloudWatchSays(600_000, 95, emu.clock.now());
+  const deps = await overloadedReactiveJob();
   const store = deps.store as DynamoStateStore;
   const getLock = store.getLock.bind(store);
   let checks = 0;
@@ -252,10 +252,7 @@ test('a rescale that locks the job between the scaler\'s lock check and its capa
 });
 
 test('a rescale that finished between the scaler\'s snapshot and its capacity change: the stale decision is dropped', async () => {
-  await overloadedJob({ scheduler: 'reactive' });
-  asgHas(2);
-  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'reactive'; delete j.submit; delete j.savepoint; }));
-  cloudWatchSays(600_000, 95, emu.clock.now());
+  const deps = await overloadedReactiveJob();
   const store = deps.store as DynamoStateStore;
   const acquire = store.acquireLock.bind(store);
   store.acquireLock = async (job, owner, opts) => {

@@ -1,5 +1,7 @@
 /** An in-memory ScalerStore (a lock nobody else takes, no cooldown; versioned policy state; history newest first) for scaler tests. */
-import type { ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
+import { FlinkRestClient } from '../../functions/adapters/flink/client';
+import { parseConfig, type Config } from '../../functions/core/config';
+import type { ScalerDeps, ScalerHistoryEntry, ScalerStore } from '../../functions/scaler/ports';
 
 export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
   const entries: ScalerHistoryEntry[] = [];
@@ -39,4 +41,48 @@ export function recordingDecide(snapshots: unknown[]) {
       state: { n: snapshots.length },
     };
   };
+}
+
+/** The one-job config of the in-memory scaler tests: "orders", reactive, Flink 1.19 at `url`, pending-records lag, JVM CPU. */
+export function reactiveOrdersConfig(url: string): Config {
+  return parseConfig({
+    jobs: [
+      {
+        name: 'orders',
+        flink: { url, version: '1.19' },
+        mode: 'reactive',
+        target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
+        slotsPerTaskManager: 2,
+        bounds: { maxParallelism: 8, maxTaskManagers: 4 },
+        lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
+        cpu: { source: 'flink-jvm' },
+      },
+    ],
+  });
+}
+
+/**
+ * ScalerDeps for tests that watch what the scaler reads and records: the real Flink client (over loopback), an
+ * in-memory store, the recording policy stub, no CloudWatch metrics, and no capacity target (a capacity change
+ * throws). `overrides` replaces any part (notify, log, alarmStates, ...).
+ */
+export function memoryScalerDeps(config: Config, now: () => number, overrides: Partial<ScalerDeps> = {}) {
+  const snapshots: any[] = [];
+  const store = memoryStore();
+  const deps: ScalerDeps = {
+    config,
+    now,
+    flink: async (job) => new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 2000, retries: 0, version: job.flink.version }),
+    metrics: { read: async () => ({}) },
+    store,
+    target: () => {
+      throw new Error('no capacity change expected');
+    },
+    decide: recordingDecide(snapshots),
+    notify: async () => {},
+    publishDecision: () => {},
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    ...overrides,
+  };
+  return { deps, snapshots, store };
 }

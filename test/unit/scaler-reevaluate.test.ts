@@ -3,13 +3,11 @@
  * `{source: "reevaluate", job, time}` asks the scaler to decide again while one of the job's alarms stays in ALARM.
  * The scaler runs against the Flink emulator over loopback; the store is an in-memory ScalerStore.
  */
-import { FlinkRestClient } from '../../functions/adapters/flink/client';
-import { parseConfig, type Config } from '../../functions/core/config';
+import type { Config } from '../../functions/core/config';
 import { parseScalerEvent, ScalerEventError } from '../../functions/scaler/event';
-import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { startEmulator, type Emulator } from '../../local/emulator';
-import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
+import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -21,42 +19,11 @@ afterAll(() => emu.close());
 
 
 function deps(config: Config, alarms: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'> | undefined) {
-  const snapshots: any[] = [];
-  const store = memoryStore();
-  const d: ScalerDeps = {
-    config,
-    now: () => emu.clock.now(),
-    flink: async () => new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000, retries: 0 }),
-    metrics: { read: async () => ({}) },
-    store,
-    target: () => {
-      throw new Error('no capacity change expected');
-    },
-    decide: recordingDecide(snapshots),
-    notify: async () => {},
-    publishDecision: () => {},
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    ...(alarms ? { alarmStates: async () => alarms } : {}),
-  };
+  const { deps: d, snapshots, store } = memoryScalerDeps(config, () => emu.clock.now(), alarms ? { alarmStates: async () => alarms } : {});
   return { d, snapshots, store };
 }
 
-function config(): Config {
-  return parseConfig({
-    jobs: [
-      {
-        name: 'orders',
-        flink: { url: emu.url, version: '1.19' },
-        mode: 'reactive',
-        target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
-        slotsPerTaskManager: 2,
-        bounds: { maxParallelism: 8, maxTaskManagers: 4 },
-        lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
-        cpu: { source: 'flink-jvm' },
-      },
-    ],
-  });
-}
+const config = (): Config => reactiveOrdersConfig(emu.url);
 
 const tick = (time: string, extra: Record<string, unknown> = {}) => ({ source: 'reevaluate', job: 'orders', time, ...extra });
 

@@ -4,13 +4,10 @@
  * job (each decision's history entry carries the sample). The scaler runs against the Flink emulator over loopback;
  * the store is an in-memory ScalerStore; the policy is a stub that records the snapshots it is given.
  */
-import { FlinkRestClient } from '../../functions/adapters/flink/client';
-import { parseConfig, type Config } from '../../functions/core/config';
-import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { produceRate, type RateSample } from '../../functions/scaler/snapshot';
 import { startEmulator, type Emulator } from '../../local/emulator';
-import { memoryStore, recordingDecide } from '../support/memory-scaler-store';
+import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 
 let emu: Emulator;
 beforeEach(async () => {
@@ -20,41 +17,11 @@ beforeEach(async () => {
 afterEach(() => emu.close());
 
 
-function config(): Config {
-  return parseConfig({
-    jobs: [
-      {
-        name: 'orders',
-        flink: { url: emu.url, version: '1.19' },
-        mode: 'reactive',
-        target: { kind: 'asg', autoScalingGroupName: 'orders-tms' },
-        slotsPerTaskManager: 2,
-        bounds: { maxParallelism: 8, maxTaskManagers: 4 },
-        lag: { source: { type: 'flink-pending-records' }, highThreshold: 10_000 },
-        cpu: { source: 'flink-jvm' },
-      },
-    ],
-  });
-}
-
 function deps() {
-  const snapshots: any[] = [];
   const warnings: string[] = [];
-  const store = memoryStore();
-  const d: ScalerDeps = {
-    config: config(),
-    now: () => emu.clock.now(),
-    flink: async () => new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000, retries: 0 }),
-    metrics: { read: async () => ({}) },
-    store,
-    target: () => {
-      throw new Error('no capacity change expected');
-    },
-    decide: recordingDecide(snapshots),
-    notify: async () => {},
-    publishDecision: () => {},
+  const { deps: d, snapshots, store } = memoryScalerDeps(reactiveOrdersConfig(emu.url), () => emu.clock.now(), {
     log: { info: () => {}, warn: (m) => void warnings.push(m), error: () => {} },
-  };
+  });
   return { d, snapshots, store, warnings };
 }
 

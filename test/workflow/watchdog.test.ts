@@ -63,6 +63,22 @@ const abortAt =
     return new Promise(() => {});
   };
 
+/**
+ * Stops the execution when it is about to run `state`, as StopExecution does, while that state's Lambda invocation
+ * is already under way: StopExecution does not stop it, so it still acts, `delayMs` later.
+ */
+const abortLeavingInFlight =
+  (h: WorkflowHarness, state: string, delayMs: number): StateWrapper =>
+  (name, invoke, event, abort) => {
+    if (name !== state) return invoke(event);
+    abort();
+    void h.world.track(async () => {
+      await h.world.sleep(delayMs);
+      await invoke(event).catch(() => undefined);
+    });
+    return new Promise(() => {});
+  };
+
 const parallelismOf = async (h: WorkflowHarness, jobId: string) => (await h.flink.job(jobId)).vertices.map((v) => v.parallelism);
 
 test('aborted before the cancel: the job is untouched, the capacity added for it given back, the lock released, one notification', async () => {
@@ -233,16 +249,8 @@ test('cannot restore the job (resubmission keeps failing): ACTION REQUIRED names
 test('a step still running after the stop (in flight): the watchdog waits it out, then acts on what it did; one job runs', async () => {
   const { h, job, name } = await setup();
   const input = { job: name, parallelism: 8 };
-  const r = await h.run(input, 'in-flight', (state, invoke, event, abort) => {
-    if (state !== 'Resubmit') return invoke(event);
-    abort();
-    // StopExecution does not stop the Lambda invocation already under way: it submits the new job 20 s later.
-    void h.world.track(async () => {
-      await h.world.sleep(20_000);
-      await invoke(event).catch(() => undefined);
-    });
-    return new Promise(() => {});
-  });
+  // The Resubmit invocation under way when the execution is stopped submits the new job 20 s later.
+  const r = await h.run(input, 'in-flight', abortLeavingInFlight(h, 'Resubmit', 20_000));
   expect(r.status).toBe('ABORTED');
   expect((await h.flink.job(job.id)).state).toBe('CANCELED');
   const event = h.statusChangeEvent('in-flight', 'ABORTED', input);
@@ -283,15 +291,8 @@ test('a rescale that completed but could not release its lock ends FAILED (Unloc
 test('stopped while its Lock step was still running: the lock taken after the stop is found and released', async () => {
   const { h, job, name } = await setup();
   const input = { job: name, parallelism: 8 };
-  const r = await h.run(input, 'lock-in-flight', (state, invoke, event, abort) => {
-    if (state !== 'Lock') return invoke(event);
-    abort();
-    void h.world.track(async () => {
-      await h.world.sleep(15_000); // a cold start: the lock is written after the execution was stopped
-      await invoke(event).catch(() => undefined);
-    });
-    return new Promise(() => {});
-  });
+  // A cold start: the lock is written 15 s after the execution was stopped.
+  const r = await h.run(input, 'lock-in-flight', abortLeavingInFlight(h, 'Lock', 15_000));
   expect(r.status).toBe('ABORTED');
   expect(await h.deps.store.getLock(name)).toBeUndefined(); // not yet
   const d = await h.deliver(h.statusChangeEvent('lock-in-flight', 'ABORTED', input, { stopDate: null }));
