@@ -50,3 +50,8 @@ export const UNLOCK_FAILED_ERROR = 'UnlockFailed';
  * longer than `Transient` (functions/workflow/steps.ts StopPendingError).
  */
 export const STOP_PENDING_ERROR = 'StopPending';
+/**
+ * Owner prefix of the job lock while the scaler changes capacity (seconds): the workflow's Lock step waits for such a
+ * lock (Transient, retried) instead of failing as busy.
+ */
+export const SCALER_LOCK_OWNER_PREFIX = 'scaler:';

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/config';
+import { SCALER_LOCK_OWNER_PREFIX } from '../core/rescale-timing';
 import { parseAlarmName } from '../core/signals';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
@@ -221,8 +222,8 @@ async function act(
     };
   }
   // Capacity-only changes take the job's lock while they act, so they never interleave with a rescale execution
-  // that locked the job after the check above (its Lock step then fails fast as busy, naming this owner).
-  const owner = `scaler:${name}`;
+  // that locked the job after the check above (its Lock step waits for this lock: Transient, retried).
+  const owner = `${SCALER_LOCK_OWNER_PREFIX}${name}`;
   try {
     const got = await deps.store.acquireLock(job.name, owner, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS, reason: `capacity change by the scaler: ${shortAction(decision)}` });
     // The same owner already holds it: another delivery of this very trigger is acting right now.
@@ -307,17 +308,16 @@ export function scheduledDecision(job: JobConfig, wanted: number, snapshot: Reco
   if (outside) throw outside;
   const current: number = snapshot.parallelism ?? Math.max(...(snapshot.vertices as { parallelism: number; name: string }[]).filter((v) => !(v.name in job.policy.pinnedVertices)).map((v) => v.parallelism), 1);
   const curTMs: number = snapshot.cluster.taskManagers;
-  const p = wanted;
-  const tms = taskManagersFor(job, p);
+  const tms = taskManagersFor(job, wanted);
   const label = `schedule ${schedule ? `"${schedule}"` : '(manual)'}`;
   const steps = [`${label} asks for parallelism ${wanted} (bounds ${job.bounds.minParallelism}..${job.bounds.maxParallelism})`, `capacity follows: ${tms} TaskManagers × ${job.slotsPerTaskManager} slots`];
-  const base = { policy: 'schedule', currentParallelism: current, currentTaskManagers: curTMs, targetParallelism: p, targetTaskManagers: tms, rule: 'schedule', steps, limitedBy: [], missing: [] };
+  const base = { policy: 'schedule', currentParallelism: current, currentTaskManagers: curTMs, targetParallelism: wanted, targetTaskManagers: tms, rule: 'schedule', steps, limitedBy: [], missing: [] };
   if (job.mode === 'reactive') {
     if (tms === curTMs) return { ...base, action: 'none', targetParallelism: current, reason: `${label}: ${tms} TaskManagers already running` };
     return { ...base, action: tms > curTMs ? 'scale-out-capacity' : 'scale-in-capacity', direction: tms > curTMs ? 'up' : 'down', reason: `${label}: TaskManagers ${curTMs} → ${tms} (reactive mode)` };
   }
-  if (p === current) return { ...base, action: 'none', reason: `${label}: parallelism is already ${p}` };
-  return { ...base, action: 'rescale', direction: p > current ? 'up' : 'down', reason: `${label}: parallelism ${current} → ${p}` };
+  if (wanted === current) return { ...base, action: 'none', reason: `${label}: parallelism is already ${wanted}` };
+  return { ...base, action: 'rescale', direction: wanted > current ? 'up' : 'down', reason: `${label}: parallelism ${current} → ${wanted}` };
 }
 
 function shortAction(d: ScalerDecision): string {

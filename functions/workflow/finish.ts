@@ -6,7 +6,8 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
-import { KEPT_PROGRESS_KEY, STOP_PENDING } from './steps';
+import { STOP_PENDING_ERROR } from '../core/rescale-timing';
+import { KEPT_PROGRESS_KEY } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 
 export type Outcome =
@@ -41,7 +42,7 @@ export function outcomeOf(s: AnyState): Outcome {
     if (s.error.Error === 'InvalidInput') return 'rejected';
     if (s.error.Error === 'LockHeld') return 'busy';
     if (s.error.Error === 'CooldownActive') return 'cooldown';
-    if (s.recoveryError?.Error === STOP_PENDING) return 'failed-stop-pending';
+    if (s.recoveryError?.Error === STOP_PENDING_ERROR) return 'failed-stop-pending';
     // Recovery kept failing in a way that may clear (Flink not answering, a job not settling): where the job is now
     // is not known, so the message must not say it is down.
     if (s.recoveryError?.Error === TRANSIENT) return 'failed-recovery-incomplete';

@@ -5,10 +5,10 @@
  * The Check steps poll Flink inline for a short budget, then hand back to a Wait state (bounded by a deadline).
  */
 import type { JobConfig } from '../core/config';
-import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, STOP_PENDING_ERROR } from '../core/rescale-timing';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
-import { LockHeldError } from '../adapters/state/types';
+import { LockHeldError, type LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
@@ -18,13 +18,12 @@ import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
  * machine retries it for longer than `Transient` (Flink's checkpoint timeout bounds the operation); if it is still
  * pending after that, the outcome is `failed-stop-pending` and the notification says what to watch and what to do.
  */
-export const STOP_PENDING = STOP_PENDING_ERROR;
 export class StopPendingError extends WorkflowError {
   constructor(
     readonly jobId: string,
     readonly triggerId: string,
   ) {
-    super(STOP_PENDING, `stop-with-savepoint of Flink job ${jobId} (trigger ${triggerId}) is still in progress; waiting for it before deciding how to recover`, true);
+    super(STOP_PENDING_ERROR, `stop-with-savepoint of Flink job ${jobId} (trigger ${triggerId}) is still in progress; waiting for it before deciding how to recover`, true);
   }
 }
 
@@ -58,6 +57,20 @@ async function savepointStatusIfKnown(flink: FlinkApi, jobId: string, triggerId:
     if (isRetryable(e)) throw e;
     return undefined;
   }
+}
+
+/**
+ * Records the capacity change of this execution under the lock, from the plan's starting size (checked when the lock
+ * was taken; a retried step sees its own earlier change, so what setDesired calls "previous" is not it).
+ */
+async function recordCapacity(deps: WorkflowDeps, plan: Plan, after: number): Promise<void> {
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: after });
+}
+
+/** The capacity change recorded under the lock (recordCapacity), if any. */
+export function capacityFromProgress(progress: LockInfo['progress'], at: number): WorkflowState['capacity'] {
+  const { capacityBefore: previous, capacityAfter: desired } = progress;
+  return typeof previous === 'number' && typeof desired === 'number' ? { previous, desired, changed: previous !== desired, at } : undefined;
 }
 
 /** Polls `probe` until done or the inline budget is spent. */
@@ -111,7 +124,7 @@ export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promis
     })
     .catch((e: unknown) => {
       // The scaler holds the lock only for the seconds a capacity change takes: wait for it (retried), don't fail as busy.
-      if (e instanceof LockHeldError && e.holder.startsWith('scaler:')) {
+      if (e instanceof LockHeldError && e.holder.startsWith(SCALER_LOCK_OWNER_PREFIX)) {
         throw new TransientError(`the scaler is changing the capacity of job "${plan.job}" (${e.holder}); retrying when it is done`);
       }
       throw e;
@@ -157,13 +170,11 @@ async function staleness(deps: WorkflowDeps, plan: Plan): Promise<string | undef
 export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['capacity']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
-  // Recorded before the change: if this invocation dies right after it, the watchdog still gives back what was added.
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
+  // Recorded before the change too: if this invocation dies right after it, the watchdog still gives back what was added.
+  await recordCapacity(deps, plan, plan.to.taskManagers);
   const r = await target.setDesired(plan.to.taskManagers, { minRequired: plan.from.taskManagers });
-  // "Before" is what the plan started from (checked when the lock was taken), not what this call saw: a retried
-  // call sees its own earlier change.
+  await recordCapacity(deps, plan, r.desired);
   const previous = plan.from.taskManagers;
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: previous, capacityAfter: r.desired });
   const job = jobConfig(deps, plan.job);
   const usable = r.desired * job.slotsPerTaskManager - plan.otherJobsSlots;
   if (usable < plan.to.slotsNeeded) {
@@ -334,11 +345,10 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
 export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['shrink']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: plan.from.taskManagers, capacityAfter: plan.to.taskManagers });
+  await recordCapacity(deps, plan, plan.to.taskManagers);
   const r = await target.setDesired(plan.to.taskManagers);
-  const previous = plan.from.taskManagers; // (as in ensureCapacityStep: a retry sees its own change)
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'capacity', capacityBefore: previous, capacityAfter: r.desired });
-  return { previous, desired: r.desired, at: deps.now() };
+  await recordCapacity(deps, plan, r.desired);
+  return { previous: plan.from.taskManagers, desired: r.desired, at: deps.now() };
 }
 
 export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
@@ -476,12 +486,9 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       await flink.putResourceRequirements(plan.from.jobId, restore);
       actions.push('restored the previous resource requirements');
     }
-    const recorded =
-      typeof ours.capacityBefore === 'number' && typeof ours.capacityAfter === 'number'
-        ? { previous: ours.capacityBefore, desired: ours.capacityAfter, changed: ours.capacityBefore !== ours.capacityAfter }
-        : undefined;
     // What the execution state says, else what was recorded under the lock (a step that failed after changing it).
-    const capacity = state.capacity ?? (state.shrink ? { ...state.shrink, changed: state.shrink.desired !== state.shrink.previous } : recorded);
+    const capacity =
+      state.capacity ?? (state.shrink ? { ...state.shrink, changed: state.shrink.desired !== state.shrink.previous } : capacityFromProgress(ours, deps.now()));
     if (capacity?.changed && plan.direction === 'out') {
       const target = await targetOf(deps, plan);
       const tms = await flink.taskManagers();

@@ -33,7 +33,7 @@ import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
 import { ACTION_REQUIRED, NEEDS_PERSON, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
-import { isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
+import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
 export const WATCHED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
@@ -42,8 +42,6 @@ export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 export const HANDLED_FAILURE_ERROR = 'RescaleFailed';
 /** Lock progress key the watchdog sets when it keeps the lock (the job needs a person). */
 export const WATCHDOG_PROGRESS_KEY = 'watchdog';
-/** How long one delivery holds its lease at most: one watchdog invocation (the lease ends with the invocation). */
-export const WATCHDOG_LEASE_SECONDS = WATCHDOG_TIMEOUT_SECONDS + 10;
 /**
  * StopExecution (and an execution timeout) does not stop a step Lambda already running: it may still cancel,
  * submit or change capacity for up to its timeout after the stop. The watchdog acts only after that.
@@ -51,7 +49,7 @@ export const WATCHDOG_LEASE_SECONDS = WATCHDOG_TIMEOUT_SECONDS + 10;
 export const IN_FLIGHT_GRACE_SECONDS = STEP_TIMEOUT_SECONDS + 30;
 /** Lambda runs an asynchronous invocation at most this often (the first try and 2 retries). */
 const DELIVERY_ATTEMPTS = 3;
-/** Lock progress key counting the watchdog's deliveries that ended without a conclusion (Flink unreachable, stop pending). */
+/** Lock progress key counting the watchdog's deliveries (counted as each starts its recovery; the third concludes). */
 export const WATCHDOG_ATTEMPTS_KEY = 'watchdogAttempts';
 /** What a delivery keeps of its invocation for record and notify after the recovery attempts. */
 const WATCHDOG_FINISH_SECONDS = 30;
@@ -146,9 +144,8 @@ export function stateFromLock(plan: Plan, lock: LockInfo, ev: ExecutionStatusCha
   if (typeof p.savepointPath === 'string') state.savepointStatus = { done: true, location: p.savepointPath, attempts: 1, since: lock.acquiredAt, at: lock.acquiredAt, detail: 'recorded under the lock' };
   const previous = parseJson<Record<string, { lowerBound: number; upperBound: number }>>(p[PREVIOUS_REQUIREMENTS_KEY]);
   if (previous) state.requirements = { at: lock.acquiredAt, previous };
-  if (typeof p.capacityBefore === 'number' && typeof p.capacityAfter === 'number') {
-    state.capacity = { previous: p.capacityBefore, desired: p.capacityAfter, changed: p.capacityBefore !== p.capacityAfter, at: lock.acquiredAt };
-  }
+  const capacity = capacityFromProgress(p, lock.acquiredAt);
+  if (capacity) state.capacity = capacity;
   const why = [ev.error, ev.cause].filter(Boolean).join(': ');
   state.error = {
     Error: `Execution${ev.status === 'TIMED_OUT' ? 'TimedOut' : ev.status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
@@ -233,22 +230,20 @@ export async function watchdogStep(deps: WorkflowDeps, detail: unknown): Promise
   const seen = await lockedJob(deps, ev);
   if (!seen) return ignored(deps, `execution ${ev.name} holds no job's lock (it unlocked itself, never locked, or the lock moved on)`);
   const { job } = seen;
-  if (seen.lock.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${seen.lock.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
 
   // One delivery at a time. Another one (EventBridge delivers at least once) waits here while it can: it usually
   // finds the lock released or marked handled, and does nothing.
   const lease = `watchdog#${ev.name}`;
   const deadline = startedAt + (WATCHDOG_TIMEOUT_SECONDS - WATCHDOG_FINISH_SECONDS) * 1000;
-  for (;;) {
+  for (let current: LockInfo | undefined = seen.lock; ; current = await deps.store.getLock(job)) {
+    if (current?.owner !== ev.executionArn) return ignored(deps, `execution ${ev.name} no longer holds the lock of job "${job}" (another delivery handled it)`, job);
+    if (current.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${current.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
     const now = deps.now();
     // The lease ends when this invocation must have ended (a crashed one does not block Lambda's retries for long).
-    const leaseSeconds = Math.max(10, Math.min(WATCHDOG_LEASE_SECONDS, WATCHDOG_TIMEOUT_SECONDS + 5 - Math.floor((now - startedAt) / 1000)));
+    const leaseSeconds = Math.max(10, WATCHDOG_TIMEOUT_SECONDS + 5 - Math.floor((now - startedAt) / 1000));
     if (await deps.store.claimOnce(job, lease, now, leaseSeconds)) break;
     if (now + 10_000 > deadline) throw new TransientError(`another delivery of the ${ev.status} event of ${ev.name} is being handled; retry later`);
     await deps.sleep(10_000);
-    const current = await deps.store.getLock(job);
-    if (current?.owner !== ev.executionArn) return ignored(deps, `execution ${ev.name} no longer holds the lock of job "${job}" (another delivery handled it)`, job);
-    if (current.progress[WATCHDOG_PROGRESS_KEY]) return ignored(deps, `already handled by the watchdog (${current.progress[WATCHDOG_PROGRESS_KEY]}); the lock is kept until it expires`, job);
   }
   try {
     // Read again under the lease: the lock must still be this execution's, with everything it recorded.
