@@ -15,6 +15,7 @@ import { registerHistory } from './commands/history';
 import type { CliServices } from './commands/support/context';
 import { CommandFailed } from './commands/support/exit';
 import { registerSimulate } from './commands/simulate';
+import { registerRun } from './commands/run';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -45,6 +46,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
   registerDrain(program, io);
   registerHistory(program, io);
   registerSimulate(program, io);
+  registerRun(program, io);
   return program;
 }
 

@@ -15,6 +15,8 @@
  *   that stays in the same state.
  */
 
+import type { MetricReader } from '../functions/adapters/metrics/cloudwatch';
+
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 export type Comparison =
   | 'GreaterThanThreshold'
@@ -270,4 +272,33 @@ export class AlarmEvaluator {
     for (const s of this.series.values()) for (const t of s.periods.keys()) if (t < now - horizon) s.periods.delete(t);
     return changes;
   }
+}
+
+/** The EventBridge "CloudWatch Alarm State Change" event CloudWatch sends for a transition (the fields the stack's rules and the scaler read). */
+export function alarmChangeEvent(tr: AlarmTransition, where: { account: string; region: string }): Record<string, any> {
+  const iso = new Date(tr.time).toISOString().replace('Z', '+0000');
+  return {
+    version: '0',
+    id: `local-${tr.alarmName}-${tr.time}`,
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: where.account,
+    time: new Date(tr.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: where.region,
+    resources: [`arn:aws:cloudwatch:${where.region}:${where.account}:alarm:${tr.alarmName}`],
+    detail: { alarmName: tr.alarmName, state: { value: tr.to, reason: tr.reason, timestamp: iso }, previousState: { value: tr.from, timestamp: iso } },
+  };
+}
+
+/** GetMetricData over the evaluator's datapoints: what the scaler's metric reader sees locally. */
+export function evaluatorMetricReader(evaluator: AlarmEvaluator): MetricReader {
+  return {
+    read: async (queries, { now, lookbackSeconds }) =>
+      Object.fromEntries(
+        queries.map((q) => {
+          const pts = evaluator.query(q.spec.namespace, q.spec.metricName, q.spec.dimensions, q.spec.statistic, q.periodSeconds, now - lookbackSeconds * 1000, now + 1);
+          return [q.key, { value: pts[0]?.value, timestamp: pts[0]?.t, values: pts.map((p) => p.value) }];
+        }),
+      ),
+  };
 }

@@ -17,7 +17,6 @@ import '../polyfills';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
-import type { MetricReader } from '../../functions/adapters/metrics/cloudwatch';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
 import { jvmCpuPercent, collectJob } from '../../functions/collector/collect';
 import { ConfigError, parseConfig, type Config, type JobConfig } from '../../functions/core/config';
@@ -27,7 +26,7 @@ import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent, type ScalerResult } from '../../functions/scaler/scaler';
 import { silentLogger, type WorkflowDeps } from '../../functions/workflow/deps';
 import { makeWorkflowHandler, type StepEvent } from '../../functions/workflow/dispatch';
-import { AlarmEvaluator, type AlarmTransition } from '../alarms';
+import { AlarmEvaluator, alarmChangeEvent, evaluatorMetricReader, type AlarmTransition } from '../alarms';
 import { startEmulator, SimulatedCapacityTarget, VirtualClock as EmulatorClock, type Emulator, type EmulatorVersion } from '../emulator';
 import type { AlarmMark, DecisionMark, JobRun, RescaleMark, SeriesPoint } from '../report';
 import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scenarios';
@@ -380,15 +379,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     };
 
     // --- the scaler, wired to the local world ---
-    const metrics: MetricReader = {
-      read: async (queries, { now, lookbackSeconds }) =>
-        Object.fromEntries(
-          queries.map((q) => {
-            const pts = evaluator.query(q.spec.namespace, q.spec.metricName, q.spec.dimensions, q.spec.statistic, q.periodSeconds, now - lookbackSeconds * 1000, now + 1);
-            return [q.key, { value: pts[0]?.value, timestamp: pts[0]?.t, values: pts.map((p) => p.value) }];
-          }),
-        ),
-    };
+    const metrics = evaluatorMetricReader(evaluator);
     const alarmNamesOf = new Map(config.jobs.map((j) => [j.name, alarmSpecs(stackName, j).map((a) => a.alarmName)]));
     const scalerDeps: ScalerDeps = {
       config,
@@ -498,18 +489,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       if (!ref) return;
       const jw = jobs.get(ref[0])!;
       jw.run.alarms.push({ t: tr.time - t0, alarmName: tr.alarmName, from: tr.from, to: tr.to } satisfies AlarmMark);
-      const iso = new Date(tr.time).toISOString().replace('Z', '+0000');
-      const event = {
-        version: '0',
-        id: `sim-${tr.alarmName}-${tr.time}`,
-        'detail-type': 'CloudWatch Alarm State Change',
-        source: 'aws.cloudwatch',
-        account: ACCOUNT,
-        time: new Date(tr.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: REGION,
-        resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${tr.alarmName}`],
-        detail: { alarmName: tr.alarmName, state: { value: tr.to, reason: tr.reason, timestamp: iso }, previousState: { value: tr.from, timestamp: iso } },
-      };
+      const event = alarmChangeEvent(tr, { account: ACCOUNT, region: REGION });
       // EventBridge delivers what one of the stack's rules matches (state changes INTO ALARM, our alarms only)
       if (!stack.alarmRules.some((r) => matchesPattern(r.pattern, event))) return;
       await invokeScaler(event, ref[0], `alarm ${tr.alarmName.slice(stackName.length + 1)} → ${tr.to}`);
