@@ -83,6 +83,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** What Flink's own config.yaml passes as `env.java.default-opts.all`: Flink reflects into the JDK on Java 17. */
+export const JAVA17_OPENS = [
+  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
+  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
+  ...['java.lang', 'java.net', 'java.io', 'java.nio', 'sun.nio.ch', 'java.lang.reflect', 'java.text', 'java.time', 'java.util', 'java.util.concurrent', 'java.util.concurrent.atomic', 'java.util.concurrent.locks'].map(
+    (p) => `--add-opens=java.base/${p}=ALL-UNNAMED`,
+  ),
+];
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function yamlValue(v: string | number | boolean): string {
@@ -226,7 +236,7 @@ export class FlinkCluster {
     const cp = [...this.opts.dist.classpath, ...extraCp].join(':');
     const child = spawn(
       this.java,
-      [...jvmArgs, `-Dlog.file=${logFile}`, `-Dlog4j.configurationFile=file:${join(this.confDir, 'log4j.properties')}`, '-cp', cp, mainClass, ...args],
+      [...JAVA17_OPENS, ...jvmArgs, `-Dlog.file=${logFile}`, `-Dlog4j.configurationFile=file:${join(this.confDir, 'log4j.properties')}`, '-cp', cp, mainClass, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.workDir, env: { ...process.env, FLINK_CONF_DIR: this.confDir } },
     );
     child.stdout?.pipe(out);
