@@ -44,7 +44,7 @@ export const strict = <T extends z.ZodRawShape>(shape: T) =>
   });
 
 export const JOB_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
-export const FLINK_VERSIONS = ['1.14', '1.15', '1.16', '1.17', '1.18', '1.19', '1.20', '2.0', '2.1'] as const;
+export const FLINK_VERSIONS = ['1.14', '1.15', '1.16', '1.17', '1.18', '1.19', '1.20', '2.0', '2.1', '2.2', '2.3'] as const;
 export type FlinkVersion = (typeof FLINK_VERSIONS)[number];
 
 export const JOB_MODES = ['savepoint', 'adaptive', 'reactive'] as const;
