@@ -60,6 +60,7 @@ def triage(validator: str, findings: list[dict[str, str]]) -> int:
     """Prints each finding as acknowledged (with its reason) or not; returns the number not acknowledged."""
     acks = load_acks().get(validator, [])
     open_ = 0
+    shown: set[int] = set()
     for f in findings:
         line = f"{f['stack']}: {f['rule']} {f['where']}: {f['message']}"
         hit = next(
@@ -74,10 +75,13 @@ def triage(validator: str, findings: list[dict[str, str]]) -> int:
         )
         if hit:
             mark_used(f"{validator}#{hit[0]}")
-            print(f"  acknowledged  {line}\n                (reason: {hit[1]['reason']})")
+            print(f"  acknowledged  {line}  [ack {hit[0] + 1}]")
+            shown.add(hit[0])
         else:
             open_ += 1
             print(f"  FINDING       {line}")
+    for i in sorted(shown):
+        print(f"  [ack {i + 1}] {acks[i]['reason']}")
     print(f"{validator}: {len(findings)} finding(s), {len(findings) - open_} acknowledged, {open_} open")
     return open_
 
