@@ -21,7 +21,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config';
 import { ElasticFunction, importVpcPlacement } from './constructs/elastic-function';
-import { grantCapacityTargets, grantFlinkSecrets } from './constructs/job-access';
+import { grantCapacityTargets, grantFlinkSecrets, grantStateTable } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
 import { chunkByLength } from './constructs/patterns';
@@ -111,7 +111,7 @@ export class FlinkElasticStack extends Stack {
       timeout: Duration.seconds(120),
       environment: common,
     });
-    this.table.grantReadWriteData(this.scaler);
+    grantStateTable(this.table, this.scaler);
     this.topic.grantPublish(this.scaler);
     grantFlinkSecrets(this.scaler, this, config);
     grantCapacityTargets(this.scaler, this, config);

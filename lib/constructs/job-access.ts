@@ -4,6 +4,7 @@
  * workflow's functions.
  */
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Config, JobConfig } from '../../functions/core/config';
 import { secretNamesOf } from '../../functions/core/signals';
@@ -15,6 +16,18 @@ export const ASG_GROUP_ACTIONS = [
   'autoscaling:SetInstanceProtection',
   'autoscaling:TerminateInstanceInAutoScalingGroup',
 ] as const;
+
+/**
+ * The state table's item operations, exactly those the store (functions/adapters/state/dynamo.ts) sends: Get, Put,
+ * Update, Delete, Query. Not `grantReadWriteData`: that adds Scan, the batch calls, DescribeTable and the stream
+ * reads GetRecords/GetShardIterator on the table ARN, a statement that can never match (those actions take a stream
+ * ARN, and the table has no stream); parliament reports it (scripts/aws-validators.sh).
+ */
+export const STATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'] as const;
+
+export function grantStateTable(table: dynamodb.ITableV2 | dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  return table.grant(grantee, ...STATE_TABLE_ACTIONS);
+}
 
 /** Describe calls that support no resource-level permissions (AWS service authorization reference). */
 export const DESCRIBE_ACTIONS = ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'] as const;

@@ -32,7 +32,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
-import { grantCapacityTargets, grantFlinkSecrets } from './job-access';
+import { grantCapacityTargets, grantFlinkSecrets, grantStateTable } from './job-access';
 import { acknowledge } from './nag';
 import {
   EXECUTION_TIMEOUT_SECONDS,
@@ -127,7 +127,7 @@ export class RescaleWorkflow extends Construct {
       role: this.stepFunction.role,
       environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn, STATE_MACHINE_ARN: stateMachineArn },
     });
-    props.table.grantReadWriteData(this.stepFunction);
+    grantStateTable(props.table, this.stepFunction);
     props.topic.grantPublish(this.stepFunction);
     grantFlinkSecrets(this.stepFunction, stack, props.config);
     grantCapacityTargets(this.stepFunction, stack, props.config);
