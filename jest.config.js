@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // the real-Flink tier runs on its own (npm run test:flink, jest.flink.config.js): it needs Java and minutes
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/flink/'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   // @kubernetes/client-node 1.x and its OIDC dependencies ship ES modules only; swc compiles them to CommonJS for jest
