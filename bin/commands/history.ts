@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CliIo } from '../cli';
 import type { HistoryEntry } from '../../functions/adapters/state/types';
 import { addWhereOptions, type WhereOptions } from './support/context';
+import { jsonText } from './support/json';
 import { intIn, jobName, oneOf } from './support/options';
 import { iso, resolveWhere } from './support/where';
 
@@ -94,7 +95,7 @@ Example:
     const lists = await Promise.all(kinds.map((k) => w.store.history(o.job, k, { limit: o.limit })));
     const entries = lists.flat().sort((a, b) => b.at - a.at).slice(0, o.limit).map(historyRow);
     if (o.json) {
-      io.out(JSON.stringify({ job: o.job, where: o.local ? 'local' : 'deployed', entries }, null, 2));
+      io.out(jsonText({ job: o.job, where: o.local ? 'local' : 'deployed', entries }));
       return;
     }
     if (!entries.length) {
