@@ -190,7 +190,7 @@ test('exit codes: 2 for bad arguments (nothing started), 1 when Flink cannot be 
   const unreachable = await run(['status', '--config', CONFIG, '--local', '--flink-url', 'http://127.0.0.1:9', '--state-file', join(dir, 'state.json')]);
   expect(unreachable.code).toBe(1);
   expect(unreachable.out).toMatch(/Flink: unreachable: /);
-  expect(unreachable.err).toMatch(/error: could not read 1 part\(s\):\n  job demo: Flink: /);
+  expect(unreachable.err).toMatch(/error: could not read 1 part\(s\):\n {2}job demo: Flink: /);
 }, 60_000);
 
 test('deployed mode without a region or credentials: one line saying what to set, exit 1', async () => {

@@ -159,7 +159,7 @@ describe('deployed mode', () => {
     sfn.on(DescribeExecutionCommand, { executionArn: exec }).resolves({ status: 'RUNNING', executionArn: exec, stateMachineArn: SM, startDate: new Date() });
     const r = await cli('status', '--json');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/could not read 1 part\(s\):\n  job orders: Flink: connect ECONNREFUSED/);
+    expect(r.err).toMatch(/could not read 1 part\(s\):\n {2}job orders: Flink: connect ECONNREFUSED/);
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ where: 'deployed', stackName: 'FlinkElastic' });
     expect(s.jobs[0]).toMatchObject({
