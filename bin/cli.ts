@@ -2,6 +2,8 @@
  * The flink-elastic command line. Each command lives in bin/commands/<name>.ts and registers itself here.
  * Option style everywhere: long kebab-case options, `--config FILE`, `--job NAME`, `--json` for scripts.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate';
 import { registerEmulator } from './commands/emulator';
@@ -29,9 +31,13 @@ export const defaultIo: CliIo = {
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
 };
 
+/** The package's version (package.json next to bin/), printed by `--version`. */
+export const CLI_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 export function buildCli(io: CliIo = defaultIo): Command {
   const program = new Command('flink-elastic')
     .description('Elastic scaling for Apache Flink on AWS')
+    .version(CLI_VERSION, '-V, --version', 'print the flink-elastic version')
     .option('-c, --config <file>', 'config file (default: $FLINK_ELASTIC_CONFIG or ./flink-elastic.config.json)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

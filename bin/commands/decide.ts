@@ -4,6 +4,7 @@ import type { CliIo } from '../cli';
 import { configPath, loadConfig } from '../../functions/adapters/config-file';
 import { ConfigError, findJob, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, type PolicyState } from '../../functions/core/policy';
+import { jsonText } from './support/json';
 import { oneOf } from './support/options';
 
 function readJson(file: string, what: string): unknown {
@@ -59,6 +60,6 @@ export function registerDecide(program: Command, io: CliIo): void {
       if (opts.state && existsSync(opts.state)) state = parsePolicyState(readJson(opts.state, 'policy state'), opts.state);
       const { decision, state: next } = policy(snapshot, job, state);
       if (opts.state) writeFileSync(opts.state, JSON.stringify(next, null, 2) + '\n');
-      io.out(opts.explain ? explainDecision(decision, job.name) : JSON.stringify(decision, null, 2));
+      io.out(opts.explain ? explainDecision(decision, job.name) : jsonText(decision));
     });
 }

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CliIo } from '../cli';
 import type { HistoryEntry } from '../../functions/adapters/state/types';
 import { addWhereOptions, type WhereOptions } from './support/context';
+import { jsonText } from './support/json';
 import { intIn, jobName, oneOf } from './support/options';
 import { iso, resolveWhere } from './support/where';
 
@@ -23,13 +24,37 @@ export interface HistoryRow {
 
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
-export function historyRow(h: HistoryEntry): HistoryRow {
-  const d = h.detail as Record<string, any>;
+/** Outcomes after which the job runs at the planned parallelism (`after` is the new state). */
+const RESCALED = new Set(['succeeded', 'succeeded-drain-timeout', 'rescaled-cleanup-failed']);
+
+function changeOf(d: Record<string, any>): string | undefined {
   const before = d.before ?? { parallelism: d.fromParallelism, taskManagers: d.fromTaskManagers };
   const after = d.after ?? { parallelism: d.toParallelism, taskManagers: d.toTaskManagers };
-  const parts: string[] = [];
-  if (num(before?.parallelism) !== undefined && num(after?.parallelism) !== undefined) parts.push(`parallelism ${before.parallelism} -> ${after.parallelism}`);
-  if (num(before?.taskManagers) !== undefined && num(after?.taskManagers) !== undefined) parts.push(`TaskManagers ${before.taskManagers} -> ${after.taskManagers}`);
+  const arrow = (from: Record<string, unknown> | undefined, to: Record<string, unknown> | undefined) => {
+    const parts: string[] = [];
+    if (num(from?.parallelism) !== undefined && num(to?.parallelism) !== undefined) parts.push(`parallelism ${from!.parallelism} -> ${to!.parallelism}`);
+    if (num(from?.taskManagers) !== undefined && num(to?.taskManagers) !== undefined) parts.push(`TaskManagers ${from!.taskManagers} -> ${to!.taskManagers}`);
+    return parts.join(', ');
+  };
+  // A workflow record that did not rescale (dry run, failure, rejected …): `after` is where the job stayed, so the
+  // change worth showing is what Validate planned (`planned`; records written before it existed lack it).
+  const workflowRecord = d.before !== undefined && typeof d.outcome === 'string';
+  if (workflowRecord && !RESCALED.has(d.outcome)) {
+    if (d.planned) {
+      const planned = arrow(before, d.planned);
+      const stayed = num(d.after?.parallelism);
+      const kept = stayed !== undefined && stayed !== before.parallelism ? `; job now at parallelism ${stayed}` : '';
+      return planned ? `planned ${planned}${kept}` : undefined;
+    }
+    // Older records kept no plan: say what is known rather than a misleading "2 -> 2".
+    return num(before.parallelism) !== undefined ? `parallelism ${before.parallelism} unchanged (plan not recorded)` : undefined;
+  }
+  return arrow(before, after) || undefined;
+}
+
+export function historyRow(h: HistoryEntry): HistoryRow {
+  const d = h.detail as Record<string, any>;
+  const change = changeOf(d);
   const durationMs = num(d.phases?.totalMs) ?? (num(d.finishedAt) !== undefined ? d.finishedAt - h.at : undefined);
   return {
     kind: h.kind,
@@ -38,7 +63,7 @@ export function historyRow(h: HistoryEntry): HistoryRow {
     ...(typeof d.outcome === 'string' ? { outcome: d.outcome } : {}),
     ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
     ...(typeof d.startedBy === 'string' ? { startedBy: d.startedBy } : {}),
-    ...(parts.length ? { change: parts.join(', ') } : {}),
+    ...(change ? { change } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
     ...(d.phases ? { phases: d.phases } : {}),
     ...(typeof d.error === 'string' ? { error: d.error } : {}),
@@ -70,7 +95,7 @@ Example:
     const lists = await Promise.all(kinds.map((k) => w.store.history(o.job, k, { limit: o.limit })));
     const entries = lists.flat().sort((a, b) => b.at - a.at).slice(0, o.limit).map(historyRow);
     if (o.json) {
-      io.out(JSON.stringify({ job: o.job, where: o.local ? 'local' : 'deployed', entries }, null, 2));
+      io.out(jsonText({ job: o.job, where: o.local ? 'local' : 'deployed', entries }));
       return;
     }
     if (!entries.length) {

@@ -8,6 +8,7 @@ import { POLICIES } from '../../functions/core/policy';
 import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
 import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
+import { jsonText } from './support/json';
 import { intIn, oneOf } from './support/options';
 
 /** The scenario noise takes the seed as an unsigned 32-bit integer (local/scenarios.ts `prng`). */
@@ -87,7 +88,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
       writeFileSync(report, renderReport(reportInput(result)));
       if (opts.json) {
         const { runs: _runs, config: _config, ...rest } = result;
-        io.out(JSON.stringify({ ...rest, report }, null, 2));
+        io.out(jsonText({ ...rest, report }));
       } else io.out(`${summaryText(result)}\nReport: ${report}`);
     });
 }

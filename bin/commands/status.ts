@@ -4,6 +4,8 @@ import type { CliIo } from '../cli';
 import type { JobConfig } from '../../functions/core/config';
 import { addWhereOptions, awsOf, type WhereOptions } from './support/context';
 import { historyRow, table, type HistoryRow } from './history';
+import { CommandFailed } from './support/exit';
+import { jsonText } from './support/json';
 import { jobName } from './support/options';
 import { errorOf, iso, resolveWhere, type Where } from './support/where';
 
@@ -159,7 +161,7 @@ export function registerStatus(program: Command, io: CliIo): void {
     'after',
     `
 Parts that cannot be read (a JobManager not reachable from here, missing permissions) show their error; the rest is
-still printed. Deployed mode reads Flink at the configured URL (credentials from Secrets Manager) and the capacity
+still printed, and the exit code is 1 (0 when every part was read). Deployed mode reads Flink at the configured URL (credentials from Secrets Manager) and the capacity
 target with your AWS credentials; --local reads --flink-url and the local state file.
 
 Example:
@@ -170,7 +172,14 @@ Example:
   cmd.action(async (o: WhereOptions & { job?: string }, c: Command) => {
     const w = await resolveWhere(program, c, io, o);
     const jobs = await Promise.all(w.jobs.map((j) => jobStatus(w, j, o)));
-    if (o.json) io.out(JSON.stringify({ where: o.local ? 'local' : 'deployed', ...(w.stackName ? { stackName: w.stackName } : {}), jobs }, null, 2));
+    if (o.json) io.out(jsonText({ where: o.local ? 'local' : 'deployed', ...(w.stackName ? { stackName: w.stackName } : {}), jobs }));
     else io.out(jobs.map(human).join('\n\n'));
+    // Everything readable was printed; a part that could not be read fails the command (exit 1), named on stderr.
+    const unread = jobs.flatMap((j) =>
+      [['Flink', j.flink], ['capacity', j.capacity], ['state', j.lock]].flatMap(([part, v]) =>
+        v && typeof v === 'object' && 'error' in v && !('error' in j.flink && part === 'capacity') ? [`job ${j.job}: ${part as string}: ${(v as { error: string }).error}`] : [],
+      ),
+    );
+    if (unread.length) throw new CommandFailed(1, `could not read ${unread.length} part(s):\n  ${unread.join('\n  ')}`);
   });
 }

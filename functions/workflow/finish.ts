@@ -128,6 +128,8 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
       stopWithSavepoint: plan.stopWithSavepoint,
       direction: plan.direction,
       before: { parallelism: plan.from.parallelism, taskManagers: plan.from.taskManagers, jobId: plan.from.jobId },
+      // What Validate planned, kept for every outcome: a dry run or a failed rescale shows what it meant to do.
+      planned: { parallelism: plan.to.parallelism, taskManagers: plan.to.taskManagers },
       after: rescaled
         ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? plan.from.jobId }
         : { parallelism: state.recovery?.parallelism ?? plan.from.parallelism, jobId: state.recovery?.jobId ?? plan.from.jobId },

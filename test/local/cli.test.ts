@@ -149,6 +149,9 @@ test('history lists the rescales and decisions newest first with durations', asy
     'rescale:succeeded',
   ]);
   expect(entries[3]).toMatchObject({ change: 'parallelism 2 -> 4, TaskManagers 1 -> 2', startedBy: 'cli:test' });
+  // a dry run and a failed rescale show what was planned, not where the job stayed ("parallelism 4 -> 4")
+  expect(entries[2]).toMatchObject({ change: 'planned parallelism 4 -> 2, TaskManagers 2 -> 1' });
+  expect(entries[0]).toMatchObject({ change: 'planned parallelism 2 -> 3, TaskManagers 1 -> 2' });
   expect(entries[3].durationMs).toBeGreaterThan(0);
   const human = await cli('history', '--job', 'demo', '--limit', '2', ...local().slice(0, 5));
   expect(human.out.split('\n')).toHaveLength(3);

@@ -22,7 +22,48 @@ export interface Deployment {
 
 export class DeploymentError extends Error {}
 
-export async function resolveDeployment(stackName: string, cfn: Pick<CloudFormationClient, 'send'>): Promise<Deployment> {
+/** Where the CLI looked for the stack (for error messages): the --region / --profile given, if any. */
+export interface LookupHints {
+  region?: string;
+  profile?: string;
+}
+
+/**
+ * One line saying what to set or do, for the errors a first deployed-mode call meets: no region, no (or expired, or
+ * rejected) credentials, no permission, no network, no stack. Anything else keeps the SDK's message.
+ */
+export function readableAwsError(stackName: string, e: unknown, hints: LookupHints = {}): string {
+  const err = e as { name?: string; message?: string; code?: string; Code?: string };
+  const msg = err?.message ?? String(e);
+  const kind = `${err?.name ?? ''} ${err?.code ?? ''} ${err?.Code ?? ''} ${msg}`;
+  const where = hints.region ? ` in region ${hints.region}` : '';
+  const profile = hints.profile ? ` (profile "${hints.profile}")` : '';
+  const local = 'or run against a cluster directly with --local --flink-url URL';
+  if (/Region is missing/i.test(kind)) {
+    return `cannot read stack "${stackName}": no AWS region is set: pass --region REGION or set AWS_REGION (or give your AWS profile a region), ${local}`;
+  }
+  if (/CredentialsProviderError|Could not load credentials|Could not resolve credentials|credentials.*(not found|missing)|Unable to find.*profile|profile .* (could not be found|not found)/i.test(kind)) {
+    return `cannot read stack "${stackName}": no AWS credentials found${profile}: pass --profile NAME or set AWS_PROFILE (after \`aws configure\` or \`aws sso login\`), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; ${local}`;
+  }
+  if (/ExpiredToken|token .*expired|session .*expired/i.test(kind)) {
+    return `cannot read stack "${stackName}": your AWS credentials${profile} have expired: refresh them (for SSO: \`aws sso login${hints.profile ? ` --profile ${hints.profile}` : ''}\`) and run the command again`;
+  }
+  if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|security token included in the request is invalid/i.test(kind)) {
+    return `cannot read stack "${stackName}": AWS rejected your credentials${profile} (${msg}): check --profile / AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
+  }
+  if (/AccessDenied|not authorized/i.test(kind)) {
+    return `cannot read stack "${stackName}"${where}: access denied (${msg}): the CLI needs cloudformation:DescribeStacks on the stack (and states:*, dynamodb reads for the commands; see docs/cli.md)`;
+  }
+  if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|socket hang up|TimeoutError/i.test(kind)) {
+    return `cannot read stack "${stackName}"${where}: CloudFormation is not reachable from here (${msg}): check the network and --region, ${local}`;
+  }
+  if (/does not exist/i.test(msg)) {
+    return `stack "${stackName}" does not exist in ${hints.region ? `region ${hints.region}` : 'this region'} of this AWS account: deploy it with \`npx cdk deploy\`, set deployment.stackName in the config (or pass --stack NAME, --region REGION), or use --local`;
+  }
+  return `cannot read stack "${stackName}"${where}: ${msg}`;
+}
+
+export async function resolveDeployment(stackName: string, cfn: Pick<CloudFormationClient, 'send'>, hints: LookupHints = {}): Promise<Deployment> {
   let outputs: Record<string, string>;
   try {
     const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
@@ -31,12 +72,7 @@ export async function resolveDeployment(stackName: string, cfn: Pick<CloudFormat
     outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   } catch (e) {
     if (e instanceof DeploymentError) throw e;
-    const msg = (e as Error).message;
-    throw new DeploymentError(
-      /does not exist/.test(msg)
-        ? `stack "${stackName}" does not exist in this account/region: deploy it with \`npx cdk deploy\`, set deployment.stackName in the config, or use --local`
-        : `cannot read stack "${stackName}": ${msg}`,
-    );
+    throw new DeploymentError(readableAwsError(stackName, e, hints));
   }
   const get = (key: string) => {
     const v = outputs[key];

@@ -29,6 +29,7 @@ import {
 } from './context';
 import { followExecution, resolveDeployment } from './deployment';
 import { CommandFailed } from './exit';
+import { jsonText } from './json';
 import { ProgressPrinter, readableCause, type StepTiming } from './progress';
 
 /** Workflow input fields → the CLI options that set them, so errors name what the user typed. */
@@ -130,12 +131,12 @@ export async function executeRescale(
   if (!o.local) {
     const aws = awsOf(o);
     const stackName = o.stack ?? config.deployment.stackName;
-    const dep = await resolveDeployment(stackName, services.cloudFormation(aws));
+    const dep = await resolveDeployment(stackName, services.cloudFormation(aws), aws);
     const sfn = services.sfn(aws);
     const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: dep.stateMachineArn, name, input: JSON.stringify(input) }));
     report.executionArn = started.executionArn ?? `${dep.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     if (!o.wait) {
-      if (o.json) io.out(JSON.stringify(report, null, 2));
+      if (o.json) io.out(jsonText(report));
       else io.out(report.executionArn);
       return;
     }
@@ -191,7 +192,7 @@ export async function executeRescale(
   }
 
   summarize(report, finalState);
-  if (o.json) io.out(JSON.stringify(report, null, 2));
+  if (o.json) io.out(jsonText(report));
   else {
     io.out('');
     io.out(`${report.status}: ${report.subject ?? report.error?.cause ?? ''}`);

@@ -40,7 +40,7 @@ export async function resolveWhere(program: Command, cmd: Command, io: CliIo, o:
   }
   const aws = awsOf(o);
   const stackName = o.stack ?? config.deployment.stackName;
-  const dep = await resolveDeployment(stackName, services.cloudFormation(aws));
+  const dep = await resolveDeployment(stackName, services.cloudFormation(aws), aws);
   return {
     services,
     config,

@@ -4,7 +4,7 @@
  */
 import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -150,7 +150,7 @@ describe('deployed mode', () => {
     expect(JSON.parse(r.out)).toMatchObject({ status: 'RUNNING', input: { taskManagers: '-1', drainTaskManager: 'i-0abc', dryRun: true } });
   });
 
-  test('status reads the lock, its execution and history from the table; an unreachable JobManager is reported, not fatal', async () => {
+  test('status reads the lock, its execution and history from the table; an unreachable JobManager is reported and fails the command (exit 1)', async () => {
     const store = new DynamoStateStore({ tableName: db.tableName, client: db.client });
     const exec = `${SM.replace(':stateMachine:', ':execution:')}:orders-rescale-1`;
     await store.acquireLock('orders', exec, { now: Date.now(), ttlSeconds: 600, reason: 'parallelism 4 -> 8' });
@@ -158,7 +158,8 @@ describe('deployed mode', () => {
     await store.appendHistory({ kind: 'decision', job: 'orders', at: T0 + 60_000, id: 'd1', detail: { outcome: 'skipped', reason: 'within cooldown', fromParallelism: 4, toParallelism: 4 } });
     sfn.on(DescribeExecutionCommand, { executionArn: exec }).resolves({ status: 'RUNNING', executionArn: exec, stateMachineArn: SM, startDate: new Date() });
     const r = await cli('status', '--json');
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/could not read 1 part\(s\):\n {2}job orders: Flink: connect ECONNREFUSED/);
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ where: 'deployed', stackName: 'FlinkElastic' });
     expect(s.jobs[0]).toMatchObject({
@@ -212,4 +213,66 @@ describe('bad arguments: a clear error naming the option and the allowed range, 
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Example:\n\s+\$ flink-elastic /);
   });
+});
+
+describe('validate: a verdict for people and one for scripts', () => {
+  const write = (doc: unknown) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'flink-elastic-validate-')), 'c.json');
+    writeFileSync(f, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    return f;
+  };
+  const run = async (file: string, ...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['--config', file, 'validate', ...args], { out: (x) => void out.push(x), err: (x) => void err.push(x) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const bad = () => {
+    const doc = JSON.parse(readFileSync(configFile, 'utf8'));
+    doc.jobs[0].slotsPerTaskManager = 0;
+    doc.jobs[0].bounds.maxParallelism = 'lots';
+    return write(doc);
+  };
+
+  test('--json lists every problem of a bad file on stdout with its path, and exits 1', async () => {
+    const file = bad();
+    const r = await run(file, '--json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ valid: false, file });
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        { path: 'jobs[0].slotsPerTaskManager', message: expect.stringMatching(/from 1 to 256/), value: 0 },
+        expect.objectContaining({ path: 'jobs[0].bounds.maxParallelism', value: 'lots' }),
+      ]),
+    );
+    expect(r.err).toMatch(/is invalid \(\d+ problems\)/);
+  });
+
+  test('--json for a good file: valid, no problems, the job names and the config with defaults', async () => {
+    const r = await run(configFile, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ valid: true, file: configFile, problems: [], jobs: ['orders'] });
+    expect(report.config.jobs[0]).toMatchObject({ name: 'orders', mode: 'savepoint', drainTimeoutSeconds: 300 });
+  });
+
+  test('a file that is not JSON is one problem at the root', async () => {
+    const r = await run(write('{ "jobs": ['), '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).problems).toEqual([{ path: '', message: expect.stringMatching(/^not valid JSON/) }]);
+  });
+
+  test('without --json: the problems on stderr, nothing on stdout, exit 1', async () => {
+    const r = await run(bad());
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/- jobs\[0\]\.slotsPerTaskManager: must be an integer from 1 to 256 \(got 0\)/);
+  });
+});
+
+test('--version prints the package version', async () => {
+  const r = await cli('--version');
+  expect(r.code).toBe(0);
+  expect(r.out.trim()).toBe(JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')).version);
 });
