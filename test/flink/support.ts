@@ -131,7 +131,7 @@ export function phases(n?: Notification): Record<string, number> {
  */
 export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig } {
   let rig: Rig | undefined;
-  let failed = false;
+  const failed = false;
   beforeAll(async () => {
     rig = await start();
   }, 5 * 60_000);
