@@ -13,7 +13,7 @@ import { recordFigures, Rig, TIER_VERSIONS, useRig } from './support';
 const COST_US = 2000;
 
 describe.each(TIER_VERSIONS)('Flink %s, the loop in real time', (version) => {
-  const { rig } = useRig(version, () =>
+  const { rig, test } = useRig(version, () =>
     Rig.start(version, { taskManagers: 1, parallelism: 1, rate: 150, costUs: COST_US }, {
       bounds: { maxParallelism: 2, maxTaskManagers: 2 },
       job: { lag: { source: { type: 'flink-pending-records' }, highThreshold: 2000, lowThreshold: 50 }, scaleDownDelaySeconds: 3600 },
