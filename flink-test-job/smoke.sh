@@ -2,7 +2,7 @@
 # Smoke test of the test job on a real local Flink session cluster (see README.md, "Smoke test"):
 #   FLINK_VERSION=1.20.5 FLINK_LIB=.../lib FLINK_BASH_UTILS=.../bin/bash-java-utils.jar REST_PORT=18137 \
 #     bash smoke.sh
-# Runs at parallelism 1, raises and lowers the rate file and checks pendingRecords follows, takes a savepoint,
+# Runs at parallelism 1, raises the rate file (8000) then sets it to 0 and checks pendingRecords follows, takes a savepoint,
 # cancels, restores at RESCALE_TO (default 2) from it, stops with a savepoint and checks the verdict
 # (files and REST): checked > 0, lost = 0, duplicated = 0. Then a job with injected loss/duplication must
 # show lost > 0 and duplicated > 0. Kills the cluster it started on exit. Exit 0 = all checks passed.
@@ -107,23 +107,24 @@ read -r c2 _ _ cp2 _ _ <<< "$(verdict_files "$WORK/verdict" "$JOB")"; t2=$(pytho
 thr=$(python3 -c "print(round(($c2-$c1)*1000/max(1,$t2-$t1)))")
 log "rate 8000: pendingRecords=$p1 work busyTimeMsPerSecond=$busy; $thr rec/s checked at parallelism 1, saturated (checkpoints $cp1..$cp2)"
 [ "$p1" -gt $((p0 + 5000)) ] && ok "pendingRecords rose with the rate ($p0 -> $p1)" || bad "pendingRecords did not rise ($p0 -> $p1)"
-set_rate 500
+set_rate 0 # any progress must now lower the backlog, even on a machine too loaded to keep up with 500/s
 sleep 4
 p2=$(msum "$JOB" "$SRC" Source__source.pendingRecords)
 p3=$p2
-for _ in $(seq 1 30); do
+for _ in $(seq 1 60); do
   sleep 1
   p3=$(msum "$JOB" "$SRC" Source__source.pendingRecords)
-  [ "$p3" -lt $((p2 - 5000)) ] && break
+  [ "$p3" -lt $((p2 - 3000)) ] && break
 done
-log "rate 500: pendingRecords $p2 -> $p3"
-[ "$p3" -lt $((p2 - 5000)) ] && ok "pendingRecords fell with the rate ($p2 -> $p3)" || bad "pendingRecords did not fall ($p2 -> $p3)"
+log "rate 0: pendingRecords $p2 -> $p3 (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$p3" -lt $((p2 - 3000)) ] && ok "pendingRecords fell with the rate ($p2 -> $p3)" || bad "pendingRecords did not fall ($p2 -> $p3)"
+set_rate 1000
 
 # 2. savepoint, cancel, downtime, restore at RESCALE_TO
 SP=$(savepoint "$JOB" savepoints '{"cancel-job":false}')
 log "savepoint $SP"
 curl -s -X PATCH "$R/jobs/$JOB?mode=cancel" > /dev/null
-sleep 8 # downtime: the producer goes on (rate 500), the backlog must be there after the restore
+sleep 8 # downtime: the producer goes on (rate 1000), the backlog must be there after the restore
 JOB2=$(submit "$RESCALE_TO" "$SP" "$WORK/verdict")
 wait_running "$JOB2"
 SRC=$(vid "$JOB2" "Source: source"); VD=$(vid "$JOB2" verdict)
