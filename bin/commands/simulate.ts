@@ -8,6 +8,7 @@ import { POLICIES } from '../../functions/core/policy';
 import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
 import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
+import { CommandFailed } from './support/exit';
 import { intIn, oneOf } from './support/options';
 
 /** The scenario noise takes the seed as an unsigned 32-bit integer (local/scenarios.ts `prng`). */
@@ -89,5 +90,11 @@ export function registerSimulate(program: Command, io: CliIo): void {
         const { runs: _runs, config: _config, ...rest } = result;
         io.out(JSON.stringify({ ...rest, report }, null, 2));
       } else io.out(`${summaryText(result)}\nReport: ${report}`);
+      // A rescale that fails in a simulation would fail in production too: the run fails (exit 1), naming it.
+      const failed = result.jobs.reduce((a, j) => a + j.failedRescales, 0);
+      if (failed > 0) {
+        const first = result.jobs.flatMap((j) => j.failures)[0];
+        throw new CommandFailed(1, `${failed} rescale(s) failed in the simulation (first: ${first.job}: ${first.reason}); see the summary and ${report}`);
+      }
     });
 }
