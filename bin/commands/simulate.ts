@@ -39,8 +39,10 @@ export function registerSimulate(program: Command, io: CliIo): void {
       'after',
       [
         '',
-        'With --config FILE the simulation runs your jobs (bounds, thresholds, policy knobs, alarm shapes) against the',
-        'emulator: Flink URLs, capacity targets and metric sources are replaced by local ones.',
+        'With --config FILE the simulation runs your jobs (any valid config: every lag source, target and mode) against',
+        'the emulator, each with its own jar, entry class, program arguments, slots, bounds and Flink version; Flink URLs',
+        'point at local emulators and capacity targets are simulated ones of the same kind.',
+        'A rescale that fails makes the run fail (exit 1): the summary and the report name it and its reason.',
         '',
         'How each policy is triggered:',
         ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(14)} ${t.description}`),
