@@ -12,6 +12,7 @@ import { LockHeldError, type LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
+import { resolveJar } from './validate';
 
 /**
  * A stop-with-savepoint is still in progress, so recovery cannot tell yet whether Flink will stop the job. The state
@@ -280,6 +281,18 @@ function submitRequest(job: JobConfig, parallelism: number, savepointPath: strin
   };
 }
 
+/**
+ * The jar to run: the one Validate resolved (and uploaded if it was missing), unless the JobManager lost it since
+ * (a session cluster restarted mid-rescale): then, for `submit.jarPath`, it is uploaded again.
+ */
+async function jarToRun(deps: WorkflowDeps, flink: FlinkApi, plan: Plan): Promise<string> {
+  const job = jobConfig(deps, plan.job);
+  if (plan.jarId && (job.submit?.jarId || (await flink.jars()).some((j) => j.id === plan.jarId))) return plan.jarId;
+  const id = await resolveJar(deps, flink, job, true);
+  if (!id) throw new PreconditionError(`cannot resubmit job "${plan.job}": no jar id resolved`);
+  return id;
+}
+
 async function hasJob(flink: FlinkApi, jobId: string): Promise<boolean> {
   return (await flink.jobs()).some((j) => j.id === jobId);
 }
@@ -292,7 +305,7 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
   if (!(await hasJob(flink, plan.newJobId))) {
     const old = await flink.job(plan.from.jobId);
     if (!isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
-    await flink.runJar(plan.jarId!, submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
+    await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
   }
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId });
   return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now() };
@@ -551,8 +564,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       at: deps.now(),
     };
   }
-  if (!plan.jarId) throw new PreconditionError(`cannot resubmit job "${plan.job}": no jar id resolved`);
-  await flink.runJar(plan.jarId, submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
+  await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
   actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
   const r = await pollInline(deps, async () => {
     const d = await flink.job(plan.rollbackJobId);
