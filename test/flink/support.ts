@@ -13,7 +13,7 @@ import type { CapacityTarget } from '../../functions/adapters/targets/types';
 import { parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
 import { FileStateStore } from '../../local/file-state-store';
-import { pinnedVersions } from '../../local/real-flink/distribution';
+import { compareVersions, pinnedVersions } from '../../local/real-flink/distribution';
 import { RealFlinkJob, type RealFlinkJobOptions } from '../../local/real-flink/harness';
 import { LocalProcessTarget } from '../../local/real-flink/process-target';
 import { runWorkflowLocally, synthesizeRescaleAsl, type LocalRunResult, type RunEvent } from '../../local/workflow-runner';
@@ -22,6 +22,21 @@ import { runWorkflowLocally, synthesizeRescaleAsl, type LocalRunResult, type Run
 export const TIER_VERSIONS: string[] = (process.env.FLINK_TIER_VERSIONS ?? pinnedVersions().join(',')).split(',').map((v) => v.trim()).filter(Boolean);
 
 const FIGURES = resolve(__dirname, '..', '..', 'reports', 'real-flink', 'figures.jsonl');
+
+/**
+ * Adaptive scheduler settings for a test cluster (why each: test/flink/adaptive.test.ts). 1.x and 2.x name the
+ * cooldown differently (FLIP-472 renamed scaling-interval.min to executing.cooldown-after-rescaling in 2.0).
+ */
+export function adaptiveClusterConfig(version: string): Record<string, string | number | boolean> {
+  const common = { 'slot.idle.timeout': 3000 };
+  return compareVersions(version, '2.0.0') >= 0
+    ? {
+        'jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling': '2 s',
+        'jobmanager.adaptive-scheduler.executing.resource-stabilization-timeout': '2 s',
+        ...common,
+      }
+    : { 'jobmanager.adaptive-scheduler.scaling-interval.min': '2 s', ...common };
+}
 
 /** Appends one measured figure line (test, version, what was measured) for the tier's summary. */
 export function recordFigures(test: string, version: string, figures: Record<string, unknown>): void {
