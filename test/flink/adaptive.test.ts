@@ -24,7 +24,7 @@
 import { adaptiveClusterConfig, phases, recordFigures, Rig, TIER_VERSIONS, useRig } from './support';
 
 describe.each(TIER_VERSIONS)('Flink %s, adaptive mode', (version) => {
-  const { rig } = useRig(version, () =>
+  const { rig, test } = useRig(version, () =>
     Rig.start(version, { scheduler: 'adaptive', taskManagers: 2, parallelism: 2, rate: 600, costUs: 100, clusterConfig: adaptiveClusterConfig(version) }),
   );
 

@@ -82,7 +82,9 @@ export class Rig {
     this.config = parseConfig(doc, 'real-Flink tier');
     this.jobConfig = this.config.jobs[0];
     this.flink = new FlinkRestClient({ baseUrl: this.job.cluster.restUrl, timeoutMs: 10_000, retries: 3, retryDelayMs: 500, version: this.jobConfig.flink.version });
-    this.target = new LocalProcessTarget({ cluster: this.job.cluster, flink: this.flink, bounds: this.jobConfig.bounds });
+    // Reactive mode: the job holds every slot and scale-in is a lower desired count (no drain), as an ASG without
+    // scale-in protection; Flink restarts the job on the slots left.
+    this.target = new LocalProcessTarget({ cluster: this.job.cluster, flink: this.flink, bounds: this.jobConfig.bounds, unprotected: this.jobConfig.mode === 'reactive' });
   }
 
   deps(over: Partial<WorkflowDeps> = {}): WorkflowDeps {
@@ -141,19 +143,33 @@ export function phases(n?: Notification): Record<string, number> {
 }
 
 /**
- * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll; a failed test keeps the
- * cluster's logs (their folder is printed).
+ * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll. A test declared with the
+ * returned `test` that fails keeps the cluster's logs (their folder is printed); a plain jest `test` does not.
  */
-export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig } {
+export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig; test: (name: string, fn: () => Promise<void>, timeoutMs?: number) => void } {
   let rig: Rig | undefined;
   let failed = false;
   beforeAll(async () => {
-    rig = await start();
+    try {
+      rig = await start();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
   }, 5 * 60_000);
-  afterEach(() => {
-    const s = (expect as unknown as { getState(): { assertionCalls: number; currentTestName?: string } }).getState();
-    void s;
-  });
+  const rigTest = (name: string, fn: () => Promise<void>, timeoutMs?: number) =>
+    test(
+      name,
+      async () => {
+        try {
+          await fn();
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      },
+      timeoutMs,
+    );
   afterAll(async () => {
     if (!rig) return;
     if (failed) process.stderr.write(`real-Flink tier (${version}): logs kept in ${rig.job.cluster.logDir}\n`);
@@ -164,5 +180,6 @@ export function useRig(version: string, start: () => Promise<Rig>): { rig: () =>
       if (!rig) throw new Error('the real Flink cluster did not start');
       return rig;
     },
+    test: rigTest,
   };
 }
