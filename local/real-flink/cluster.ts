@@ -254,8 +254,11 @@ export class FlinkCluster {
           'jobmanager',
           jvm,
           'org.apache.flink.container.entrypoint.StandaloneApplicationClusterEntryPoint',
-          ['--configDir', this.confDir, '--job-classname', r.entryClass, ...(r.jobId ? ['--job-id', r.jobId] : []), ...(r.args ?? [])],
-          [r.jar],
+          // --jars (1.20 and 2.x alike): the job graph carries the jar as a user artifact, so TaskManagers load its
+          // classes from the blob server. On the JobManager's classpath instead, the JobManager ran the main method
+          // but every task failed with ClassNotFoundException (the TaskManagers never saw the jar).
+          // --jars takes several values: it goes before a known option, or it would swallow the program arguments.
+          ['--configDir', this.confDir, '--jars', r.jar, '--job-classname', r.entryClass, ...(r.jobId ? ['--job-id', r.jobId] : []), ...(r.args ?? [])],
         )
       : this.spawnJvm('jobmanager', jvm, 'org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint', ['--configDir', this.confDir]);
     this.log(`Flink ${this.version} JobManager starting (REST ${this.restUrl}, logs ${this.logDir})`);

@@ -6,7 +6,7 @@
  *
  * - `setDesired` up starts TaskManager JVMs and returns once Flink registered them (like an ASG whose instances boot);
  *   down stops idle TaskManagers only (holding no slots per Flink's own answer), newest first, never a busy one —
- *   as an ASG honouring scale-in protection does;
+ *   as an ASG honouring scale-in protection does (`unprotected`: busy ones too, idle first — reactive mode);
  * - `release` stops exactly the named members, each re-checked against the fresh TaskManagers first: a member whose
  *   TaskManager holds slots, or whose slot counts are unknown, is skipped with its reason.
  */
@@ -32,6 +32,12 @@ export interface ProcessTargetOptions {
   bounds: JobTaskManagerBounds;
   /** The most TaskManager processes this machine should run (default 6). */
   max?: number;
+  /**
+   * Scale-in (`setDesired` down) may stop TaskManagers that hold slots, idle ones first: an Auto Scaling group whose
+   * members carry no scale-in protection. Reactive mode needs this: the job holds every slot, the workflow only lowers
+   * the desired count, and Flink restarts the job on the slots left. Default false (never stop a busy one).
+   */
+  unprotected?: boolean;
   dryRun?: boolean;
   name?: string;
 }
@@ -72,12 +78,15 @@ export class LocalProcessTarget implements CapacityTarget {
     } else if (plan.changed) {
       const tms = await this.opts.flink.taskManagers();
       const idle = new Set(tms.filter(isIdle).map((t) => t.id));
-      const stop = running.filter((id) => idle.has(id)).reverse().slice(0, previous - plan.desired);
+      const newestFirst = [...running].reverse();
+      const candidates = this.opts.unprotected ? [...newestFirst.filter((id) => idle.has(id)), ...newestFirst.filter((id) => !idle.has(id))] : newestFirst.filter((id) => idle.has(id));
+      const stop = candidates.slice(0, previous - plan.desired);
       for (const id of stop) {
-        if (dry) actions.push(`would stop idle TaskManager ${id}`);
+        const what = idle.has(id) ? 'idle TaskManager' : 'TaskManager (holding slots; no scale-in protection)';
+        if (dry) actions.push(`would stop ${what} ${id}`);
         else {
           await this.opts.cluster.stopTaskManager(id, 'graceful');
-          actions.push(`stopped idle TaskManager ${id} (SIGTERM, process exited)`);
+          actions.push(`stopped ${what} ${id} (SIGTERM, process exited)`);
         }
       }
       const kept = previous - plan.desired - stop.length;

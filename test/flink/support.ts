@@ -13,7 +13,7 @@ import type { CapacityTarget } from '../../functions/adapters/targets/types';
 import { parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
 import { FileStateStore } from '../../local/file-state-store';
-import { pinnedVersions } from '../../local/real-flink/distribution';
+import { compareVersions, pinnedVersions } from '../../local/real-flink/distribution';
 import { RealFlinkJob, type RealFlinkJobOptions } from '../../local/real-flink/harness';
 import { LocalProcessTarget } from '../../local/real-flink/process-target';
 import { runWorkflowLocally, synthesizeRescaleAsl, type LocalRunResult, type RunEvent } from '../../local/workflow-runner';
@@ -22,6 +22,21 @@ import { runWorkflowLocally, synthesizeRescaleAsl, type LocalRunResult, type Run
 export const TIER_VERSIONS: string[] = (process.env.FLINK_TIER_VERSIONS ?? pinnedVersions().join(',')).split(',').map((v) => v.trim()).filter(Boolean);
 
 const FIGURES = resolve(__dirname, '..', '..', 'reports', 'real-flink', 'figures.jsonl');
+
+/**
+ * Adaptive scheduler settings for a test cluster (why each: test/flink/adaptive.test.ts). 1.x and 2.x name the
+ * cooldown differently (FLIP-472 renamed scaling-interval.min to executing.cooldown-after-rescaling in 2.0).
+ */
+export function adaptiveClusterConfig(version: string): Record<string, string | number | boolean> {
+  const common = { 'slot.idle.timeout': 3000 };
+  return compareVersions(version, '2.0.0') >= 0
+    ? {
+        'jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling': '2 s',
+        'jobmanager.adaptive-scheduler.executing.resource-stabilization-timeout': '2 s',
+        ...common,
+      }
+    : { 'jobmanager.adaptive-scheduler.scaling-interval.min': '2 s', ...common };
+}
 
 /** Appends one measured figure line (test, version, what was measured) for the tier's summary. */
 export function recordFigures(test: string, version: string, figures: Record<string, unknown>): void {
@@ -67,7 +82,9 @@ export class Rig {
     this.config = parseConfig(doc, 'real-Flink tier');
     this.jobConfig = this.config.jobs[0];
     this.flink = new FlinkRestClient({ baseUrl: this.job.cluster.restUrl, timeoutMs: 10_000, retries: 3, retryDelayMs: 500, version: this.jobConfig.flink.version });
-    this.target = new LocalProcessTarget({ cluster: this.job.cluster, flink: this.flink, bounds: this.jobConfig.bounds });
+    // Reactive mode: the job holds every slot and scale-in is a lower desired count (no drain), as an ASG without
+    // scale-in protection; Flink restarts the job on the slots left.
+    this.target = new LocalProcessTarget({ cluster: this.job.cluster, flink: this.flink, bounds: this.jobConfig.bounds, unprotected: this.jobConfig.mode === 'reactive' });
   }
 
   deps(over: Partial<WorkflowDeps> = {}): WorkflowDeps {
@@ -126,9 +143,8 @@ export function phases(n?: Notification): Record<string, number> {
 }
 
 /**
- * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll. Tests written with the
- * returned `test` mark the rig failed when they throw: then the cluster's work folder (logs, config, savepoints) is
- * kept and its path printed.
+ * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll. A test declared with the
+ * returned `test` that fails keeps the cluster's logs (their folder is printed); a plain jest `test` does not.
  */
 export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig; test: (name: string, fn: () => Promise<void>, timeoutMs?: number) => void } {
   let rig: Rig | undefined;
@@ -141,6 +157,19 @@ export function useRig(version: string, start: () => Promise<Rig>): { rig: () =>
       throw e;
     }
   }, 5 * 60_000);
+  const rigTest = (name: string, fn: () => Promise<void>, timeoutMs?: number) =>
+    test(
+      name,
+      async () => {
+        try {
+          await fn();
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      },
+      timeoutMs,
+    );
   afterAll(async () => {
     if (!rig) return;
     if (failed) process.stderr.write(`real-Flink tier (${version}): cluster logs kept in ${rig.job.cluster.logDir}\n`);
@@ -151,18 +180,6 @@ export function useRig(version: string, start: () => Promise<Rig>): { rig: () =>
       if (!rig) throw new Error('the real Flink cluster did not start');
       return rig;
     },
-    test: (name, fn, timeoutMs) =>
-      test(
-        name,
-        async () => {
-          try {
-            await fn();
-          } catch (e) {
-            failed = true;
-            throw e;
-          }
-        },
-        timeoutMs,
-      ),
+    test: rigTest,
   };
 }

@@ -66,3 +66,12 @@ test('wire helpers: version features, metric name sanitising, operator chains', 
   expect(metricOperatorName('x'.repeat(100))).toHaveLength(80);
   expect(chainedOperatorNames('Source: Kafka -> Map -> Filter')).toEqual(['Source: Kafka', 'Map', 'Filter']);
 });
+
+test('a configured "major.minor" version is reported as configured, not as an invented ".0" patch release', async () => {
+  // The config's flink.version is "1.20" (major.minor); the cluster may run 1.20.5. Reporting "1.20.0" put a
+  // release the cluster does not run into every notification ("Flink 1.20.0" for a 1.20.5 cluster).
+  const api = new FlinkRestClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 100, version: '1.20' });
+  await expect(api.version()).resolves.toMatchObject({ version: '1.20', major: 1, minor: 20 });
+  const exact = new FlinkRestClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 100, version: '2.3.0' });
+  await expect(exact.version()).resolves.toMatchObject({ version: '2.3.0', major: 2, minor: 3 });
+});

@@ -157,8 +157,8 @@ export class FlinkRestClient implements FlinkApi {
       transitional: { clarifyTimeoutError: true },
     });
     if (opts.version) {
-      const v = /^\d+\.\d+$/.test(opts.version) ? `${opts.version}.0` : opts.version;
-      this.versionPromise = Promise.resolve(versionInfo(v));
+      // Kept as given: a configured "1.20" is reported as "1.20", never as a patch release the cluster may not run.
+      this.versionPromise = Promise.resolve(versionInfo(opts.version));
     }
   }
 
