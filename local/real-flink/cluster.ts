@@ -137,16 +137,25 @@ export class FlinkCluster {
 
   /** Starts the JobManager and the initial TaskManagers; resolves once REST answers and they registered. */
   static async start(opts: ClusterOptions): Promise<FlinkCluster> {
-    const c = new FlinkCluster(opts, await freePort(), await freePort(), await freePort());
-    try {
-      c.writeConfig();
-      c.computeTaskManagerParams();
-      await c.startJobManager();
-      await c.addTaskManagers(opts.taskManagers ?? 1);
-      return c;
-    } catch (e) {
-      await c.stop();
-      throw new Error(`${(e as Error).message} (logs: ${c.logDir})`, { cause: e });
+    // Ports are picked free, then bound by the JVM a moment later: another process may take one in between. Such a
+    // start is tried again on new ports (twice at most); any other failure is reported at once.
+    for (let attempt = 1; ; attempt++) {
+      const c = new FlinkCluster(opts, await freePort(), await freePort(), await freePort());
+      try {
+        c.writeConfig();
+        c.computeTaskManagerParams();
+        await c.startJobManager();
+        await c.addTaskManagers(opts.taskManagers ?? 1);
+        return c;
+      } catch (e) {
+        await c.stop();
+        const portTaken = /Unable to open BLOB Server|Address already in use|BindException|Could not start (rest|RPC) endpoint/i.test((e as Error).message);
+        if (portTaken && attempt < 3) {
+          c.log(`a port was taken meanwhile (${(e as Error).message.split('\n')[0].slice(0, 160)}); starting again on other ports`);
+          continue;
+        }
+        throw new Error(`${(e as Error).message} (logs: ${c.logDir})`, { cause: e });
+      }
     }
   }
 
@@ -197,7 +206,11 @@ export class FlinkCluster {
       ...this.opts.config,
     };
     mkdirSync(join(this.workDir, 'tmp'), { recursive: true });
-    writeFileSync(join(this.confDir, 'config.yaml'), Object.entries(cfg).map(([k, v]) => `${k}: ${yamlValue(v)}`).join('\n') + '\n');
+    // Flink 1.19 introduced config.yaml (standard YAML); older releases read flink-conf.yaml (the same flat keys)
+    const file = compareVersions(this.version, '1.19.0') >= 0 ? 'config.yaml' : 'flink-conf.yaml';
+    // (the legacy parser takes values verbatim: no YAML quoting there)
+    const value = file === 'config.yaml' ? yamlValue : (v: string | number | boolean) => String(v);
+    writeFileSync(join(this.confDir, file), Object.entries(cfg).map(([k, v]) => `${k}: ${value(v)}`).join('\n') + '\n');
     writeFileSync(
       join(this.confDir, 'log4j.properties'),
       [

@@ -34,6 +34,8 @@ interface LockEntry {
 
 interface LockFile {
   default: string;
+  /** The versions the real-Flink tier runs by default. */
+  tier: string[];
   distributions: Record<string, LockEntry>;
 }
 
@@ -43,6 +45,11 @@ export const DEFAULT_CACHE = join(REPO, '.cache', 'flink');
 
 export function lockFile(): LockFile {
   return JSON.parse(readFileSync(LOCK_PATH, 'utf8')) as LockFile;
+}
+
+/** The versions the real-Flink tier runs when FLINK_TIER_VERSIONS is unset. */
+export function tierVersions(): string[] {
+  return [...lockFile().tier];
 }
 
 /** The pinned versions, newest last. */

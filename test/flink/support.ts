@@ -13,13 +13,13 @@ import type { CapacityTarget } from '../../functions/adapters/targets/types';
 import { parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
 import { FileStateStore } from '../../local/file-state-store';
-import { compareVersions, pinnedVersions } from '../../local/real-flink/distribution';
+import { compareVersions, tierVersions } from '../../local/real-flink/distribution';
 import { RealFlinkJob, type RealFlinkJobOptions } from '../../local/real-flink/harness';
 import { LocalProcessTarget } from '../../local/real-flink/process-target';
 import { runWorkflowLocally, synthesizeRescaleAsl, type LocalRunResult, type RunEvent } from '../../local/workflow-runner';
 
-/** FLINK_TIER_VERSIONS=1.20.5,2.3.0 (default: every pinned version). */
-export const TIER_VERSIONS: string[] = (process.env.FLINK_TIER_VERSIONS ?? pinnedVersions().join(',')).split(',').map((v) => v.trim()).filter(Boolean);
+/** FLINK_TIER_VERSIONS=1.20.5,2.3.0 (default: the lock file's `tier` list). */
+export const TIER_VERSIONS: string[] = (process.env.FLINK_TIER_VERSIONS ?? tierVersions().join(',')).split(',').map((v) => v.trim()).filter(Boolean);
 
 const FIGURES = resolve(__dirname, '..', '..', 'reports', 'real-flink', 'figures.jsonl');
 
