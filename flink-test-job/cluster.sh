@@ -3,6 +3,7 @@
 # scripts. Sourced by smoke.sh; usable alone:
 #   FLINK_LIB=/path/to/flink/lib FLINK_BASH_UTILS=/path/to/bin/bash-java-utils.jar REST_PORT=18137 \
 #     bash cluster.sh start DIR [TASKMANAGERS]      # writes DIR/conf, DIR/*.log, DIR/pids
+#   ... bash cluster.sh add-tm DIR N                # one more TaskManager, tm-N
 #   bash cluster.sh stop DIR                        # kills exactly the pids in DIR/pids
 set -euo pipefail
 
@@ -62,18 +63,8 @@ CONF
     -cp "$cp" org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$dir/conf" \
     > "$dir/jm.out" 2>&1 &
   echo $! >> "$dir/pids"
-  local params jvm dyn
-  params=$(java -cp "$FLINK_BASH_UTILS:$cp" org.apache.flink.runtime.util.bash.BashJavaUtils \
-    GET_TM_RESOURCE_PARAMS --configDir "$dir/conf" 2>/dev/null | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' \
-    | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')
-  jvm=$(echo "$params" | sed -n 1p)
-  dyn=$(echo "$params" | sed -n 2p)
   for i in $(seq 1 "$tms"); do
-    # shellcheck disable=SC2086
-    java $JAVA_OPENS $jvm -Dlog.file="$dir/tm$i.log" -Dlog4j.configurationFile="file:$dir/conf/log4j.properties" \
-      -cp "$cp" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$dir/conf" $dyn \
-      -D taskmanager.resource-id="tm-$i" > "$dir/tm$i.out" 2>&1 &
-    echo $! >> "$dir/pids"
+    cluster_add_tm "$dir" "$i"
   done
   for _ in $(seq 1 90); do
     if curl -sf "http://127.0.0.1:$REST_PORT/overview" 2>/dev/null | grep -q "\"taskmanagers\":$tms"; then
@@ -83,6 +74,22 @@ CONF
   done
   echo "cluster did not come up (see $dir/*.log)" >&2
   return 1
+}
+
+# Starts TaskManager tm-N of the cluster in DIR (also to replace a killed one); appends its pid to DIR/pids.
+cluster_add_tm() {
+  local dir=$1 i=$2 cp params jvm dyn
+  cp=$(ls "$FLINK_LIB"/*.jar | tr '\n' ':')
+  params=$(java -cp "$FLINK_BASH_UTILS:$cp" org.apache.flink.runtime.util.bash.BashJavaUtils \
+    GET_TM_RESOURCE_PARAMS --configDir "$dir/conf" 2>/dev/null | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' \
+    | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')
+  jvm=$(echo "$params" | sed -n 1p)
+  dyn=$(echo "$params" | sed -n 2p)
+  # shellcheck disable=SC2086
+  java $JAVA_OPENS $jvm -Dlog.file="$dir/tm$i.log" -Dlog4j.configurationFile="file:$dir/conf/log4j.properties" \
+    -cp "$cp" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$dir/conf" $dyn \
+    -D taskmanager.resource-id="tm-$i" > "$dir/tm$i.out" 2>&1 &
+  echo $! >> "$dir/pids"
 }
 
 cluster_stop() {
@@ -101,6 +108,7 @@ cluster_stop() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
     start) cluster_start "$2" "${3:-2}" ;;
+    add-tm) cluster_add_tm "$2" "$3" ;;
     stop) cluster_stop "$2" ;;
     *) echo "usage: cluster.sh start DIR [TMS] | stop DIR" >&2; exit 2 ;;
   esac

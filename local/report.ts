@@ -40,6 +40,8 @@ export interface RescaleMark {
   from: number;
   to: number;
   outcome: string;
+  /** Why it failed (the workflow's error), for a failed rescale. */
+  reason?: string;
 }
 
 export interface JobRun {
@@ -156,7 +158,7 @@ function eventsChart(job: JobRun, durationMs: number): string {
   parts.push(`<text x="${M.l - 6}" y="${yRes + 12}" class="tick" text-anchor="end">rescales</text>`);
   for (const r of job.rescales) {
     const end = r.end ?? durationMs;
-    parts.push(`<rect x="${x(r.start).toFixed(1)}" y="${yRes + 2}" width="${Math.max(2, x(end) - x(r.start)).toFixed(1)}" height="${rowH - 4}" class="rescale ${r.outcome === 'succeeded' ? '' : 'failed'}"><title>${esc(`rescale ${r.from} → ${r.to}: ${r.outcome} (${clock(r.start)}–${clock(end)})`)}</title></rect>`);
+    parts.push(`<rect x="${x(r.start).toFixed(1)}" y="${yRes + 2}" width="${Math.max(2, x(end) - x(r.start)).toFixed(1)}" height="${rowH - 4}" class="rescale ${r.outcome === 'succeeded' ? '' : 'failed'}"><title>${esc(`rescale ${r.from} → ${r.to}: ${r.outcome}${r.reason ? `: ${r.reason}` : ''} (${clock(r.start)}–${clock(end)})`)}</title></rect>`);
   }
   const yDec = yRes + rowH;
   parts.push(`<text x="${M.l - 6}" y="${yDec + 12}" class="tick" text-anchor="end">decisions</text>`);
@@ -176,7 +178,14 @@ export function renderReport(r: ReportInput): string {
         .filter((d) => d.action !== 'none')
         .map((d) => `<tr><td>${clock(d.t)}</td><td>${esc(d.action)}</td><td>${d.targetParallelism ?? ''}</td><td>${d.targetTaskManagers ?? ''}</td><td>${esc(d.trigger ?? '')}</td><td>${esc(d.reason)}</td></tr>`)
         .join('');
+      const failed = j.rescales.filter((x) => x.reason !== undefined || x.outcome.startsWith('failed') || x.outcome === 'rejected');
+      const failedTable = failed.length
+        ? `<div class="failures" role="alert"><b>${failed.length} rescale(s) FAILED</b><table><thead><tr><th>time</th><th>rescale</th><th>outcome</th><th>reason</th></tr></thead><tbody>${failed
+            .map((x) => `<tr class="failed-rescale"><td>${clock(x.start)}</td><td>${x.from} → ${x.to}</td><td>${esc(x.outcome)}</td><td>${esc(x.reason ?? '')}</td></tr>`)
+            .join('')}</tbody></table></div>`
+        : '';
       return `<section class="job" data-job="${esc(j.job)}"><h2>${esc(j.job)}</h2>
+${failedTable}
 ${chart('Input rate vs processing capacity (records/s)', r.durationMs, [
   { name: 'input rate', color: '#2563eb', values: pts((p) => p.inputRate) },
   { name: 'capacity', color: '#16a34a', values: pts((p) => p.capacity), step: true },
@@ -208,7 +217,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px;border-bott
 .chart{margin:8px 0}.chart figcaption{font-weight:600;font-size:13px}.legend span{font-weight:400;margin-left:12px;color:#334155}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 svg{width:100%;height:auto}.grid{stroke:#e2e8f0}.tick{font-size:11px;fill:#64748b}
-.alarm{fill:#fca5a5}.rescale{fill:#fdba74}.rescale.failed{fill:#ef4444}
+.failures{border:2px solid #dc2626;background:#fef2f2;padding:6px 10px;border-radius:6px;margin:8px 0}.alarm{fill:#fca5a5}.rescale{fill:#fdba74}.rescale.failed{fill:#ef4444}
 .decision{stroke:#0f172a;stroke-width:.5;cursor:help}.decision.up{fill:#ea580c}.decision.down{fill:#0891b2}.decision.none{fill:#cbd5e1}
 #hover{position:fixed;bottom:12px;left:50%;transform:translateX(-50%);max-width:900px;background:#0f172a;color:#fff;padding:6px 10px;border-radius:6px;display:none;font-size:13px}
 </style></head><body>

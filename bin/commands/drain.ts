@@ -12,7 +12,7 @@ export function registerDrain(program: Command, io: CliIo): void {
   const cmd = program
     .command('drain')
     .description(
-      'Gracefully shut down one named TaskManager: scale in by one, wait until it holds no slots (or the drain timeout), then release exactly it (seed: gracefulShutdownTaskManager)',
+      'Gracefully shut down one named TaskManager: scale in by one and release exactly it, within the drain timeout (seed: gracefulShutdownTaskManager)',
     )
     .requiredOption('--task-manager <id>', 'the Flink TaskManager id or the capacity member (instance id / pod name); `status` lists both', memberId)
     .option('--drain-timeout <duration>', 'how long to wait for it to hold no slots, 10s to 2h (default: the job\'s drainTimeoutSeconds)', durationIn('--drain-timeout', 10, 7200));
@@ -20,9 +20,10 @@ export function registerDrain(program: Command, io: CliIo): void {
     'after',
     `
 The workflow input is {"job": NAME, "taskManagers": "-1", "drainTaskManager": ID, ...}. The job's parallelism drops by
-one TaskManager's slots; where Flink places the remaining tasks is Flink's choice, so if the named TaskManager still
-holds slots at the drain timeout, another idle surplus TaskManager is released instead and the result says so
-("released" in --json). A TaskManager that holds slots is never removed.
+one TaskManager's slots and exactly the named TaskManager is released ("released" in --json), never another one. In
+savepoint mode it is released between the cancel and the resubmit, when the job holds no slots; in adaptive mode once
+it holds no slots. If it still holds slots at the drain timeout (another job on it, say), it is kept and the result
+says why. A TaskManager that holds slots is never removed. Not available in mode reactive.
 
 Example:
   $ flink-elastic drain --job orders --task-manager i-0abc123def4567890 --drain-timeout 5m

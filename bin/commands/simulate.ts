@@ -9,6 +9,7 @@ import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
 import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
 import { jsonText } from './support/json';
+import { CommandFailed } from './support/exit';
 import { intIn, oneOf } from './support/options';
 
 /** The scenario noise takes the seed as an unsigned 32-bit integer (local/scenarios.ts `prng`). */
@@ -39,8 +40,10 @@ export function registerSimulate(program: Command, io: CliIo): void {
       'after',
       [
         '',
-        'With --config FILE the simulation runs your jobs (bounds, thresholds, policy knobs, alarm shapes) against the',
-        'emulator: Flink URLs, capacity targets and metric sources are replaced by local ones.',
+        'With --config FILE the simulation runs your jobs (any valid config: every lag source, target and mode) against',
+        'the emulator, each with its own jar, entry class, program arguments, slots, bounds and Flink version; Flink URLs',
+        'point at local emulators and capacity targets are simulated ones of the same kind.',
+        'A rescale that fails makes the run fail (exit 1): the summary and the report name it and its reason.',
         '',
         'How each policy is triggered:',
         ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(14)} ${t.description}`),
@@ -90,5 +93,11 @@ export function registerSimulate(program: Command, io: CliIo): void {
         const { runs: _runs, config: _config, ...rest } = result;
         io.out(jsonText({ ...rest, report }));
       } else io.out(`${summaryText(result)}\nReport: ${report}`);
+      // A rescale that fails in a simulation would fail in production too: the run fails (exit 1), naming it.
+      const failed = result.jobs.reduce((a, j) => a + j.failedRescales, 0);
+      if (failed > 0) {
+        const first = result.jobs.flatMap((j) => j.failures)[0];
+        throw new CommandFailed(1, `${failed} rescale(s) failed in the simulation (first: ${first.job}: ${first.reason}); see the summary and ${report}`);
+      }
     });
 }

@@ -91,7 +91,9 @@ export const SubmitSchema = strict({
     .describe('Id of an uploaded jar (GET /jars), e.g. "5c3d..._orders.jar"'),
   jarPath: nonEmpty('a jar location')
     .optional()
-    .describe('Where the job jar lives (local path or s3:// URI); uploaded with POST /jars/upload when no jar with that name exists'),
+    .describe(
+      'Where the job jar lives (local path or s3://bucket/key); before a rescale touches the job it is uploaded with POST /jars/upload when GET /jars shows no jar with that file name. The stack grants s3:GetObject on exactly that object; a local path is read where the workflow runs (CLI --local)',
+    ),
   entryClass: nonEmpty('a Java class name').optional().describe('Main class; defaults to the jar manifest'),
   programArgs: z.array(z.string({ error: 'must be a string' }), { error: 'must be an array of strings' }).default([]).describe('Program arguments (sent as programArgsList)'),
   allowNonRestoredState: z.boolean({ error: 'must be true or false' }).default(false).describe('Skip savepoint state that cannot be mapped to the new job graph'),

@@ -8,6 +8,7 @@ import type { Config, JobConfig } from '../core/config';
 import type { FlinkApi } from '../adapters/flink/types';
 import type { CapacityTarget } from '../adapters/targets/types';
 import type { StateStore } from '../adapters/state/types';
+import type { JarSource } from '../adapters/jar-source';
 
 export interface StepLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -21,6 +22,8 @@ export interface WorkflowDeps {
   flink(job: JobConfig): FlinkApi | Promise<FlinkApi>;
   target(job: JobConfig): CapacityTarget | Promise<CapacityTarget>;
   sns: SNSClient;
+  /** Reads `submit.jarPath` (local path or s3://) when the JobManager lacks the jar; without it such a rescale is refused. */
+  jars?: JarSource;
   topicArn: string;
   /** ARN of the rescale state machine: the watchdog acts only on this state machine's executions. */
   stateMachineArn?: string;

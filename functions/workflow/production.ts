@@ -5,12 +5,14 @@
  */
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { JOB_DIMENSION } from '../core/signals';
 import type { Config } from '../core/config';
 import { DynamoStateStore } from '../adapters/state/dynamo';
+import { LocalOrS3JarSource } from '../adapters/jar-source';
 import type { WorkflowDeps } from './deps';
 import { flinkClientFor, capacityTargetFor } from './production-clients';
 
@@ -29,6 +31,8 @@ export function createProductionDeps({ config, logger, tracer, metrics }: { conf
     config,
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
     sns,
+    // s3:GetObject is granted on exactly the jobs' submit.jarPath objects (lib/constructs/job-access.ts)
+    jars: new LocalOrS3JarSource(() => tracer.captureAWSv3Client(new S3Client({}))),
     topicArn: requiredEnv('NOTIFICATION_TOPIC_ARN'),
     stateMachineArn: process.env.STATE_MACHINE_ARN,
     flink: (job) => {

@@ -5,13 +5,14 @@
  * The Check steps poll Flink inline for a short budget, then hand back to a Wait state (bounded by a deadline).
  */
 import type { JobConfig } from '../core/config';
-import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR } from '../core/rescale-timing';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
 import { LockHeldError, type LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
+import { resolveJar } from './validate';
 
 /**
  * A stop-with-savepoint is still in progress, so recovery cannot tell yet whether Flink will stop the job. The state
@@ -73,9 +74,9 @@ export function capacityFromProgress(progress: LockInfo['progress'], at: number)
   return typeof previous === 'number' && typeof desired === 'number' ? { previous, desired, changed: previous !== desired, at } : undefined;
 }
 
-/** Polls `probe` until done or the inline budget is spent. */
-async function pollInline<T extends { done: boolean }>(deps: WorkflowDeps, probe: () => Promise<T>): Promise<T> {
-  const budget = (deps.inlinePollSeconds ?? INLINE_POLL_SECONDS) * 1000;
+/** Polls `probe` until done or the inline budget is spent (`budgetMs`, default the inline poll budget). */
+async function pollInline<T extends { done: boolean }>(deps: WorkflowDeps, probe: () => Promise<T>, budgetMs?: number): Promise<T> {
+  const budget = budgetMs ?? (deps.inlinePollSeconds ?? INLINE_POLL_SECONDS) * 1000;
   const interval = (deps.inlinePollIntervalSeconds ?? INLINE_POLL_INTERVAL_SECONDS) * 1000;
   const start = deps.now();
   for (;;) {
@@ -86,22 +87,34 @@ async function pollInline<T extends { done: boolean }>(deps: WorkflowDeps, probe
 }
 
 /**
- * One bounded-loop check: polls inline, then reports done / not yet. Past the deadline it throws WaitTimedOut
- * (or, with `onTimeout`, returns what that gives).
+ * One bounded-loop check: polls inline, then reports done / not yet. The timeout bounds the whole loop: the inline
+ * poll never runs past the deadline, and when the loop's next Wait state (`waitSeconds`) would end after it, this
+ * check keeps polling inline up to the deadline instead, so the loop ends within `timeoutSeconds` of its first check
+ * (plus one poll). Past the deadline it throws WaitTimedOut (or, with `onTimeout`, returns what that gives).
  */
 async function check<T extends { done: boolean; detail: string }>(
   deps: WorkflowDeps,
   prev: CheckResult | undefined,
   what: string,
   timeoutSeconds: number,
+  waitSeconds: number,
   probe: () => Promise<T>,
   onTimeout?: (last: T) => T,
 ): Promise<CheckResult & T> {
   const since = prev?.since ?? deps.now();
   const attempts = (prev?.attempts ?? 0) + 1;
-  const r = await pollInline(deps, probe);
+  const deadline = since + timeoutSeconds * 1000;
+  const inline = (deps.inlinePollSeconds ?? INLINE_POLL_SECONDS) * 1000;
+  const remaining = Math.max(0, deadline - deps.now());
+  // the last check before the deadline polls until it (a Wait would overshoot); the others poll their usual budget
+  const last = remaining <= inline + waitSeconds * 1000;
+  let r = await pollInline(deps, probe, last ? remaining : inline);
+  if (last && !r.done && deps.now() < deadline) {
+    await deps.sleep(deadline - deps.now());
+    r = await probe();
+  }
   const at = deps.now();
-  if (!r.done && at - since >= timeoutSeconds * 1000) {
+  if (!r.done && at >= deadline) {
     if (onTimeout) return { ...onTimeout(r), attempts, since, at };
     throw new WaitTimeoutError(what, timeoutSeconds, r.detail);
   }
@@ -188,7 +201,7 @@ export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowStat
 export async function checkSlotsStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['slots']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  return check(deps, state.slots, `${plan.to.slotsNeeded} slots for job "${plan.job}"`, plan.timeouts.slots, async () => {
+  return check(deps, state.slots, `${plan.to.slotsNeeded} slots for job "${plan.job}"`, plan.timeouts.slots, WAIT_SECONDS.slots, async () => {
     const o = await flink.overview();
     const usable = o.slotsTotal - plan.otherJobsSlots;
     return {
@@ -227,7 +240,7 @@ export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): P
 export async function pollSavepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepointStatus']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  const r = await check(deps, state.savepointStatus, `savepoint of job "${plan.job}"`, plan.timeouts.savepoint, async () => {
+  const r = await check(deps, state.savepointStatus, `savepoint of job "${plan.job}"`, plan.timeouts.savepoint, WAIT_SECONDS.savepoint, async () => {
     const s = await flink.savepointStatus(plan.from.jobId, state.savepoint?.triggerId ?? plan.savepointTriggerId);
     if (s.state === 'FAILED') {
       throw new WorkflowError('SavepointFailed', `savepoint of Flink job ${plan.from.jobId} failed: ${s.failureCause}`);
@@ -280,21 +293,56 @@ function submitRequest(job: JobConfig, parallelism: number, savepointPath: strin
   };
 }
 
+/**
+ * The jar to run: the one Validate resolved (and uploaded if it was missing), unless the JobManager lost it since
+ * (a session cluster restarted mid-rescale): then, for `submit.jarPath`, it is uploaded again.
+ */
+async function jarToRun(deps: WorkflowDeps, flink: FlinkApi, plan: Plan): Promise<string> {
+  const job = jobConfig(deps, plan.job);
+  if (plan.jarId && (job.submit?.jarId || (await flink.jars()).some((j) => j.id === plan.jarId))) return plan.jarId;
+  const id = await resolveJar(deps, flink, job, true);
+  if (!id) throw new PreconditionError(`cannot resubmit job "${plan.job}": no jar id resolved`);
+  return id;
+}
+
 export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['resubmit']> {
   const { plan } = state;
   const location = state.savepointStatus?.location;
   if (!location) throw new PreconditionError('no savepoint path in the execution state; cannot resubmit');
   const flink = await flinkOf(deps, plan);
   const jobs = await flink.jobs();
+  let released: string[] | undefined;
   if (!jobs.some((j) => j.id === plan.newJobId)) {
     // Cancel saw the old job terminal. Not listed at all means the JobManager forgot it (restarted without HA, or the
     // job's archive expired): nothing runs it either, so resubmitting from the recorded savepoint is safe.
     const old = jobs.find((j) => j.id === plan.from.jobId);
     if (old && !isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
-    await flink.runJar(plan.jarId!, submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
+    if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, plan);
+    await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
   }
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId });
-  return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now() };
+  return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now(), ...(released ? { released } : {}) };
+}
+
+/**
+ * Drain of a named TaskManager in savepoint mode: between the cancel and the resubmit the job holds no slots, so the
+ * named member is released then — where the resubmitted job's tasks would land is Flink's choice, so afterwards it
+ * might never become idle. Waits (inline) for its slots to be freed; if other jobs still hold slots on it, it is
+ * left alone here and CheckDrained waits for it (up to the drain timeout). Released members are recorded under the
+ * lock (a failure after this restores the capacity before the rollback).
+ */
+async function releaseDrainMember(deps: WorkflowDeps, flink: FlinkApi, plan: Plan): Promise<string[]> {
+  const target = await targetOf(deps, plan);
+  const r = await pollInline(deps, async () => {
+    const tms = await flink.taskManagers();
+    const m = (await target.describe(tms)).members.find((x) => x.id === plan.drainMember);
+    return { done: !m || m.idle === true, present: m !== undefined, tms };
+  });
+  if (!r.present || !r.done) return [];
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'releasing', releasing: plan.drainMember! });
+  const rel = await target.release([plan.drainMember!], r.tms, { minRequired: plan.to.taskManagers });
+  if (rel.released.length) await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: rel.released.join(',') });
+  return rel.released;
 }
 
 /** Tasks all RUNNING, and each vertex at its planned parallelism. */
@@ -313,7 +361,7 @@ export function runningAtPlan(d: JobDetails, plan: Plan, useTarget: boolean): { 
 export async function checkRunningStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['running']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  return check(deps, state.running, `Flink job ${plan.newJobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.running, async () => {
+  return check(deps, state.running, `Flink job ${plan.newJobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.running, WAIT_SECONDS.running, async () => {
     const d = await flink.job(plan.newJobId);
     if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `resubmitted Flink job ${plan.newJobId} ended ${d.state}`);
     const run = runningAtPlan(d, plan, true);
@@ -353,7 +401,7 @@ export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowStat
 export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
-  return check(deps, state.inPlace, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, async () => {
+  return check(deps, state.inPlace, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, WAIT_SECONDS.parallelism, async () => {
     const d = await flink.job(plan.from.jobId);
     if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `Flink job ${plan.from.jobId} ended ${d.state} while rescaling in place`);
     const run = runningAtPlan(d, plan, true);
@@ -375,6 +423,7 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
     state.drain,
     `surplus TaskManagers of job "${plan.job}" holding no slots`,
     plan.timeouts.drain,
+    WAIT_SECONDS.drain,
     async () => {
       const tms = await flink.taskManagers();
       if (!protectedOnce) {
@@ -412,14 +461,28 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   const tms = await flink.taskManagers();
   const desc = await target.describe(tms);
   const wanted = Math.max(0, desc.desired - plan.to.taskManagers);
-  // A named member (drain) goes first when it is idle; otherwise (drain timeout) another idle surplus member.
-  const idle = idleMembers(desc);
-  const ordered = plan.drainMember && idle.includes(plan.drainMember) ? [plan.drainMember, ...idle.filter((id) => id !== plan.drainMember)] : idle;
-  const chosen = ordered.slice(0, wanted);
-  if (chosen.length === 0) return { released: [], desired: desc.desired, wanted, at: deps.now() };
+  // Released already (drain in savepoint mode: between the cancel and the resubmit).
+  const earlier = state.resubmit?.released ?? [];
+  if (plan.drainMember) {
+    // Draining a named member releases exactly it, or nothing: never another one in its place.
+    const named = desc.members.find((m) => m.id === plan.drainMember);
+    if (!named || wanted === 0) return { released: earlier, desired: desc.desired, wanted, at: deps.now() };
+    if (named.idle !== true) {
+      const why = named.taskManagerId === undefined ? 'could not be mapped to a Flink TaskManager' : `still holds ${named.busySlots ?? '?'} slot(s)`;
+      return {
+        released: earlier,
+        skipped: [`${plan.drainMember}: ${why} at the drain timeout (${plan.timeouts.drain} s); kept, and no other TaskManager released in its place`],
+        desired: desc.desired,
+        wanted,
+        at: deps.now(),
+      };
+    }
+  }
+  const chosen = plan.drainMember ? [plan.drainMember] : idleMembers(desc).slice(0, wanted);
+  if (chosen.length === 0) return { released: earlier, desired: desc.desired, wanted, at: deps.now() };
   const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
-  return { released: r.released, skipped: (r.skipped ?? []).map((x) => `${x.id}: ${x.reason}`), desired: r.desired, wanted, at: deps.now() };
+  return { released: [...earlier, ...r.released], skipped: (r.skipped ?? []).map((x) => `${x.id}: ${x.reason}`), desired: r.desired, wanted, at: deps.now() };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -550,8 +613,17 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       at: deps.now(),
     };
   }
-  if (!plan.jarId) throw new PreconditionError(`cannot resubmit job "${plan.job}": no jar id resolved`);
-  await flink.runJar(plan.jarId, submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
+  const drained = state.resubmit?.released ?? (typeof ours.released === 'string' && ours.released ? ours.released.split(',') : []);
+  if (plan.drainMember && drained.length) {
+    // The drained member was released before the resubmit: the old parallelism needs its slots back.
+    const target = await targetOf(deps, plan);
+    const desc = await target.describe(await flink.taskManagers());
+    if (desc.desired < plan.from.taskManagers) {
+      const r = await target.setDesired(plan.from.taskManagers);
+      actions.push(`restored the capacity to ${r.desired} member(s) for the old parallelism (${drained.join(', ')} was released for the drain)`);
+    }
+  }
+  await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
   actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
   const r = await pollInline(deps, async () => {
     const d = await flink.job(plan.rollbackJobId);

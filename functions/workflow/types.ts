@@ -97,7 +97,8 @@ export interface WorkflowState {
   savepoint?: { triggerId: string; at: number; stop: boolean };
   savepointStatus?: CheckResult & { location?: string };
   cancel?: { jobId: string; at: number; finalState: string };
-  resubmit?: { jobId: string; parallelism: number; savepointPath: string; at: number };
+  /** released: the named member of a drain, released between the cancel and the resubmit (savepoint mode). */
+  resubmit?: { jobId: string; parallelism: number; savepointPath: string; at: number; released?: string[] };
   running?: CheckResult & { jobId?: string; checkpointed?: boolean };
   requirements?: { at: number; previous: Record<string, { lowerBound: number; upperBound: number }> };
   shrink?: { previous: number; desired: number; at: number };
@@ -144,8 +145,9 @@ export interface RescaleInput {
   drainTimeoutSeconds?: number;
   /**
    * With taskManagers "-1": the TaskManager (Flink id) or capacity member (instance id / pod name) to remove
-   * (the seed's gracefulShutdownTaskManager). Scale-in waits until it holds no slots, then releases exactly it; at
-   * the drain timeout another idle surplus member is released instead, and the result says so.
+   * (the seed's gracefulShutdownTaskManager). Exactly it is released, never another one: in savepoint mode between
+   * the cancel and the resubmit (the job holds no slots then); otherwise once it holds no slots, within the drain
+   * timeout — if it still holds slots then, it is kept and the result says why.
    */
   drainTaskManager?: string;
 }

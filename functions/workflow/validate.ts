@@ -1,10 +1,10 @@
 /**
  * Step `validate`: checks the execution input against the job's config and the live cluster, and turns it into a
- * `Plan` (from/to parallelism and TaskManagers, per-vertex targets, idempotency ids, wait bounds). Reads only;
- * any problem is an `InvalidInput` naming the field and the allowed range, and nothing has been changed.
+ * `Plan` (from/to parallelism and TaskManagers, per-vertex targets, idempotency ids, wait bounds). Reads only, but
+ * for uploading the job's jar when the JobManager lacks it (resolveJar); any problem is an `InvalidInput` naming the
+ * field and the allowed range, and nothing about the job has been changed.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
 import { z } from 'zod';
 import { JOB_MODES, JOB_NAME_PATTERN, JobConfig, JobMode } from '../core/config';
 import {
@@ -15,6 +15,7 @@ import {
   WAIT_SECONDS,
 } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails } from '../adapters/flink/types';
+import { jarFileName } from '../core/jar-location';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, PreconditionError } from './errors';
 import type { Direction, ExecutionRef, Plan, RescaleInput, VertexPlan } from './types';
@@ -128,20 +129,33 @@ export function planVertices(details: JobDetails, job: JobConfig, fromP: number,
   });
 }
 
-async function resolveJar(flink: FlinkApi, job: JobConfig): Promise<string | undefined> {
+/**
+ * The id of the job's jar on the JobManager: `submit.jarId`, else the newest uploaded jar named like `submit.jarPath`.
+ * When the JobManager has no jar of that name (a session cluster that restarted lost its uploads) and `upload` is
+ * set, the jar is read from `submit.jarPath` (local path or s3://) and uploaded with POST /jars/upload: the one
+ * change this may make, before anything touches the job. Without `upload` (dry run), undefined.
+ */
+export async function resolveJar(deps: Pick<WorkflowDeps, 'jars'>, flink: FlinkApi, job: JobConfig, upload: boolean): Promise<string | undefined> {
   const submit = job.submit;
   if (!submit) return undefined;
   if (submit.jarId) return submit.jarId;
   if (!submit.jarPath) return undefined;
-  const name = basename(submit.jarPath);
+  const name = jarFileName(submit.jarPath);
   const jars = await flink.jars();
   const match = jars.filter((j) => j.name === name || j.id.endsWith(`_${name}`)).sort((a, b) => b.uploaded - a.uploaded)[0];
-  if (!match) {
-    throw new PreconditionError(
-      `job "${job.name}": no uploaded jar named "${name}" on ${flink.baseUrl} (submit.jarPath ${submit.jarPath}); upload it (POST /jars/upload) or set submit.jarId — the job was not touched`,
-    );
+  if (match) return match.id;
+  if (!upload) return undefined;
+  const where = `job "${job.name}": no uploaded jar named "${name}" on ${flink.baseUrl}, and it could not be uploaded from submit.jarPath ${submit.jarPath}`;
+  if (!name.endsWith('.jar')) throw new PreconditionError(`${where}: POST /jars/upload takes only files ending in .jar — the job was not touched`);
+  if (!deps.jars) throw new PreconditionError(`${where}: no jar source is configured here — the job was not touched`);
+  let content: Uint8Array;
+  try {
+    content = await deps.jars.read(submit.jarPath);
+  } catch (e) {
+    throw new PreconditionError(`${where}: ${(e as Error).message} — the job was not touched`);
   }
-  return match.id;
+  const { jarId } = await flink.uploadJar(name, content);
+  return jarId;
 }
 
 export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execution: ExecutionRef): Promise<Plan> {
@@ -271,7 +285,8 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
   if (direction === 'out') toTMs = Math.max(toTMs, fromTMs);
   if (direction === 'none') toTMs = fromTMs;
 
-  const jarId = mode === 'savepoint' && direction !== 'none' ? await resolveJar(flink, job) : undefined;
+  const dryRun = input.dryRun || job.dryRun;
+  const jarId = mode === 'savepoint' && direction !== 'none' ? await resolveJar(deps, flink, job, !dryRun) : undefined;
   const vertices = planVertices(details, job, fromP, toP, mode);
   const slotsNeeded = vertices.reduce((m, v) => Math.max(m, v.to), 0);
 
@@ -290,7 +305,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
   const lockTtlSeconds = Math.min(EXECUTION_TIMEOUT_SECONDS, Object.values(timeouts).reduce((a, t) => a + t, 0) + loopSlack);
 
   const now = deps.now();
-  const route = input.dryRun || job.dryRun ? 'dry-run' : direction === 'none' ? 'no-change' : 'lock';
+  const route = dryRun ? 'dry-run' : direction === 'none' ? 'no-change' : 'lock';
   const modeText = mode === 'savepoint' ? (stop ? 'stop-with-savepoint' : 'savepoint') : mode;
   return {
     job: job.name,

@@ -1,6 +1,6 @@
 /**
  * Least-privilege IAM for code that acts on the configured jobs: the named Auto Scaling groups, the named EKS
- * clusters and the named Secrets Manager secrets, nothing else. Used by the scaler, the collector and the rescale
+ * clusters, the named Secrets Manager secrets and the jobs' jar objects in S3 (`submit.jarPath`), nothing else. Used by the scaler, the collector and the rescale
  * workflow's functions.
  */
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
@@ -8,6 +8,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Config, JobConfig } from '../../functions/core/config';
 import { secretNamesOf } from '../../functions/core/signals';
+import { parseS3Uri } from '../../functions/core/jar-location';
 import { acknowledgeWildcard } from './nag';
 
 /** Actions on one Auto Scaling group (all support resource-level permissions on the group ARN). */
@@ -89,4 +90,24 @@ export function grantCapacityTargets(grantee: iam.IGrantable, stack: Stack, conf
   if (clusters.length > 0) {
     p.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeNamedEksClusters', actions: ['eks:DescribeCluster'], resources: clusters.map((c) => eksClusterArn(stack, c)) }));
   }
+}
+
+/** The `s3://bucket/key` jars of the configured jobs (`submit.jarPath`), as S3 object ARNs. */
+export function jarObjectArns(stack: Stack, jobs: readonly JobConfig[]): string[] {
+  return uniq(
+    jobs.flatMap((j) => {
+      const o = j.submit?.jarPath ? parseS3Uri(j.submit.jarPath) : undefined;
+      // S3 ARNs have no region or account: arn:<partition>:s3:::<bucket>/<key>
+      // IAM reads `*` and `?` in a resource as wildcards: such a key would grant more than that one object
+      if (o && /[*?]/.test(o.key)) throw new Error(`jobs "${j.name}": submit.jarPath ${j.submit!.jarPath} has "*" or "?" in its key; IAM would read it as a pattern, name one object`);
+      return o ? [Arn.format({ service: 's3', region: '', account: '', resource: o.bucket, resourceName: o.key, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)] : [];
+    }),
+  );
+}
+
+/** Lets `grantee` read exactly the jobs' `s3://` jar objects, to upload a jar the JobManager lacks (POST /jars/upload). */
+export function grantJarObjects(grantee: iam.IGrantable, stack: Stack, config: Config): void {
+  const arns = jarObjectArns(stack, config.jobs);
+  if (arns.length === 0) return;
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadJobJars', actions: ['s3:GetObject'], resources: arns }));
 }

@@ -32,7 +32,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
-import { grantCapacityTargets, grantFlinkSecrets, grantStateTable } from './job-access';
+import { grantCapacityTargets, grantFlinkSecrets, grantJarObjects, grantStateTable } from './job-access';
 import { acknowledge } from './nag';
 import {
   EXECUTION_TIMEOUT_SECONDS,
@@ -131,6 +131,7 @@ export class RescaleWorkflow extends Construct {
     props.topic.grantPublish(this.stepFunction);
     grantFlinkSecrets(this.stepFunction, stack, props.config);
     grantCapacityTargets(this.stepFunction, stack, props.config);
+    grantJarObjects(this.stepFunction, stack, props.config);
 
     const payloadFor = (step: string) =>
       sfn.TaskInput.fromObject({

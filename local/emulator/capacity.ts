@@ -11,6 +11,7 @@ import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
 import { mapMembers, planDesired, planRelease } from '../../functions/adapters/targets/common';
 import type {
   CapacityTarget,
+  TargetKind,
   JobTaskManagerBounds,
   ProtectResult,
   ReleaseOptions,
@@ -23,6 +24,11 @@ import { FlinkModel, hex32 } from './model';
 
 export interface SimulatedCapacityOptions {
   name?: string;
+  /**
+   * What it stands for (default "asg"): members are instances `i-…` of an Auto Scaling group, or pods
+   * `<name>-<hash>` of an EKS Deployment / the TaskManagers of a FlinkDeployment. Same rules either way.
+   */
+  kind?: TargetKind;
   /** The target's own limits (ASG MinSize / MaxSize). Default 0 and 100. */
   min?: number;
   max?: number;
@@ -45,7 +51,7 @@ interface Member {
 }
 
 export class SimulatedCapacityTarget implements CapacityTarget {
-  readonly kind = 'asg' as const;
+  readonly kind: TargetKind;
   readonly name: string;
   readonly min: number;
   readonly max: number;
@@ -64,6 +70,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     opts: SimulatedCapacityOptions = {},
   ) {
     this.name = opts.name ?? 'local-taskmanagers';
+    this.kind = opts.kind ?? 'asg';
     this.min = opts.min ?? 0;
     this.max = opts.max ?? 100;
     this.bootDelayMs = opts.bootDelayMs ?? 20_000;
@@ -86,7 +93,10 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   }
 
   private nextId(): string {
-    return `i-${hex32(`${this.name}/member/${this.seq++}`).slice(0, 17)}`;
+    const h = hex32(`${this.name}/member/${this.seq++}`);
+    if (this.kind === 'asg') return `i-${h.slice(0, 17)}`;
+    // pod names: <deployment>-<replicaset hash>-<5 chars>, lower-case (the target's name is "<namespace>/<name>")
+    return `${this.name.split('/').pop()}-${this.kind === 'flink-deployment' ? 'taskmanager-1' : h.slice(17, 27)}-${h.slice(27, 32)}`;
   }
 
   private log(message: string): void {

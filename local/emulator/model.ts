@@ -107,6 +107,11 @@ export interface ProgramSpec {
   startFrom?: 'latest' | 'earliest';
   /** A legacy SourceFunction: its busyTimeMsPerSecond is NaN (endpoints.md §7.2). */
   legacySource?: boolean;
+  /**
+   * Parallelism fixed in the job's code (`setParallelism` on an operator), by vertex name: the run request's
+   * parallelism applies to the other vertices. Default none.
+   */
+  vertexParallelism?: Record<string, number>;
 }
 
 export const DEFAULT_ENTRY_CLASS = 'com.example.flink.StreamingJob';
@@ -144,6 +149,7 @@ function completeProgram(p: ProgramSpec): Program {
     checkpointIntervalMs: p.checkpointIntervalMs === undefined ? 30_000 : p.checkpointIntervalMs,
     startFrom: p.startFrom ?? 'latest',
     legacySource: p.legacySource ?? false,
+    vertexParallelism: { ...(p.vertexParallelism ?? {}) },
   };
   for (const k of ['sourceCapacityPerSubtask', 'operatorCapacityPerSubtask', 'sinkCapacityPerSubtask'] as const) {
     if (!(prog[k] > 0) || !Number.isFinite(prog[k])) throw new Error(`program ${p.entryClass}: ${k} must be a number > 0`);
@@ -557,7 +563,7 @@ export class FlinkModel {
    * Stores an uploaded jar as `<uuid>_<name>` (endpoints.md §6.2). A jar whose content is a JSON ProgramSpec (or
    * an array of them) defines those programs; any other content runs the default program.
    */
-  uploadJar(fileName: string, content: Uint8Array = new Uint8Array()): Jar {
+  uploadJar(fileName: string, content: Uint8Array = new Uint8Array(), opts: { id?: string } = {}): Jar {
     let entryClasses = [DEFAULT_ENTRY_CLASS];
     const text = Buffer.from(content).toString('utf8').trim();
     if (text.startsWith('{') || text.startsWith('[')) {
@@ -574,7 +580,9 @@ export class FlinkModel {
       }
     }
     const uuid = this.nextId('jar');
-    const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20, 32)}_${fileName}`;
+    // `opts.id`: a jar that is already on the cluster under a known id (a config's submit.jarId), not an upload.
+    const id = opts.id ?? `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20, 32)}_${fileName}`;
+    if (this.jars.some((j) => j.id === id)) throw new Error(`uploadJar: a jar with id ${id} already exists`);
     const jar: Jar = { id, name: fileName, uploaded: this.clock.now(), entryClasses, size: content.length };
     this.jars.push(jar);
     this.jarPrograms.set(id, entryClasses);
@@ -641,7 +649,7 @@ export class FlinkModel {
       cpuPerBusySecond: d.w,
       totals: { recordsIn: 0, recordsOut: 0, busyMs: 0, backPressuredMs: 0, idleMs: 0 },
     }));
-    const configured = vertices.map((v) => overrides[v.id] ?? parallelism);
+    const configured = vertices.map((v) => overrides[v.id] ?? prog.vertexParallelism[v.name] ?? parallelism);
     vertices.forEach((v, i) => (v.parallelism = configured[i]));
     vertices.forEach((v, i) => {
       if (configured[i] > v.maxParallelism) {

@@ -63,9 +63,16 @@ export function scenarioConfigDoc(jobs: ScenarioJob[], urls: Record<string, stri
 
 export const versionFor = (v: string | undefined): EmulatorVersion => (!v ? '1.19' : v === '1.18' ? '1.18' : Number(v.split('.')[0]) >= 2 || v === '1.19' || v === '1.20' ? '1.19' : Number(v.split('.')[1]) >= 18 ? '1.18' : '1.14');
 
+/** Flink versions from which the REST API takes `flinkConfiguration` in a jar run (the config's cross-field rule). */
+const FLINK_CONFIGURATION_SINCE: EmulatorVersion[] = ['1.18', '1.19'];
+
 /**
- * The user's config with the local world plugged in. Jobs keep their names, modes, bounds, thresholds and policy;
- * `shapeFor(job)` gives each one its load (the scenario or trace). Throws ConfigError naming what cannot be simulated.
+ * The user's config with the local world plugged in. Jobs keep their names, modes, bounds, thresholds, policy, lag
+ * and CPU sources, capacity targets (kind and names: the simulator maps each onto a simulated one) and how they are
+ * resubmitted (`submit`: jar id or jar path, entry class, program arguments); only what points at a real cluster is
+ * replaced: the Flink URL (→ the job's emulator; version → the nearest emulated one), REST auth and CA (dropped),
+ * schedules and e-mail addresses (dropped). `shapeFor(job)` gives each one its load (the scenario or trace).
+ * Throws ConfigError naming what cannot be simulated.
  */
 export function localizeConfig(doc: unknown, urls: (job: string) => string, source = 'config'): Config {
   const user = parseConfig(doc, source);
@@ -76,22 +83,14 @@ export function localizeConfig(doc: unknown, urls: (job: string) => string, sour
       deployment: { stackName: user.deployment.stackName, collectorIntervalMinutes: user.deployment.collectorIntervalMinutes },
       jobs: jobs.map((j) => {
         const local = localJob(j.name, urls(j.name)) as Record<string, any>;
-        const lagUnitRecords = !j.lag || j.lag.source.type === 'flink-pending-records' || (j.lag.source.type === 'msk' && j.lag.source.metric !== 'EstimatedMaxTimeLag') || (j.lag.source.type === 'cloudwatch' && j.lag.source.unit === 'records');
-        if (j.lag && !lagUnitRecords) {
-          throw new ConfigError(
-            [{ path: `jobs[${user.jobs.indexOf(j)}].lag.source`, message: 'the simulator measures lag in records (Flink pendingRecords); use a records-based lag source (msk SumOffsetLag/MaxOffsetLag, cloudwatch with unit "records" or flink-pending-records) to simulate this job' }],
-            source,
-          );
-        }
+        const version = versionFor(j.flink.version);
         return {
           ...j,
-          ...local,
-          flink: { ...local.flink, version: versionFor(j.flink.version), jobName: j.flink.jobName ?? j.name, requestTimeoutMs: j.flink.requestTimeoutMs },
+          flink: { url: local.flink.url, version, jobName: j.flink.jobName ?? j.name, requestTimeoutMs: j.flink.requestTimeoutMs },
           savepoint: j.savepoint ? { ...j.savepoint } : local.savepoint,
-          submit: { ...(j.submit ?? {}), jarId: undefined, jarPath: local.submit.jarPath, flinkConfiguration: undefined },
-          target: local.target,
-          lag: j.lag ? { ...j.lag, source: { type: 'flink-pending-records' } } : undefined,
-          cpu: { ...j.cpu, source: 'flink-jvm' },
+          submit: j.submit
+            ? { ...j.submit, flinkConfiguration: FLINK_CONFIGURATION_SINCE.includes(version) ? j.submit.flinkConfiguration : undefined }
+            : local.submit,
           schedules: [],
           notificationEmail: undefined,
         };
@@ -99,6 +98,44 @@ export function localizeConfig(doc: unknown, urls: (job: string) => string, sour
     },
     `${source} (localized for the simulator)`,
   );
+}
+
+/** The jar a configured job was submitted from, as the JobManager lists it: `submit.jarId`, else the name of `submit.jarPath`. */
+export function jarOf(job: JobConfig): { id?: string; name: string } {
+  const s = job.submit;
+  if (s?.jarId) return { id: s.jarId, name: s.jarId.replace(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_/i, '') };
+  const path = s?.jarPath ?? `${SIM_BUCKET}/jars/${job.name}.jar`;
+  return { name: path.split('/').pop()! };
+}
+
+/** The entry class of a configured job: `submit.entryClass`, else the jar manifest's main class (a name derived from the job). */
+export function entryClassOf(job: JobConfig): string {
+  return job.submit?.entryClass ?? `com.example.flink.${(job.flink.jobName ?? job.name).replace(/[^A-Za-z0-9]/g, '')}Job`;
+}
+
+/** The stream the job reads: `--stream X` in its program arguments (the emulated program honours it), else the job's name. */
+export function streamOf(job: JobConfig): string {
+  const args = job.submit?.programArgs ?? [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--stream' && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith('--stream=')) return args[i].slice('--stream='.length);
+  }
+  return job.name;
+}
+
+/**
+ * Vertex names of the emulated program: a pinned vertex (`policy.pinnedVertices`) names the source, operator or sink
+ * it matches (by "source"/"sink" in its name), with its parallelism fixed in the program's code, as a pinned vertex is.
+ */
+export function vertexNamesOf(job: JobConfig): { sourceName?: string; operatorName?: string; sinkName?: string; vertexParallelism?: Record<string, number> } {
+  const out: { sourceName?: string; operatorName?: string; sinkName?: string; vertexParallelism?: Record<string, number> } = {};
+  for (const [name, p] of Object.entries(job.policy.pinnedVertices)) {
+    const slot = /source/i.test(name) ? 'sourceName' : /sink/i.test(name) ? 'sinkName' : 'operatorName';
+    if (out[slot] !== undefined) continue;
+    out[slot] = name;
+    out.vertexParallelism = { ...out.vertexParallelism, [name]: p };
+  }
+  return out;
 }
 
 /** The emulator shape of a configured job: the scenario's load, bounded by the job's config. */

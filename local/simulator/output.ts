@@ -50,7 +50,19 @@ export function summaryText(r: SimulationResult): string {
     `SLO: seconds with backlog (time lag = backlog ÷ input rate) over the tolerated ${[...new Set(r.jobs.map((j) => j.maxBacklogSeconds))].join('/')} s.`,
     `Step Functions state transitions ${n0(t.stateTransitions)} · Lambda invocations ${n0(t.lambdaInvocations)} (scaler ${n0(t.scalerInvocations)}, collector ${n0(t.collectorInvocations)}, workflow steps ${n0(t.workflowStepInvocations)}) · notifications ${n0(t.notifications)} · invariant checks ${n0(t.invariantChecks)} passed`,
     `Wall time ${(r.wall.ms / 1000).toFixed(1)} s (${n0(r.wall.simulatedSecondsPerWallSecond)} simulated seconds per wall second)`,
+    ...failuresText(r),
   ].join('\n');
+}
+
+/** Every failed rescale with its reason: empty when none failed. */
+export function failuresText(r: SimulationResult): string[] {
+  const all = r.jobs.flatMap((j) => j.failures);
+  if (all.length === 0) return [];
+  return [
+    '',
+    `FAILED: ${all.length} rescale(s) failed:`,
+    ...all.map((f) => `  ${f.job} at ${clock(f.start)}: rescale ${f.from} → ${f.to} ${f.outcome}: ${f.reason}`),
+  ];
 }
 
 export function reportInput(r: SimulationResult): ReportInput {
@@ -65,8 +77,9 @@ export function reportInput(r: SimulationResult): ReportInput {
     summary: [
       ...r.jobs.map((j) => ({
         label: `${j.job}`,
-        value: `SLO violation ${n0(j.sloViolationSeconds)} s · ${j.taskManagerHours.toFixed(2)} TM-hours · ${j.rescales} rescale(s) · max lag ${n0(j.maxLagRecords)} records (${j.maxBacklogSecondsSeen.toFixed(1)} s) · final parallelism ${j.finalParallelism}, ${j.finalTaskManagers} TMs`,
+        value: `SLO violation ${n0(j.sloViolationSeconds)} s · ${j.taskManagerHours.toFixed(2)} TM-hours · ${j.rescales} rescale(s)${j.failedRescales ? `, ${j.failedRescales} FAILED` : ''} · max lag ${n0(j.maxLagRecords)} records (${j.maxBacklogSecondsSeen.toFixed(1)} s) · final parallelism ${j.finalParallelism}, ${j.finalTaskManagers} TMs`,
       })),
+      ...r.jobs.flatMap((j) => j.failures).map((f) => ({ label: `FAILED rescale of ${f.job}`, value: `at ${clock(f.start)}: ${f.from} → ${f.to} ${f.outcome}: ${f.reason}` })),
       { label: 'Step Functions state transitions', value: n0(t.stateTransitions) },
       { label: 'Lambda invocations', value: `${n0(t.lambdaInvocations)} (scaler ${n0(t.scalerInvocations)}, collector ${n0(t.collectorInvocations)}, workflow steps ${n0(t.workflowStepInvocations)})` },
       { label: 'Invariant checks passed', value: n0(t.invariantChecks) },

@@ -21,17 +21,18 @@ import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
 import { jvmCpuPercent, collectJob } from '../../functions/collector/collect';
 import { ConfigError, parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, parsePolicyState, parseSnapshot } from '../../functions/core/policy';
-import { COLLECTOR_METRICS, JOB_DIMENSION, alarmSpecs, metricsNamespace } from '../../functions/core/signals';
+import { COLLECTOR_METRICS, JOB_DIMENSION, alarmSpecs, cpuMetric, lagMetric, metricsNamespace, type MetricSpec } from '../../functions/core/signals';
 import type { ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent, type ScalerResult } from '../../functions/scaler/scaler';
 import { silentLogger, type WorkflowDeps } from '../../functions/workflow/deps';
 import { makeWorkflowHandler, type StepEvent } from '../../functions/workflow/dispatch';
+import { causeMessage } from '../../functions/workflow/errors';
 import { AlarmEvaluator, alarmChangeEvent, evaluatorMetricReader, type AlarmTransition } from '../alarms';
 import { startEmulator, SimulatedCapacityTarget, VirtualClock as EmulatorClock, type Emulator, type EmulatorVersion } from '../emulator';
 import type { AlarmMark, DecisionMark, JobRun, RescaleMark, SeriesPoint } from '../report';
 import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scenarios';
 import { VirtualClock } from '../virtual-time';
-import { localizeConfig, scenarioConfigDoc, simJob, versionFor, type SimJob } from './config';
+import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
 import { startLocalTable } from './dynamo';
 import { ACCOUNT, matchesPattern, REGION, synthesizeCached, VIRTUAL_WAIT_ARN, type SynthesizedStack } from './stack';
 
@@ -88,8 +89,29 @@ export interface ExecutionRecord {
   to: number;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   outcome: string;
+  /** The notification's subject (what the workflow said happened). */
+  subject?: string;
+  /** Why it failed: the workflow's error (step error and message), when it failed. */
+  error?: string;
   states: number;
   invocations: number;
+}
+
+/** A rescale that failed in a simulation: the run fails loudly (the CLI exits 1) and says why. */
+export interface FailedRescale {
+  job: string;
+  execution: string;
+  /** Virtual ms since the start. */
+  start: number;
+  from: number;
+  to: number;
+  outcome: string;
+  reason: string;
+}
+
+/** Outcomes of a rescale that did not do what was asked (functions/workflow/finish.ts). */
+export function isFailedRescale(e: Pick<ExecutionRecord, 'status' | 'outcome'>): boolean {
+  return e.status === 'FAILED' || e.outcome === 'rejected' || e.outcome.startsWith('failed') || e.outcome === 'rescaled-cleanup-failed';
 }
 
 export interface JobSummary {
@@ -100,6 +122,8 @@ export interface JobSummary {
   taskManagerHours: number;
   rescales: number;
   failedRescales: number;
+  /** Each failed rescale with its reason (see isFailedRescale). */
+  failures: FailedRescale[];
   /** Rescales started in the window after each step change of the load, until the next one. */
   stepsToConverge: number[];
   maxLagRecords: number;
@@ -156,12 +180,29 @@ interface JobWorld {
 }
 
 const MIN = 60_000;
+/** Virtual ms until a new TaskManager pod registers (EKS Deployment, FlinkDeployment targets). */
+const POD_START_MS = 20_000;
 
 const machines = new WeakMap<object, StateMachine>();
 function machineFor(asl: any): StateMachine {
   let sm = machines.get(asl);
   if (!sm) machines.set(asl, (sm = new StateMachine(asl, { validationOptions: { checkArn: false } })));
   return sm;
+}
+
+/**
+ * A lag source's value from the emulated backlog: records (MSK SumOffsetLag, a custom metric in records) = the
+ * backlog; MSK MaxOffsetLag = the backlog of one of `policy.sourcePartitions` evenly loaded partitions (1 when not
+ * set); time-based sources (MSK EstimatedMaxTimeLag, Kinesis iterator age, a custom metric in seconds or ms) = the
+ * backlog's time lag, backlog ÷ input rate (the SLO's measure).
+ */
+export function sourceLag(job: JobConfig, unit: MetricSpec['unit'], p: SeriesPoint): number {
+  if (unit === 'records') {
+    const src = job.lag?.source;
+    return src?.type === 'msk' && src.metric === 'MaxOffsetLag' ? p.lagRecords / (job.policy.sourcePartitions ?? 1) : p.lagRecords;
+  }
+  const seconds = p.lagRecords < 0.5 ? 0 : p.lagRecords / Math.max(1, p.inputRate);
+  return unit === 'milliseconds' ? seconds * 1000 : seconds;
 }
 
 function resolveScenario(opts: SimulateOptions): Scenario {
@@ -242,15 +283,30 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const emu = emus.get(jc.name)!;
       for (let i = 0; i < sim.initialTaskManagers; i++) emu.model.addTaskManager({ slots: jc.slotsPerTaskManager });
       const rate = sim.shape.rate;
-      emu.model.startJob({
-        name: jc.flink.jobName ?? jc.name,
+      // The job as it runs on the user's cluster: its jar (id or name), entry class, program arguments and stream.
+      const jar = jarOf(jc);
+      const program = {
+        entryClass: entryClassOf(jc),
+        jobName: jc.flink.jobName ?? jc.name,
+        stream: streamOf(jc),
+        operatorCapacityPerSubtask: sim.shape.perSubtaskCapacity,
+        maxParallelism: sim.shape.jobMaxParallelism,
+        ...vertexNamesOf(jc),
+      };
+      const uploaded = emu.model.uploadJar(jar.name, Buffer.from(JSON.stringify(program)), { id: jar.id });
+      emu.model.setInputRate(program.stream, (elapsed: number) => rate(elapsed));
+      emu.model.runJar(uploaded.id, {
         parallelism: sim.scheduler === 'reactive' ? undefined : sim.initialParallelism,
-        inputRate: (elapsed: number) => rate(elapsed),
-        program: { operatorCapacityPerSubtask: sim.shape.perSubtaskCapacity, maxParallelism: sim.shape.jobMaxParallelism },
+        entryClass: program.entryClass,
+        programArgs: jc.submit?.programArgs.length ? jc.submit.programArgs : undefined,
+        flinkConfiguration: jc.submit?.flinkConfiguration,
       });
+      const t = jc.target;
       const target = new SimulatedCapacityTarget(emu.model, {
-        name: (jc.target as { autoScalingGroupName: string }).autoScalingGroupName,
-        bootDelayMs,
+        kind: t.kind,
+        name: t.kind === 'asg' ? t.autoScalingGroupName : `${t.namespace}/${t.kind === 'eks-deployment' ? t.deploymentName : t.name}`,
+        // instances boot in bootDelayMs; pods (EKS Deployment, FlinkDeployment) start in at most POD_START_MS
+        bootDelayMs: t.kind === 'asg' ? bootDelayMs : Math.min(bootDelayMs, POD_START_MS),
         slotsPerTaskManager: jc.slotsPerTaskManager,
         bounds: { minTaskManagers: jc.bounds.minTaskManagers, maxTaskManagers: jc.bounds.maxTaskManagers },
       });
@@ -341,6 +397,12 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
           }
           if (event.step === 'unlock') holding.get(input.job)?.delete(name);
           if (event.step === 'record' && out?.outcome) rec.outcome = out.outcome;
+          if (event.step === 'notify' && out?.outcome) {
+            rec.outcome = out.outcome;
+            rec.subject = out.subject;
+            const err = (event.state as { error?: { Error?: string; Cause?: string } } | undefined)?.error;
+            if (err) rec.error = causeMessage(err);
+          }
           return out;
         };
       }
@@ -362,9 +424,11 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         try {
           await run.result;
           rec.status = 'SUCCEEDED';
-        } catch {
+        } catch (e) {
           if (finished) return; // stopped at the end of the simulation, still running
           rec.status = 'FAILED';
+          if (rec.outcome === 'running') rec.outcome = 'failed';
+          rec.error ??= (e as Error).message || String(e);
         } finally {
           aborts.delete(name);
         }
@@ -482,6 +546,13 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const r = await collectJob(collectorClients.get(jc.name)!, jc, { jvmCpu: jvmCpuPercent });
       const ns = metricsNamespace(stackName);
       for (const [k, v] of Object.entries(r.metrics)) evaluator.put(ns, COLLECTOR_METRICS[k as keyof typeof COLLECTOR_METRICS], { [JOB_DIMENSION]: jc.name }, now, v as number);
+      // The metrics AWS would publish for the job's own lag and CPU sources (MSK, Kinesis, a custom metric, EC2 or
+      // Container Insights CPU), from the same world: the alarms and the scaler read them where the config says.
+      const last = jw.run.series[jw.run.series.length - 1];
+      const lag = lagMetric(stackName, jc);
+      if (lag && lag.namespace !== ns && last) evaluator.put(lag.namespace, lag.metricName, lag.dimensions, now, sourceLag(jc, lag.unit, last));
+      const cpu = cpuMetric(stackName, jc);
+      if (cpu.namespace !== ns && last?.cpuPercent !== undefined) evaluator.put(cpu.namespace, cpu.metricName, cpu.dimensions, now, last.cpuPercent);
     };
 
     const deliver = async (tr: AlarmTransition) => {
@@ -537,7 +608,12 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     const summaries: JobSummary[] = [];
     for (const jw of jobs.values()) {
       const mine = execs.filter((e) => e.job === jw.run.job);
-      jw.run.rescales = mine.map((e) => ({ start: e.start, end: e.end, from: e.from, to: e.to, outcome: e.status === 'RUNNING' ? 'in progress' : e.outcome }) satisfies RescaleMark);
+      jw.run.rescales = mine.map(
+        (e) => ({ start: e.start, end: e.end, from: e.from, to: e.to, outcome: e.status === 'RUNNING' ? 'in progress' : e.outcome, ...(e.error ? { reason: e.error } : {}) }) satisfies RescaleMark,
+      );
+      const failures: FailedRescale[] = mine
+        .filter((e) => e.status !== 'RUNNING' && isFailedRescale(e))
+        .map((e) => ({ job: e.job, execution: e.name, start: e.start, from: e.from, to: e.to, outcome: e.outcome, reason: e.error ?? e.subject ?? e.outcome }));
       const changed = mine.filter((e) => e.outcome.startsWith('succeeded') || e.outcome === 'rescaled-cleanup-failed');
       const steps = (jw.sim.shape.steps ?? []).filter((s) => s < durationMs);
       const stepsToConverge = steps.map((s, i) => changed.filter((e) => e.start >= s && e.start < (steps[i + 1] ?? Infinity)).length);
@@ -551,7 +627,8 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         sloViolationSeconds: Math.round(jw.slo),
         taskManagerHours: Math.round((jw.tmMs / 3_600_000) * 100) / 100,
         rescales: changed.length,
-        failedRescales: mine.filter((e) => e.status === 'FAILED' || e.outcome.startsWith('failed')).length,
+        failedRescales: failures.length,
+        failures,
         stepsToConverge,
         maxLagRecords: Math.round(jw.maxLag),
         maxBacklogSecondsSeen: Math.round(jw.maxBacklogSec * 10) / 10,

@@ -46,7 +46,7 @@ async function at(r: Rig, p: number): Promise<void> {
 }
 
 describe.each(TIER_VERSIONS)('Flink %s, failures in savepoint mode', (version) => {
-  const { rig } = useRig(version, () => Rig.start(version, { taskManagers: 2, parallelism: 2, rate: 600, costUs: 100 }));
+  const { rig, test } = useRig(version, () => Rig.start(version, { taskManagers: 2, parallelism: 2, rate: 600, costUs: 100 }));
 
   test('the savepoint fails (directory not writable) → job untouched, never cancelled', async () => {
     const r = rig();

@@ -7,7 +7,7 @@
 import { phases, recordFigures, Rig, TIER_VERSIONS, useRig } from './support';
 
 describe.each(TIER_VERSIONS)('Flink %s, savepoint mode', (version) => {
-  const { rig } = useRig(version, () => Rig.start(version, { taskManagers: 1, parallelism: 1, rate: 600, costUs: 100 }));
+  const { rig, test } = useRig(version, () => Rig.start(version, { taskManagers: 1, parallelism: 1, rate: 600, costUs: 100 }));
 
   test('p 1 → 4 with a TaskManager added, then 4 → 2 with the surplus TaskManager drained and stopped; the verdict is clean', async () => {
     const r = rig();

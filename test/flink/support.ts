@@ -126,22 +126,24 @@ export function phases(n?: Notification): Record<string, number> {
 }
 
 /**
- * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll; a failed test keeps the
- * cluster's logs (their folder is printed).
+ * Jest lifecycle for one rig per describe block: started in beforeAll, stopped in afterAll. Tests written with the
+ * returned `test` mark the rig failed when they throw: then the cluster's work folder (logs, config, savepoints) is
+ * kept and its path printed.
  */
-export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig } {
+export function useRig(version: string, start: () => Promise<Rig>): { rig: () => Rig; test: (name: string, fn: () => Promise<void>, timeoutMs?: number) => void } {
   let rig: Rig | undefined;
   let failed = false;
   beforeAll(async () => {
-    rig = await start();
+    try {
+      rig = await start();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
   }, 5 * 60_000);
-  afterEach(() => {
-    const s = (expect as unknown as { getState(): { assertionCalls: number; currentTestName?: string } }).getState();
-    void s;
-  });
   afterAll(async () => {
     if (!rig) return;
-    if (failed) process.stderr.write(`real-Flink tier (${version}): logs kept in ${rig.job.cluster.logDir}\n`);
+    if (failed) process.stderr.write(`real-Flink tier (${version}): cluster logs kept in ${rig.job.cluster.logDir}\n`);
     await rig.stop(failed);
   }, 120_000);
   return {
@@ -149,5 +151,18 @@ export function useRig(version: string, start: () => Promise<Rig>): { rig: () =>
       if (!rig) throw new Error('the real Flink cluster did not start');
       return rig;
     },
+    test: (name, fn, timeoutMs) =>
+      test(
+        name,
+        async () => {
+          try {
+            await fn();
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+        },
+        timeoutMs,
+      ),
   };
 }

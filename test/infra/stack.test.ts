@@ -205,6 +205,14 @@ describe('IAM least privilege', () => {
     expect(eks).toEqual([expect.objectContaining({ Action: ['eks:DescribeCluster'], Resource: ['arn:aws:eks:us-east-1:123456789012:cluster/analytics'] })]);
   });
 
+  test('jars: s3:GetObject on exactly the configured submit.jarPath objects, for the workflow steps only', () => {
+    const reads = (role: string) => statementsOf(b.template, role).filter((s) => s.Action.some((a) => a.startsWith('s3:')));
+    expect(reads('RescaleWorkflowStepFunctionServiceRole')).toEqual([
+      { Sid: 'ReadJobJars', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::example-flink-artifacts/fraud-scoring-2.3.1.jar'] },
+    ]);
+    for (const role of ['ScalerServiceRole', 'CollectorServiceRole']) expect(reads(role)).toEqual([]);
+  });
+
   test('secrets: GetSecretValue on the named Flink REST secrets only, for both functions', () => {
     for (const role of ['ScalerServiceRole', 'CollectorServiceRole']) {
       const st = statementsOf(b.template, role).filter((s) => s.Action.includes('secretsmanager:GetSecretValue'));

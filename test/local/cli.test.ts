@@ -105,18 +105,18 @@ test('dry-run plans and records a decision but changes nothing', async () => {
   expect(emu.model.taskManagers.length).toBe(2);
 });
 
-test('drain removes exactly the named TaskManager once it holds no slots (or another idle one at the timeout, saying so)', async () => {
-  const named = emu.model.taskManagers[1].id;
+test('drain releases exactly the named TaskManager, even the one the job filled first', async () => {
+  const named = emu.model.taskManagers[0].id;
   const r = await cli('drain', '--job', 'demo', '--task-manager', named, '--drain-timeout', '10s', '--json', ...local());
   expect(r.code).toBe(0);
   const report = JSON.parse(r.out);
   expect(report.input).toMatchObject({ taskManagers: '-1', drainTaskManager: named, drainTimeoutSeconds: 10 });
   expect(report.plan).toMatchObject({ direction: 'in', to: { parallelism: 2, taskManagers: 1 } });
-  expect(report.released).toHaveLength(1);
-  expect(emu.model.taskManagers.map((t) => t.id)).not.toContain(report.released[0]);
+  expect(report.released).toEqual([named]);
+  expect(report.outcome).toBe('succeeded');
+  expect(emu.model.taskManagers.map((t) => t.id)).not.toContain(named);
   expect(emu.model.taskManagers).toHaveLength(1);
   expect(job().vertices.map((v) => v.parallelism)).toEqual([2, 2, 2]);
-  if (report.released[0] === named) expect(report.outcome).toBe('succeeded');
 }, 120_000);
 
 test('a failed savepoint leaves the job untouched; the command fails with the reason (exit 1)', async () => {

@@ -15,6 +15,7 @@ import { parseConfig, type Config, type JobConfigInput } from '../../functions/c
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import type { FlinkApi } from '../../functions/adapters/flink/types';
 import type { CapacityTarget } from '../../functions/adapters/targets/types';
+import type { JarSource } from '../../functions/adapters/jar-source';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
 import { silentLogger } from '../../functions/workflow/deps';
@@ -101,6 +102,8 @@ export interface HarnessOptions {
   jobs: JobConfigInput[];
   /** Inline poll budget inside one Check task (virtual seconds). */
   inlinePollSeconds?: number;
+  /** Where submit.jarPath is read from when the JobManager lacks the jar. */
+  jars?: JarSource;
 }
 
 export class WorkflowHarness {
@@ -133,6 +136,7 @@ export class WorkflowHarness {
       publishMetric: (job, name, value, unit) => this.metrics.push({ job, name, value, unit }),
       stateMachineArn: stepFunctionStateMachineArn(synthesizedTemplate(this.config)),
       inlinePollSeconds: opts.inlinePollSeconds,
+      jars: opts.jars,
     };
     this.handler = makeWorkflowHandler(() => this.deps);
     this.asl = synthesizedAsl(this.config);

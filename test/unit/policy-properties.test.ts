@@ -155,6 +155,18 @@ describe('properties of decide()', () => {
     );
   });
 
+  test('monotone at a minimum that is aligned: 128 key groups, minimum 5 stays 5 for low and high demand (was 6 then 5)', () => {
+    // the counterexample fast-check found (seed -1626582692): raising to the minimum stepped past an aligned minimum
+    const c: Case = { minP: 5, span: 1, pOffset: 1, keyGroups: 128, keyed: true, align: true, inputRate: 129228.17, busy: 60.16, demandFactor: 0.05, lag: undefined, mode: 'adaptive', slots: 1 };
+    const low = build(c, 33825);
+    const high = build(c, 1033825);
+    const tl = decide(low.snap, low.j).decision.targetParallelism;
+    const th = decide(high.snap, high.j).decision.targetParallelism;
+    expect(tl).toBe(5);
+    expect(th).toBeGreaterThanOrEqual(tl);
+    expect(isAligned(128, 5)).toBe(true);
+  });
+
   test('deterministic: the same snapshot and state give the same decision and state', () => {
     fc.assert(
       fc.property(arbCase, (c) => {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type Command, Option } from 'commander';
@@ -17,6 +18,7 @@ import type { Config, JobConfig } from '../../../functions/core/config';
 import { FlinkRestClient } from '../../../functions/adapters/flink/client';
 import type { FlinkApi } from '../../../functions/adapters/flink/types';
 import { flinkClientFor } from '../../../functions/adapters/flink-connect';
+import { LocalOrS3JarSource, type JarSource } from '../../../functions/adapters/jar-source';
 import { SecretsManagerSource } from '../../../functions/adapters/secrets';
 import { DynamoStateStore } from '../../../functions/adapters/state/dynamo';
 import type { StateStore } from '../../../functions/adapters/state/types';
@@ -41,6 +43,8 @@ export interface CliServices {
   flinkForJob(job: JobConfig, aws: AwsOptions): Promise<FlinkApi>;
   /** The job's configured capacity target, with the operator's credentials. */
   capacityTarget(job: JobConfig, aws: AwsOptions): CapacityTarget;
+  /** Reads `submit.jarPath` (a local path, or s3:// with the operator's credentials) when the JobManager lacks the jar. */
+  jarSource(aws: AwsOptions): JarSource;
   /** The synthesized rescale state machine (cached on disk by config + construct source). */
   rescaleAsl(config: Config, cacheDir: string, onSynth?: () => void): Promise<Asl>;
   now(): number;
@@ -72,6 +76,7 @@ export const defaultServices: CliServices = {
   cloudFormation: (aws) => new CloudFormationClient(awsConfig(aws)),
   sfn: (aws) => new SFNClient(awsConfig(aws)),
   dynamo: (aws) => new DynamoDBClient(awsConfig(aws)),
+  jarSource: (aws) => new LocalOrS3JarSource(() => new S3Client(awsConfig(aws))),
   flinkForJob: (job, aws) => flinkClientFor(job, new SecretsManagerSource(new SecretsManagerClient(awsConfig(aws)))),
   capacityTarget: (job, aws) => createCapacityTarget(job, { region: aws.region }),
   rescaleAsl: cachedRescaleAsl,

@@ -158,6 +158,7 @@ export async function executeRescale(
       flink: () => flink,
       target: () => target,
       sns: localSns(),
+      jars: services.jarSource(awsOf(o)),
       topicArn: 'arn:aws:sns:local:000000000000:flink-elastic-local',
       now: services.now,
       sleep: services.sleep,

@@ -20,7 +20,7 @@
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
  */
 import { taskManagersFor, type JobConfig } from '../config';
-import { CAPACITY_LEAD_SECONDS, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, TREND_SAMPLES, alignDown, alignUp, busiestShare, ewma, fmt, receding, risingForecast, trendStep, type Trend } from './math';
+import { CAPACITY_LEAD_SECONDS, LEVEL_SHIFT_FRACTION, LEVEL_SHIFT_SAMPLES, TREND_SAMPLES, alignAtLeast, alignDown, alignUp, busiestShare, ewma, fmt, receding, risingForecast, trendStep, type Trend } from './math';
 import { emptyState, topoOrder, type JobSnapshot, type PolicyState, type VertexSnapshot } from './snapshot';
 import type { Action, Decision, Limit, PolicyResult, RuleName } from './types';
 
@@ -335,7 +335,9 @@ function run(x: Ctx): Decision {
     c.capped = c.r > c.upper;
     if (want < c.lower) {
       want = c.lower;
-      const up = alignUp(c.units, c.lower);
+      // the smallest aligned parallelism at or above the minimum (not alignUp(lower), which treats the minimum as a
+      // load requirement and can step past an aligned minimum: 128 key groups, minimum 5 → 6)
+      const up = alignAtLeast(c.units, c.lower);
       if (up <= c.upper) want = up;
       limits.push(`raised to the minimum ${c.lower}`);
     }

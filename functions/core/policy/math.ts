@@ -36,6 +36,13 @@ export function alignUp(n: number | undefined, r: number): number {
   return Math.ceil(n / k);
 }
 
+/** Smallest aligned parallelism ≥ x (x itself when aligned); x when there are no units or x ≥ N. */
+export function alignAtLeast(n: number | undefined, x: number): number {
+  if (n === undefined || x >= n) return x;
+  for (let p = Math.max(1, Math.ceil(x)); p < n; p++) if (isAligned(n, p)) return p;
+  return n;
+}
+
 /** Largest aligned parallelism ≤ x (the same busiest-subtask load as x with no wasted subtasks). */
 export function alignDown(n: number | undefined, x: number): number {
   if (n === undefined) return x;
