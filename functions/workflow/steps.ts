@@ -305,19 +305,18 @@ async function jarToRun(deps: WorkflowDeps, flink: FlinkApi, plan: Plan): Promis
   return id;
 }
 
-async function hasJob(flink: FlinkApi, jobId: string): Promise<boolean> {
-  return (await flink.jobs()).some((j) => j.id === jobId);
-}
-
 export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['resubmit']> {
   const { plan } = state;
   const location = state.savepointStatus?.location;
   if (!location) throw new PreconditionError('no savepoint path in the execution state; cannot resubmit');
   const flink = await flinkOf(deps, plan);
+  const jobs = await flink.jobs();
   let released: string[] | undefined;
-  if (!(await hasJob(flink, plan.newJobId))) {
-    const old = await flink.job(plan.from.jobId);
-    if (!isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
+  if (!jobs.some((j) => j.id === plan.newJobId)) {
+    // Cancel saw the old job terminal. Not listed at all means the JobManager forgot it (restarted without HA, or the
+    // job's archive expired): nothing runs it either, so resubmitting from the recorded savepoint is safe.
+    const old = jobs.find((j) => j.id === plan.from.jobId);
+    if (old && !isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
     if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, plan);
     await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
   }

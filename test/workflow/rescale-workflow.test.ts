@@ -297,6 +297,20 @@ test('JobManager unreachable mid-way (after the cancel): retries ride it out and
   expectOneNotification({ subject: /orders rescaled 4 -> 6/, outcome: 'succeeded' });
 });
 
+test('JobManager restarted after the cancel (no HA: it forgot the cancelled job): Resubmit goes on from the recorded savepoint', async () => {
+  const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-forgot-jobs', async (state, invoke, event) => {
+    // what a restarted session cluster without HA answers: the cancelled job is unknown (404), not CANCELED
+    if (state === 'Resubmit') emu.model.jobs.splice(0, emu.model.jobs.length, ...emu.model.jobs.filter((j) => j.id !== job.id));
+    return invoke(event);
+  });
+  expect(r.status).toBe('SUCCEEDED');
+  const live = (await h.flink.findJobByName('orders'))!;
+  expect(await parallelismOf(h, live.id)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+  expectOneNotification({ subject: /orders rescaled 4 -> 6/, outcome: 'succeeded' });
+});
+
 test('drain timeout: surplus TaskManagers still hold slots, so they are kept and the notification says so', async () => {
   const { h, sim, emu } = await setup({ taskManagers: 4, parallelism: 8, slotAllocation: 'spread' });
   const r = await h.run({ job: 'orders', parallelism: 4 }, 'drain-timeout');
