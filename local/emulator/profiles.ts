@@ -5,7 +5,7 @@
 import { featuresFor, parseFlinkVersion } from '../../functions/adapters/flink/wire';
 import type { FlinkVersionInfo } from '../../functions/adapters/flink/types';
 
-export const EMULATOR_VERSIONS = ['1.14', '1.18', '1.19'] as const;
+export const EMULATOR_VERSIONS = ['1.14', '1.18', '1.19', '1.20', '2.3'] as const;
 export type EmulatorVersion = (typeof EMULATOR_VERSIONS)[number];
 
 export interface VersionProfile {
@@ -36,6 +36,8 @@ const FULL: Record<EmulatorVersion, { version: string; commit: string }> = {
   '1.14': { version: '1.14.6', commit: '2a3c5b8' },
   '1.18': { version: '1.18.1', commit: 'a8c8b1c' },
   '1.19': { version: '1.19.1', commit: 'e2f1a3b' },
+  '1.20': { version: '1.20.5', commit: 'c3e4f5a' },
+  '2.3': { version: '2.3.0', commit: 'd4e5f6b' },
 };
 
 export function profileFor(line: string): VersionProfile {
