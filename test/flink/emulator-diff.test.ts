@@ -174,8 +174,8 @@ async function runSequence(side: Side): Promise<Run> {
   await until('job B running', () => allTasksRunning(bId));
   await until('job B checkpoint', () => completedCheckpoint(bId));
   await get('checkpoints restored', `/jobs/${bId}/checkpoints`);
+  const cancelStates: string[] = [await jobState(bId)];
   await call('cancel', 'PATCH', `/jobs/${bId}?mode=cancel`);
-  const cancelStates: string[] = [];
   await until('job B canceled', async () => {
     const s = await jobState(bId);
     if (s && cancelStates[cancelStates.length - 1] !== s) cancelStates.push(s);
@@ -186,7 +186,7 @@ async function runSequence(side: Side): Promise<Run> {
   // -- stop-with-savepoint of job A
   const stop = await call('stop-with-savepoint', 'POST', `/jobs/${a}/stop`, { targetDirectory: side.savepointDir, drain: false });
   const stopStatuses = await followOperation('stop', a, (stop.body as any)['request-id']);
-  const stopStates: string[] = [];
+  const stopStates: string[] = ['RUNNING'];
   await until('job A finished', async () => {
     const s = await jobState(a);
     if (s && stopStates[stopStates.length - 1] !== s) stopStates.push(s);
@@ -199,6 +199,28 @@ async function runSequence(side: Side): Promise<Run> {
   await call('jar delete unknown', 'DELETE', '/jars/00000000-0000-0000-0000-000000000000_missing.jar');
 
   return { exchanges, transitions: { savepoint: savepointStatuses, stop: stopStatuses, cancel: cancelStates, stopJob: stopStates } };
+}
+
+/** The sequence on a fresh real cluster (adaptive scheduler, one TaskManager with 2 slots); its JVMs stopped after. */
+async function runReal(version: string, onStart: (j: RealFlinkJob) => void): Promise<{ run: Run; startedMs: number; sequenceMs: number; jarName: string; programArgs: string[] }> {
+  const t0 = Date.now();
+  const real = await RealFlinkJob.start({ version, scheduler: 'adaptive', taskManagers: 1, parallelism: 1, rate: 50, costUs: 10 });
+  onStart(real);
+  // the harness's own job holds a slot: cancel it so the sequence starts on an idle cluster, as on the emulator
+  const own = (await real.currentJob())!.id;
+  await fetch(`${real.cluster.restUrl}/jobs/${own}?mode=cancel`, { method: 'PATCH' });
+  for (let i = 0; i < 100 && (await real.currentJob()); i++) await sleep(200);
+  const startedMs = Date.now() - t0;
+  const run = await runSequence({
+    url: real.cluster.restUrl,
+    pass: async (ms) => {
+      await sleep(ms);
+    },
+    jar: { name: real.jarName, bytes: readFileSync(real.jar) },
+    savepointDir: `file://${real.cluster.savepointDir}`,
+    programArgs: real.programArgs,
+  });
+  return { run, startedMs, sequenceMs: Date.now() - t0 - startedMs, jarName: real.jarName, programArgs: real.programArgs };
 }
 
 describe.each(TIER_VERSIONS)('Flink %s vs the emulator', (version) => {
@@ -214,57 +236,51 @@ describe.each(TIER_VERSIONS)('Flink %s vs the emulator', (version) => {
   }, 120_000);
 
   test('same REST sequence: same shapes, status codes and state transitions (or an allow-listed, documented difference)', async () => {
-    const t0 = Date.now();
-    // the real cluster: adaptive scheduler (resource requirements), one TaskManager with 2 slots, no job yet
-    real = await RealFlinkJob.start({ version, scheduler: 'adaptive', taskManagers: 1, parallelism: 1, rate: 50, costUs: 10 });
-    // the harness's own job holds one slot: cancel it so both sides start from the same empty cluster
-    const own = (await real.currentJob())!.id;
-    await fetch(`${real.cluster.restUrl}/jobs/${own}?mode=cancel`, { method: 'PATCH' });
-    for (let i = 0; i < 100 && (await real.currentJob()); i++) await sleep(200);
-    const startedMs = Date.now() - t0;
-    const readJar = readFileSync(real.jar);
-    const realRun = await runSequence({
-      url: real.cluster.restUrl,
-      pass: sleep,
-      jar: { name: real.jarName, bytes: readJar },
-      savepointDir: `file://${real.cluster.savepointDir}`,
-      programArgs: real.programArgs,
-    });
-    const realMs = Date.now() - t0 - startedMs;
-    await real.stop();
+    mkdirSync(OUT, { recursive: true });
+    const recorded = join(OUT, `${version}-real.json`);
+    let realRun: Run;
+    let figures: Record<string, unknown> = {};
+    let jarName = `flink-test-job-flink${version}.jar`;
+    let programArgs = ['--rate', '50'];
+    if (process.env.EMULATOR_DIFF_REPLAY === '1') {
+      // EMULATOR_DIFF_REPLAY=1: compare with the real answers the last full run recorded (no JVM started)
+      realRun = JSON.parse(readFileSync(recorded, 'utf8'));
+    } else {
+      const r = await runReal(version, (j) => (real = j));
+      realRun = r.run;
+      ({ jarName, programArgs } = r);
+      figures = { clusterStartSeconds: r.startedMs / 1000, realSequenceSeconds: r.sequenceMs / 1000 };
+      writeFileSync(recorded, JSON.stringify(realRun, null, 1));
+      await real!.stop();
+      real = undefined;
+    }
 
     const line = emulatorLineFor(version);
-    emu = await startEmulator({
-      version: line,
-      scheduler: 'adaptive',
-      taskManagers: 1,
-      slotsPerTaskManager: 2,
-      savepointDir: 'file:///tmp/emulator-diff/savepoints',
-      tickMs: 50,
-    });
+    const savepointDir = 'file:///tmp/emulator-diff/savepoints';
+    emu = await startEmulator({ version: line, scheduler: 'adaptive', taskManagers: 1, slotsPerTaskManager: 2, savepointDir, tickMs: 50 });
     const e = emu;
     const spec = [{ entryClass: TEST_JOB_ENTRY_CLASS, jobName: TEST_JOB_FLINK_NAME, checkpointIntervalMs: 2000 }];
     const emuRun = await runSequence({
       url: e.url,
-      pass: async (ms) => e.clock.advance(ms),
-      jar: { name: real.jarName, bytes: Buffer.from(JSON.stringify(spec)) },
-      savepointDir: 'file:///tmp/emulator-diff/savepoints',
-      programArgs: real.programArgs,
+      pass: async (ms) => {
+        e.clock.advance(ms);
+      },
+      jar: { name: jarName, bytes: Buffer.from(JSON.stringify(spec)) },
+      savepointDir,
+      programArgs,
     });
-    real = undefined;
 
-    mkdirSync(OUT, { recursive: true });
-    writeFileSync(join(OUT, `${version}-real.json`), JSON.stringify(realRun, null, 1));
     writeFileSync(join(OUT, `${version}-emulator-${line}.json`), JSON.stringify(emuRun, null, 1));
     const { unexpected, allowed, stale } = compareRuns(version, realRun, emuRun, ALLOW);
     writeFileSync(join(OUT, `${version}-differences.json`), JSON.stringify({ unexpected, allowed, stale }, null, 1));
     if (stale.length) process.stderr.write(`emulator-diff (${version}): allow-list entries not seen (fixed?):\n  ${stale.map((s) => `${s.step} ${s.path ?? ''} ${s.kind}`).join('\n  ')}\n`);
-    recordFigures('emulator-diff', version, { emulatorProfile: line, realSequenceSeconds: realMs / 1000, clusterStartSeconds: startedMs / 1000, allowedDifferences: allowed.length, unexpected: unexpected.length });
+    if (!process.env.EMULATOR_DIFF_REPLAY) recordFigures('emulator-diff', version, { emulatorProfile: line, ...figures, allowedDifferences: allowed.length, unexpected: unexpected.length });
 
     // state transitions, on both sides
     for (const r of [realRun, emuRun]) {
       expect(r.transitions.savepoint[r.transitions.savepoint.length - 1]).toBe('COMPLETED');
       expect(r.transitions.stop[r.transitions.stop.length - 1]).toBe('COMPLETED');
+      expect(r.transitions.cancel[0]).toBe('RUNNING');
       expect(r.transitions.cancel[r.transitions.cancel.length - 1]).toBe('CANCELED');
       expect(r.transitions.stopJob[r.transitions.stopJob.length - 1]).toBe('FINISHED');
     }
