@@ -29,7 +29,8 @@ export interface VersionProfile {
    * Wire details seen on real 1.20.5 and 2.3.0 clusters by test/flink/emulator-diff.test.ts (profiles 1.20 and 2.3;
    * older profiles keep what endpoints.md says): job detail `job-type` and `vertices[].slotSharingGroupId`; subtask
    * metric aggregation `skew` (in the default set); TaskManager `blocked` only when true; checkpoint statistics carry
-   * `savepointFormat: null` for checkpoints; running an unknown jar answers 500 (a CompletionException), not 400.
+   * `savepointFormat: null` for checkpoints; running an unknown jar answers 500 (a CompletionException), not 400; a
+   * jar entry without a description has `description: null` (the copied spec says string).
    */
   observedWire: boolean;
   /**

@@ -497,7 +497,7 @@ export class EmulatorServer {
       status: 200,
       body: {
         address: this.url,
-        files: m.jars.map((j) => ({ id: j.id, name: j.name, uploaded: j.uploaded, entry: j.entryClasses.map((c) => ({ name: c, description: null })) })),
+        files: m.jars.map((j) => ({ id: j.id, name: j.name, uploaded: j.uploaded, entry: j.entryClasses.map((c) => ({ name: c, description: p.observedWire ? null : 'No description provided' })) })),
       },
     }));
     this.on('POST', '/jars/upload', ({ contentType, rawBody }) => {

@@ -20,7 +20,7 @@ export interface Run {
 /** One difference: a step's status code, a field path missing / extra / of another type, or a transition. */
 export interface Difference {
   step: string;
-  kind: 'status' | 'missing' | 'extra' | 'type' | 'transition';
+  kind: 'status' | 'missing' | 'extra' | 'type' | 'transition' | 'metric';
   path?: string;
   real?: string;
   emulator?: string;
@@ -46,6 +46,12 @@ export function emulatorLineFor(version: string): EmulatorVersion {
   });
   return lines[lines.length - 1];
 }
+
+/**
+ * Metrics flink-elastic reads (collector, scaler, targets): a real metric list offering one (plain or operator-scoped,
+ * "<operator>.pendingRecords") that the emulator's list lacks is a difference, though both lists have the same shape.
+ */
+export const METRICS_READ = ['busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond', 'numRecordsInPerSecond', 'numRecordsOutPerSecond', 'pendingRecords', 'Status.JVM.CPU.Load'];
 
 const ID_KEY = /^([0-9a-f]{32}|[0-9]+)$/;
 
@@ -96,6 +102,10 @@ export function diffRuns(real: Run, emu: Run): Difference[] {
       else if (typesOf(t) !== typesOf(xs.get(p))) out.push({ step, kind: 'type', path: p, real: typesOf(t), emulator: typesOf(xs.get(p)) });
     }
     for (const [p, t] of xs) if (!rs.has(p)) out.push({ step, kind: 'extra', path: p, emulator: typesOf(t) });
+    if (step.endsWith('metrics list') && Array.isArray(rx.body) && Array.isArray(ex.body)) {
+      const has = (body: unknown[], name: string) => body.some((m) => { const id = (m as { id?: string }).id ?? ''; return id === name || id.endsWith(`.${name}`); });
+      for (const name of METRICS_READ) if (has(rx.body, name) && !has(ex.body, name)) out.push({ step, kind: 'metric', path: name, real: 'listed', emulator: 'not listed' });
+    }
   }
   for (const [k, seq] of Object.entries(real.transitions) as [keyof Run['transitions'], string[]][]) {
     const e = emu.transitions[k];

@@ -125,6 +125,7 @@ async function runSequence(side: Side): Promise<Run> {
   const v0 = vertices[0].id;
   const vLast = vertices[vertices.length - 1].id;
   await get('vertex detail', `/jobs/${a}/vertices/${v0}`);
+  await get('source subtask metrics list', `/jobs/${a}/vertices/${v0}/subtasks/metrics`);
   const sub = await get('subtask metrics list', `/jobs/${a}/vertices/${vLast}/subtasks/metrics`);
   const subIds = new Set(((sub.body as any[]) ?? []).map((m) => m.id));
   const pick = WANT_VERTEX_METRICS.filter((n) => subIds.has(n)).join(',');
@@ -162,8 +163,8 @@ async function runSequence(side: Side): Promise<Run> {
   const sp = await call('savepoint trigger', 'POST', `/jobs/${a}/savepoints`, { 'target-directory': side.savepointDir, 'cancel-job': false });
   const savepointStatuses = await followOperation('savepoint', a, (sp.body as any)['request-id']);
   const savepointPath = (exchanges[exchanges.length - 1].body as any).operation.location as string;
-  await until('a checkpoint after the savepoint', () => completedCheckpoint(a));
-  await side.pass(2500);
+  // checkpoint statistics are cached by the REST handlers (real: up to web.refresh-interval): wait until they show it
+  await until('latest.savepoint in the checkpoint statistics', async () => ((await peek(`/jobs/${a}/checkpoints`))?.latest?.savepoint ? true : undefined));
   await get('checkpoints after savepoint', `/jobs/${a}/checkpoints`);
 
   // -- job B: a second upload, run from the savepoint (latest.restored), then cancelled
@@ -172,7 +173,10 @@ async function runSequence(side: Side): Promise<Run> {
   const b = (await run('jar run from savepoint', jarId2, savepointPath)).body as any;
   const bId = b.jobid as string;
   await until('job B running', () => allTasksRunning(bId));
-  await until('job B checkpoint', () => completedCheckpoint(bId));
+  await until('job B checkpoint, latest.restored', async () => {
+    const c = await peek(`/jobs/${bId}/checkpoints`);
+    return c?.latest?.completed && c.latest.restored ? true : undefined;
+  });
   await get('checkpoints restored', `/jobs/${bId}/checkpoints`);
   const cancelStates: string[] = [await jobState(bId)];
   await call('cancel', 'PATCH', `/jobs/${bId}?mode=cancel`);
