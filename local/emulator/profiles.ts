@@ -1,11 +1,12 @@
 /**
- * Version profiles of the emulator: where Flink 1.14, 1.18 and 1.19 differ on the wire (endpoints.md §2, §8).
+ * Version profiles of the emulator: where Flink 1.14, 1.18, 1.19, 1.20 and 2.3 differ on the wire (endpoints.md §2, §8;
+ * 1.20 and 2.3 follow what real 1.20.5 and 2.3.0 clusters answered, test/flink/emulator-diff.test.ts).
  * Request bodies list the fields each version knows: Flink's Jackson mapper rejects unknown properties with 400.
  */
 import { featuresFor, parseFlinkVersion } from '../../functions/adapters/flink/wire';
 import type { FlinkVersionInfo } from '../../functions/adapters/flink/types';
 
-export const EMULATOR_VERSIONS = ['1.14', '1.18', '1.19'] as const;
+export const EMULATOR_VERSIONS = ['1.14', '1.18', '1.19', '1.20', '2.3'] as const;
 export type EmulatorVersion = (typeof EMULATOR_VERSIONS)[number];
 
 export interface VersionProfile {
@@ -24,6 +25,21 @@ export interface VersionProfile {
   vertexParallelismOverrides: boolean;
   /** Cancel of an already globally-terminal (FINISHED/FAILED) job answers 409 (unverified, endpoints.md §5.1). */
   cancelTerminalConflict: boolean;
+  /**
+   * Wire details seen on real 1.20.5 and 2.3.0 clusters by test/flink/emulator-diff.test.ts (profiles 1.20 and 2.3;
+   * older profiles keep what endpoints.md says): job detail `job-type` and `vertices[].slotSharingGroupId`; subtask
+   * metric aggregation `skew` (in the default set); TaskManager `blocked` only when true; checkpoint statistics carry
+   * `savepointFormat: null` for checkpoints; running an unknown jar answers 500 (a CompletionException), not 400; a
+   * jar entry without a description has `description: null` (the copied spec says string).
+   */
+  observedWire: boolean;
+  /**
+   * Flink 2.3 (seen on 2.3.0): applications (job detail `application-id`, jar run `applicationId`); `jobType`,
+   * `schedulerType`, `pending-operators` in job overviews and details; TaskManager `assignedTasks` (also per allocated
+   * slot); vertex detail subtasks without `host`; no `memorySegmentsAvailable/Total` in TaskManager metrics; job config without `execution-mode`; job
+   * metrics `numRescales`, `lastCheckpointMetadataSize`, `lastCheckpointCompletedTimestamp`.
+   */
+  flink2Wire: boolean;
   /** Known JSON properties of each request body (anything else: 400). */
   requestFields: {
     savepoint: string[];
@@ -36,6 +52,8 @@ const FULL: Record<EmulatorVersion, { version: string; commit: string }> = {
   '1.14': { version: '1.14.6', commit: '2a3c5b8' },
   '1.18': { version: '1.18.1', commit: 'a8c8b1c' },
   '1.19': { version: '1.19.1', commit: 'e2f1a3b' },
+  '1.20': { version: '1.20.5', commit: 'c3e4f5a' },
+  '2.3': { version: '2.3.0', commit: 'd4e5f6b' },
 };
 
 export function profileFor(line: string): VersionProfile {
@@ -68,6 +86,8 @@ export function profileFor(line: string): VersionProfile {
     scalingIntervalMinMs: v.minor >= 19 || v.major >= 2 ? 30_000 : 0,
     vertexParallelismOverrides: v.minor >= 17 || v.major >= 2,
     cancelTerminalConflict: v.minor >= 18 || v.major >= 2,
+    observedWire: v.major >= 2 || v.minor >= 20,
+    flink2Wire: v.major >= 2,
     requestFields: { savepoint, stop, jarRun },
   };
 }

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JobStatus } from '../../functions/adapters/flink/types';
 import { HEX32, isTerminal, JOB_STATES } from '../../functions/adapters/flink/wire';
-import { EmuJob, EmuTaskManager, FlinkModel, FlinkRestError } from './model';
+import { EmuJob, EmuTaskManager, FlinkModel, FlinkRestError, hex32 } from './model';
 
 export interface RecordedExchange {
   method: string;
@@ -293,7 +293,9 @@ export class EmulatorServer {
     this.on('GET', '/taskmanagers', () => ({ status: 200, body: { taskmanagers: m.taskManagers.map((t) => this.tmInfo(t)) } }));
     this.on('GET', '/taskmanagers/{id}', ({ params }) => {
       const t = m.requireTaskManager(params[0]);
-      const allocated = t.slots.filter((s) => s.jobId !== null).map((s) => ({ jobId: s.jobId, resource: this.slotResource() }));
+      const allocated = t.slots
+        .filter((s) => s.jobId !== null)
+        .map((s) => ({ jobId: s.jobId, resource: this.slotResource(), ...(p.flink2Wire ? { assignedTasks: this.assignedTasks(t, s) } : {}) }));
       return {
         status: 200,
         body: {
@@ -312,8 +314,7 @@ export class EmulatorServer {
             mappedCount: 0,
             mappedUsed: 0,
             mappedMax: 0,
-            memorySegmentsAvailable: 4096,
-            memorySegmentsTotal: 4096,
+            ...(p.flink2Wire ? {} : { memorySegmentsAvailable: 4096, memorySegmentsTotal: 4096 }),
             nettyShuffleMemorySegmentsAvailable: 4096,
             nettyShuffleMemorySegmentsUsed: 0,
             nettyShuffleMemorySegmentsTotal: 4096,
@@ -344,6 +345,32 @@ export class EmulatorServer {
     // §3.4
     this.on('GET', '/jobs/{id}', ({ params }) => ({ status: 200, body: this.jobDetails(this.job(params[0])) }));
     this.on('GET', '/jobs/{id}/status', ({ params }) => ({ status: 200, body: { status: this.job(params[0]).state } }), () => p.features.jobStatusEndpoint);
+
+    // Vertex detail, job metrics and job config: seen on real 1.20.5 / 2.3.0 (test/flink/emulator-diff.test.ts).
+    this.on('GET', '/jobs/{id}/vertices/{vid}', ({ params }) => ({ status: 200, body: this.vertexDetail(this.job(params[0]), params[1]) }));
+    this.on('GET', '/jobs/{id}/metrics', ({ params, query }) => {
+      const values = this.jobMetricValues(this.job(params[0]));
+      const get = query.get('get');
+      if (!get) return { status: 200, body: Object.keys(values).map((id) => ({ id })) };
+      return { status: 200, body: get.split(',').filter((id) => id in values).map((id) => ({ id, value: values[id] })) };
+    });
+    this.on('GET', '/jobs/{id}/config', ({ params }) => {
+      const j = this.job(params[0]);
+      return {
+        status: 200,
+        body: {
+          jid: j.id,
+          name: j.name,
+          'execution-config': {
+            ...(p.flink2Wire ? {} : { 'execution-mode': 'PIPELINED' }),
+            'restart-strategy': 'Cluster level default restart strategy',
+            'job-parallelism': Math.max(...j.configured, 1),
+            'object-reuse-mode': false,
+            'user-config': {},
+          },
+        },
+      };
+    });
 
     // §5.1: PATCH /jobs/{id}?mode=cancel; mode=stop → 308.
     this.on('PATCH', '/jobs/{id}', ({ params, query }) => {
@@ -437,9 +464,10 @@ export class EmulatorServer {
       const values = m.vertexMetricValues(job.id, params[1]);
       const get = query.get('get');
       if (!get) return { status: 200, body: [...values.keys()].map((id) => ({ id })) };
-      const aggs = (query.get('agg') ?? 'min,max,avg,sum').split(',').map((a) => a.trim().toLowerCase());
+      const known = p.observedWire ? ['min', 'max', 'avg', 'sum', 'skew'] : ['min', 'max', 'avg', 'sum'];
+      const aggs = (query.get('agg') ?? known.join(',')).split(',').map((a) => a.trim().toLowerCase());
       for (const a of aggs) {
-        if (!['min', 'max', 'avg', 'sum'].includes(a)) throw new HttpError(400, [`Bad request, could not parse parameters: Invalid value '${a}' for parameter agg.`]);
+        if (!known.includes(a)) throw new HttpError(400, [`Bad request, could not parse parameters: Invalid value '${a}' for parameter agg.`]);
       }
       const subtasks = parseSubtasks(query.get('subtasks'));
       const out: Record<string, unknown>[] = [];
@@ -454,6 +482,11 @@ export class EmulatorServer {
         if (aggs.includes('max')) entry.max = aggNumber(Math.max(...arr));
         if (aggs.includes('avg')) entry.avg = aggNumber(sum / arr.length);
         if (aggs.includes('sum')) entry.sum = aggNumber(sum);
+        // skew: how far the busiest subtask is above the average, % of the average (0 when the average is 0)
+        if (aggs.includes('skew')) {
+          const avg = sum / arr.length;
+          entry.skew = aggNumber(avg === 0 ? 0 : Math.round(((Math.max(...arr) - avg) / avg) * 100));
+        }
         out.push(entry);
       }
       return { status: 200, body: out };
@@ -464,7 +497,7 @@ export class EmulatorServer {
       status: 200,
       body: {
         address: this.url,
-        files: m.jars.map((j) => ({ id: j.id, name: j.name, uploaded: j.uploaded, entry: j.entryClasses.map((c) => ({ name: c, description: 'No description provided' })) })),
+        files: m.jars.map((j) => ({ id: j.id, name: j.name, uploaded: j.uploaded, entry: j.entryClasses.map((c) => ({ name: c, description: p.observedWire ? null : 'No description provided' })) })),
       },
     }));
     this.on('POST', '/jars/upload', ({ contentType, rawBody }) => {
@@ -509,6 +542,12 @@ export class EmulatorServer {
         (b.programArgsList as string[] | undefined) ??
         (b.programArgs !== undefined && b.programArgs !== null ? tokenize(b.programArgs as string) : undefined) ??
         (q('programArg') !== undefined ? q('programArg')!.split(',') : q('program-args') !== undefined ? tokenize(q('program-args')!) : []);
+      if (p.observedWire && !m.jars.some((j) => j.id === params[0])) {
+        throw new HttpError(500, [
+          'Internal server error.',
+          `<Exception on server side:\njava.util.concurrent.CompletionException: org.apache.flink.runtime.rest.handler.RestHandlerException: Jar file /tmp/flink-web-upload/${params[0]} does not exist\n\tat org.apache.flink.runtime.webmonitor.handlers.utils.JarHandlerUtils$JarHandlerContext.toPackagedProgram(JarHandlerUtils.java)\n\nEnd of exception on server side>`,
+        ]);
+      }
       const job = m.runJar(params[0], {
         entryClass: (b.entryClass as string) ?? q('entry-class'),
         programArgs: args,
@@ -519,7 +558,7 @@ export class EmulatorServer {
         restoreMode: (b.restoreMode as string) ?? undefined,
         flinkConfiguration: (b.flinkConfiguration as Record<string, string>) ?? undefined,
       });
-      return { status: 200, body: { jobid: job.id } };
+      return { status: 200, body: { jobid: job.id, ...(p.flink2Wire ? { applicationId: job.id } : {}) } };
     });
 
     // §5.4 (Flink >= 1.18)
@@ -684,8 +723,15 @@ export class EmulatorServer {
         totalFlinkMemory: 1_073_741_824 * n,
         totalProcessMemory: 1_610_612_736 * n,
       },
-      ...(m.profile.features.blocklist ? { blocked: false } : {}),
+      ...(m.profile.features.blocklist && !m.profile.observedWire ? { blocked: false } : {}),
+      ...(m.profile.flink2Wire ? { assignedTasks: this.assignedTasks(t) } : {}),
     };
+  }
+
+  /** Tasks in a TaskManager's slots (slot sharing: one task of every vertex of the job per slot). */
+  private assignedTasks(t: EmuTaskManager, slot?: (typeof t.slots)[number]): number {
+    const tasksOf = (jobId: string | null) => (jobId ? (this.model.jobs.find((j) => j.id === jobId)?.vertices.length ?? 0) : 0);
+    return slot ? tasksOf(slot.jobId) : t.slots.reduce((a, s) => a + tasksOf(s.jobId), 0);
   }
 
   private jobTasks(job: EmuJob): Record<string, number> {
@@ -706,7 +752,13 @@ export class EmulatorServer {
       state: j.state,
       'last-modification': j.lastModification,
       tasks: this.jobTasks(j),
+      ...(this.model.profile.flink2Wire ? { jobType: 'STREAMING', schedulerType: this.schedulerType(), 'pending-operators': 0 } : {}),
     };
+  }
+
+  /** Flink 2.x's schedulerType (JobManagerOptions.SchedulerType). */
+  private schedulerType(): string {
+    return this.model.scheduler === 'default' ? 'Default' : 'Adaptive';
   }
 
   private jobDetails(j: EmuJob): Record<string, unknown> {
@@ -723,6 +775,7 @@ export class EmulatorServer {
       tasks[vertexStatus] = Math.max(v.parallelism, 1);
       return {
         id: v.id,
+        ...(m.profile.observedWire ? { slotSharingGroupId: hex32(`${j.id}/slot-sharing-group`) } : {}),
         name: v.name,
         maxParallelism: v.maxParallelism,
         parallelism: v.parallelism,
@@ -763,6 +816,8 @@ export class EmulatorServer {
       name: j.name,
       isStoppable: false,
       state: j.state,
+      ...(m.profile.observedWire ? { 'job-type': 'STREAMING' } : {}),
+      ...(m.profile.flink2Wire ? { 'application-id': j.id, schedulerType: this.schedulerType(), 'pending-operators': 0 } : {}),
       'start-time': j.startTime,
       'end-time': j.endTime,
       duration: (j.endTime === -1 ? now : j.endTime) - j.startTime,
@@ -777,6 +832,105 @@ export class EmulatorServer {
         type: 'STREAMING',
         nodes: [node(src, []), node(keyed, [{ id: src.id, strategy: 'HASH' }]), node(sink, [{ id: keyed.id, strategy: 'REBALANCE' }])],
       },
+    };
+  }
+
+  /** GET /jobs/{id}/vertices/{vid}: one entry per subtask (slot sharing: subtask i of every vertex in slot i). */
+  private vertexDetail(j: EmuJob, vid: string): Record<string, unknown> {
+    const m = this.model;
+    const v = j.vertices.find((x) => x.id === vid);
+    if (!v) throw new HttpError(404, [`No vertex with ID '${vid}' exists.`]);
+    const now = m.clock.now();
+    const n = Math.max(v.parallelism, 1);
+    const running = j.runningSince ?? -1;
+    const end = isTerminal(j.state) ? j.endTime : -1;
+    const per = (x: number) => Math.round(x / n);
+    const metrics = {
+      'read-bytes': per(v.totals.recordsIn * 100),
+      'read-bytes-complete': true,
+      'write-bytes': per(v.totals.recordsOut * 100),
+      'write-bytes-complete': true,
+      'read-records': per(v.totals.recordsIn),
+      'read-records-complete': true,
+      'write-records': per(v.totals.recordsOut),
+      'write-records-complete': true,
+      'accumulated-backpressured-time': per(v.totals.backPressuredMs),
+      'accumulated-idle-time': per(v.totals.idleMs),
+      'accumulated-busy-time': per(v.totals.busyMs),
+    };
+    const statusDuration: Record<string, number> = {
+      CREATED: 10,
+      SCHEDULED: 10,
+      DEPLOYING: m.timings.deployMs,
+      INITIALIZING: m.timings.initMs,
+      RUNNING: running === -1 ? 0 : (end === -1 ? now : end) - running,
+    };
+    const subtasks = Array.from({ length: n }, (_, i) => {
+      const tm = j.slots[i]?.tm;
+      const host = tm?.host ?? '(unassigned)';
+      return {
+        subtask: i,
+        status: j.taskState,
+        attempt: j.attempt,
+        // `host` was removed in Flink 2.0 (the endpoint carries it)
+        ...(m.profile.flink2Wire ? {} : { host }),
+        endpoint: tm ? `${host}:${tm.dataPort}` : '(unassigned)',
+        'start-time': running,
+        'end-time': end,
+        duration: running === -1 ? -1 : (end === -1 ? now : end) - running,
+        metrics,
+        'taskmanager-id': tm?.id ?? '(unassigned)',
+        'status-duration': statusDuration,
+        start_time: running,
+      };
+    });
+    const stats = (x: number) => ({ min: x, max: x, avg: x, sum: x * n, median: x, p25: x, p75: x, p95: x });
+    const numeric = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, x]) => typeof x === 'number').map(([k, x]) => [k, stats(x as number)]));
+    return {
+      id: v.id,
+      name: v.name,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism,
+      now,
+      subtasks,
+      aggregated: { metrics: numeric(metrics), 'status-duration': numeric(statusDuration) },
+    };
+  }
+
+  /** Job-scope metrics (GET /jobs/{id}/metrics): plain values as strings, like every metric-store value. */
+  private jobMetricValues(j: EmuJob): Record<string, string> {
+    const now = this.model.clock.now();
+    const completed = j.checkpoints.filter((c) => c.status === 'COMPLETED');
+    const last = completed[completed.length - 1];
+    const inState = (s: JobStatus) => (j.state === s && j.timestamps[s] ? now - j.timestamps[s]! : 0);
+    const uptime = j.state === 'RUNNING' && j.runningSince ? now - j.runningSince : 0;
+    return {
+      uptime: String(uptime),
+      downtime: '0',
+      numRestarts: String(j.attempt),
+      fullRestarts: String(j.attempt),
+      runningTime: String(uptime),
+      restartingTime: String(inState('RESTARTING')),
+      cancellingTime: String(inState('CANCELLING')),
+      failingTime: String(inState('FAILING')),
+      initializingTime: String(inState('INITIALIZING')),
+      createdTime: String(inState('CREATED')),
+      deployingTime: '0',
+      totalNumberOfCheckpoints: String(j.checkpoints.length),
+      numberOfCompletedCheckpoints: String(completed.length),
+      numberOfFailedCheckpoints: String(j.checkpoints.filter((c) => c.status === 'FAILED').length),
+      numberOfInProgressCheckpoints: String(j.checkpoints.filter((c) => c.status === 'IN_PROGRESS').length),
+      lastCompletedCheckpointId: String(last?.id ?? -1),
+      lastCheckpointSize: String(last?.stateSize ?? -1),
+      lastCheckpointFullSize: String(last?.stateSize ?? -1),
+      lastCheckpointDuration: String(last ? last.ackAt! - last.triggeredAt : -1),
+      lastCheckpointProcessedData: String(last ? 0 : -1),
+      lastCheckpointPersistedData: String(last ? 0 : -1),
+      lastCheckpointExternalPath: last?.externalPath ?? 'n/a',
+      lastCheckpointRestoreTimestamp: String(j.restoredFrom?.at ?? -1),
+      ...(this.model.profile.flink2Wire
+        ? { numRescales: '0', lastCheckpointMetadataSize: String(last ? 4096 : -1), lastCheckpointCompletedTimestamp: String(last?.ackAt ?? -1) }
+        : {}),
     };
   }
 
@@ -804,7 +958,7 @@ export class EmulatorServer {
         checkpoint_type: c.isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT',
         tasks: {},
       };
-      if (base.savepointFormat === null) delete base.savepointFormat;
+      if (base.savepointFormat === null && !this.model.profile.observedWire) delete base.savepointFormat;
       if (c.status === 'COMPLETED') Object.assign(base, { external_path: c.externalPath, discarded: false });
       if (c.status === 'FAILED') Object.assign(base, { failure_timestamp: c.ackAt ?? c.triggeredAt, failure_message: c.failureMessage ?? 'Checkpoint was aborted.' });
       return base;
