@@ -41,9 +41,8 @@ Ctrl-C stops it: no new decision is taken, and a rescale in flight is waited for
 the job restored from its savepoint or untouched) — never left between its cancel and its resubmit.
 
 Example:
-  $ flink-elastic emulator --job orders --time-scale 1 &      # or any Flink JobManager
   $ flink-elastic run --local --flink-url http://127.0.0.1:8081 --job orders --alarm-period 10s --poll-interval 1s
-  $ flink-elastic run --local --real-flink 1.20 --duration 8m`,
+  $ flink-elastic run --local --real-flink 1.20 --duration 8m      # a real Flink on this machine (Java 17, Maven)`,
   );
   cmd.action(async (o: RunOpts, c: Command) => {
     if (!o.local) c.error('error: run is the local driver: add --local (deployed, the Lambdas run the loop)', { exitCode: 2 });

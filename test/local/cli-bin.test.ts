@@ -87,7 +87,7 @@ test('--version prints the package version; --help lists every command and each 
   expect(v).toMatchObject({ code: 0, out: `${VERSION}\n` });
   const help = await run(['--help']);
   expect(help.code).toBe(0);
-  const commands = ['validate', 'emulator', 'decide', 'status', 'scale-out', 'scale-in', 'rescale', 'drain', 'history', 'simulate'];
+  const commands = ['validate', 'emulator', 'decide', 'status', 'scale-out', 'scale-in', 'rescale', 'drain', 'history', 'simulate', 'run'];
   for (const c of commands) expect(help.out).toMatch(new RegExp(`^  ${c} \\[options\\]`, 'm'));
   const each = await Promise.all(commands.map((c) => run([c, '--help'])));
   each.forEach((r, i) => {
@@ -220,4 +220,27 @@ test('simulate: a short recorded trace through the whole loop, with its report',
   expect(r.out).toContain(`Report: ${report}`);
   expect(existsSync(report)).toBe(true);
   expect(readFileSync(report, 'utf8')).toMatch(/^<!doctype html>/i);
+}, 120_000);
+
+test('run --local: the whole loop in real time against the emulator, for a set duration and until Ctrl-C', async () => {
+  const loop = ['run', ...local(), '--job', 'demo', '--alarm-period', '2s', '--collect-every', '1s', '--poll-interval', '1s'];
+  const timed = await run([...loop, '--duration', '6s']);
+  expect(timed.code).toBe(0);
+  expect(timed.out).toMatch(/^Running the scaling loop for demo against http:\/\/127\.0\.0\.1:\d+/m);
+  expect(timed.out).toMatch(/demo: in [\d,]+ rec\/s · lag [\d,]+ .* · TMs 1 · slots \d+ free of 2/);
+  expect(timed.out).toMatch(/^Ran \d+ s: \d+ collection\(s\)/m);
+
+  // Ctrl-C (SIGINT) stops it cleanly: no rescale was in flight, so it ends at once with its summary, exit 0
+  const child = spawn(process.execPath, [BIN, ...loop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const t0 = Date.now();
+  while (!/demo: in /.test(out) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(err).toMatch(/stopping after the current step/);
+  expect(out).toMatch(/^Ran \d+ s: /m);
 }, 120_000);
