@@ -13,7 +13,7 @@
  */
 import axios, { type AxiosInstance } from 'axios';
 import type { FlinkApi, TaskManagerInfo } from '../functions/adapters/flink/types';
-import { isIdle, mapMembers, planDesired, planRelease } from '../functions/adapters/targets/common';
+import { isIdle, mapMembers, planDesired, releaseByStopping } from '../functions/adapters/targets/common';
 import {
   CapacityTargetError,
   type CapacityTarget,
@@ -121,29 +121,17 @@ export class EmulatorControlTarget implements CapacityTarget {
   }
 
   async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
-    const d = await this.describe(taskManagers);
-    const plan = planRelease(d, memberIds, { bounds: this.opts.bounds, minRequired: opts.minRequired, inService: (m) => m.state === 'InService' });
-    const dry = this.opts.dryRun ?? false;
-    const selected = plan.release.map((m) => m.id);
-    const actions: string[] = [];
-    for (const id of selected) {
-      if (dry) actions.push(`would stop TaskManager ${id} and lower desired by 1`);
-      else {
+    return releaseByStopping(await this.describe(taskManagers), memberIds, {
+      bounds: this.opts.bounds,
+      minRequired: opts.minRequired,
+      dryRun: this.opts.dryRun ?? false,
+      stop: async (id) => {
         await this.http.delete(`/emulator/taskmanagers/${encodeURIComponent(id)}?mode=stop`);
-        actions.push(`stopped TaskManager ${id} gracefully (released)`);
-      }
-    }
-    for (const sk of plan.skipped) actions.push(`skipped ${sk.id}: ${sk.reason}`);
-    return {
-      released: dry ? [] : selected,
-      selected,
-      skipped: plan.skipped,
-      previous: d.desired,
-      desired: dry ? d.desired : d.desired - selected.length,
-      dryRun: dry,
-      actions,
-    };
+        return `stopped TaskManager ${id} gracefully (released)`;
+      },
+    });
   }
+
 }
 
 export class ObservedOnlyTarget implements CapacityTarget {

@@ -11,7 +11,7 @@
  *   TaskManager holds slots, or whose slot counts are unknown, is skipped with its reason.
  */
 import type { FlinkApi, TaskManagerInfo } from '../../functions/adapters/flink/types';
-import { isIdle, mapMembers, planDesired, planRelease } from '../../functions/adapters/targets/common';
+import { isIdle, mapMembers, planDesired, releaseByStopping } from '../../functions/adapters/targets/common';
 import {
   CapacityTargetError,
   type CapacityTarget,
@@ -104,19 +104,15 @@ export class LocalProcessTarget implements CapacityTarget {
   }
 
   async release(memberIds: string[], taskManagers: TaskManagerInfo[], opts: ReleaseOptions = {}): Promise<ReleaseResult> {
-    const d = await this.describe(taskManagers);
-    const plan = planRelease(d, memberIds, { bounds: this.opts.bounds, minRequired: opts.minRequired, inService: (m) => m.state === 'InService' });
-    const dry = this.opts.dryRun ?? false;
-    const selected = plan.release.map((m) => m.id);
-    const actions: string[] = [];
-    for (const id of selected) {
-      if (dry) actions.push(`would stop TaskManager ${id} and lower desired by 1`);
-      else {
+    return releaseByStopping(await this.describe(taskManagers), memberIds, {
+      bounds: this.opts.bounds,
+      minRequired: opts.minRequired,
+      dryRun: this.opts.dryRun ?? false,
+      stop: async (id) => {
         await this.opts.cluster.stopTaskManager(id, 'graceful');
-        actions.push(`stopped TaskManager ${id} (released; process exited)`);
-      }
-    }
-    for (const sk of plan.skipped) actions.push(`skipped ${sk.id}: ${sk.reason}`);
-    return { released: dry ? [] : selected, selected, skipped: plan.skipped, previous: d.desired, desired: dry ? d.desired : d.desired - selected.length, dryRun: dry, actions };
+        return `stopped TaskManager ${id} (released; process exited)`;
+      },
+    });
   }
+
 }

@@ -6,6 +6,7 @@ import type { TaskManagerInfo } from '../flink/types';
 import {
   CapacityTargetError,
   type JobTaskManagerBounds,
+  type ReleaseResult,
   type SkippedMember,
   type TargetDescription,
   type TargetKind,
@@ -205,4 +206,23 @@ export function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * `release` for targets whose members are stopped one by one (the emulator's TaskManagers, local TaskManager
+ * processes): plans with `planRelease` (every member re-checked against the fresh TaskManagers), stops exactly the
+ * selected ones, lowers the desired count by exactly as many, and says what it did (or would do, in dry-run).
+ */
+export async function releaseByStopping(
+  description: TargetDescription,
+  requested: string[],
+  args: { bounds: JobTaskManagerBounds; minRequired?: number; dryRun: boolean; stop: (id: string) => Promise<string> },
+): Promise<ReleaseResult> {
+  const plan = planRelease(description, requested, { bounds: args.bounds, minRequired: args.minRequired, inService: (m) => m.state === 'InService' });
+  const selected = plan.release.map((m) => m.id);
+  const actions: string[] = [];
+  for (const id of selected) actions.push(args.dryRun ? `would stop TaskManager ${id} and lower desired by 1` : await args.stop(id));
+  for (const sk of plan.skipped) actions.push(`skipped ${sk.id}: ${sk.reason}`);
+  const d = description.desired;
+  return { released: args.dryRun ? [] : selected, selected, skipped: plan.skipped, previous: d, desired: args.dryRun ? d : d - selected.length, dryRun: args.dryRun, actions };
 }
