@@ -6,6 +6,7 @@
  * (`npm run schema`), and `docs/config-reference.md` is checked against it by the tests.
  */
 import { z } from 'zod';
+import { boundedValue, preview } from './preview';
 
 /** Flink's own limits for the job-level max parallelism (number of key groups), per seed 001: 128..32768. */
 export const FLINK_MAX_PARALLELISM_MIN = 128;
@@ -467,6 +468,7 @@ export function versionLess(a: string, b: string): boolean {
 export interface ConfigProblem {
   path: string;
   message: string;
+  /** The offending value, bounded (a few levels deep, long strings cut): inputs can be huge or deeply nested. */
   value?: unknown;
 }
 
@@ -481,7 +483,7 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  const got = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)?.slice(0, 80)})`;
+  const got = p.value === undefined ? '' : ` (got ${preview(p.value)})`;
   return `  - ${p.path || '(root)'}: ${p.message}${got}`;
 }
 
@@ -510,7 +512,7 @@ export function problemsFrom(error: z.ZodError, input: unknown): ConfigProblem[]
         walk(best, path);
         continue;
       }
-      out.push({ path: jsonPath(path), message: iss.message, value: iss.code === 'unrecognized_keys' ? undefined : valueAt(input, path) });
+      out.push({ path: jsonPath(path), message: iss.message, value: iss.code === 'unrecognized_keys' ? undefined : boundedValue(valueAt(input, path)) });
     }
   };
   walk(error.issues, []);
@@ -531,7 +533,7 @@ function check(input: unknown): { ok: true; config: Config } | { ok: false; prob
       : [];
   const names = Array.isArray(rawJobs) ? rawJobs.map((j) => (j as { name?: unknown } | null)?.name) : [];
   crossFieldChecks(jobs, names, {
-    addIssue: (i) => problems.push({ path: jsonPath(i.path), message: i.message, value: valueAt(input, i.path) }),
+    addIssue: (i) => problems.push({ path: jsonPath(i.path), message: i.message, value: boundedValue(valueAt(input, i.path)) }),
   });
   problems.sort((a, b) => comparePaths(a.path, b.path));
   return r.success && problems.length === 0 ? { ok: true, config: r.data } : { ok: false, problems };

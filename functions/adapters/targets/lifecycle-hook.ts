@@ -10,6 +10,7 @@
  *
  * Spot interruptions are reported, not fought: the instance goes away two minutes after the warning whatever we do.
  */
+import { preview } from '../../core/preview';
 import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,
@@ -44,7 +45,7 @@ export class LifecycleInputError extends Error {
     expected: string,
     got: unknown,
   ) {
-    super(`lifecycle hook input: ${field} must be ${expected} (got ${JSON.stringify(got)?.slice(0, 80)})`);
+    super(`lifecycle hook input: ${field} must be ${expected} (got ${preview(got)})`);
     this.name = 'LifecycleInputError';
   }
 }
