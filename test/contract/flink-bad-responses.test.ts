@@ -201,7 +201,7 @@ describe('every endpoint the client reads: null bodies and wrong fields are Flin
   test.each(cases)('%s', async (_what, where, change, call, message) => {
     const wanted = where === 'JOB' ? `/jobs/${jobId}` : where === 'CHECKPOINTS' ? `/jobs/${jobId}/checkpoints` : where;
     proxy.tamper.fn = (path, body) => (path === wanted ? change(body) : body);
-    const err = await call(api).catch((e) => e);
+    const err: any = await call(api).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlinkApiError);
     expect(err).toMatchObject({ retryable: false, status: 200 });
     expect(err.message).toMatch(message);

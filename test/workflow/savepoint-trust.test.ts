@@ -54,7 +54,7 @@ async function setup(status: (real: FlinkApi, jobId: string, triggerId: string) 
   const real = h.flink;
   const tampered: FlinkApi = Object.create(real);
   tampered.savepointStatus = (jobId, triggerId) => status(real, jobId, triggerId);
-  (h.deps as { flink: () => FlinkApi }).flink = () => tampered;
+  (h.deps as unknown as { flink: () => FlinkApi }).flink = () => tampered;
   const started = emu.model.startJob({ name: 'orders', parallelism: 4, inputRate: 1000 });
   await h.elapse(40_000);
   return { h, emu: emu!, jobId: started.id };
