@@ -25,7 +25,8 @@ export interface JobStatus {
         vertices: { name: string; parallelism: number; maxParallelism: number }[];
         slotsTotal: number;
         slotsAvailable: number;
-        taskManagers: { id: string; host: string; slots: number; freeSlots: number }[];
+        /** slots / freeSlots are absent when Flink reported no valid slot counts for that TaskManager. */
+        taskManagers: { id: string; host: string; slots?: number; freeSlots?: number }[];
       }
     | { error: string };
   capacity:

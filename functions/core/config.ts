@@ -6,6 +6,10 @@
  * (`npm run schema`), and `docs/config-reference.md` is checked against it by the tests.
  */
 import { z } from 'zod';
+import { boundedValue, preview } from './preview';
+import { isSavepointUri } from './savepoint-location';
+import { isTimeZone, scheduleExpressionProblem } from './schedule-expression';
+import { EXECUTION_TIMEOUT_SECONDS, RUNNING_TIMEOUT_MIN_SECONDS, SLOTS_TIMEOUT_SECONDS, STOP_PENDING_WINDOW_SECONDS } from './rescale-timing';
 
 /** Flink's own limits for the job-level max parallelism (number of key groups), per seed 001: 128..32768. */
 export const FLINK_MAX_PARALLELISM_MIN = 128;
@@ -30,6 +34,25 @@ export const nonEmpty = (what: string, max = 1024) =>
     .string({ error: `must be ${what} (a non-empty string)` })
     .min(1, { error: `must be ${what} (a non-empty string)` })
     .max(max, { error: `must be at most ${max} characters` });
+
+/**
+ * Keys that mean something to JavaScript objects. zod drops a "__proto__" key from a map without a word, so they
+ * are refused by a walk over the raw document (reservedKeyProblems), wherever they appear.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys of config maps (tags, dimensions, pinnedVertices, flinkConfiguration): 1 to `max` characters. */
+export const safeKey = (_what: string, max = 256) => z.string().min(1).max(max);
+/** The error of a map: its keys' length, or its values'. */
+const mapError = (what: string, maxKey: number) => (iss: { code: string }) =>
+  iss.code === 'invalid_key' ? `keys must be 1 to ${maxKey} characters` : what;
+
+/** A string of at most `max` characters (default 4096). */
+const text = (max = 4096) => z.string({ error: 'must be a string' }).max(max, { error: `must be at most ${max} characters` });
+
+/** A URL must not carry credentials: they belong in Secrets Manager (flink.auth), not in a config file. */
+const NO_USERINFO = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*@/;
+const noCredentials = (s: string) => !NO_USERINFO.test(s);
+const CREDENTIALS_ERROR = 'must not contain credentials (user:password@); use flink.auth with a Secrets Manager secret';
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of: ${values.map((v) => `"${v}"`).join(', ')}` });
@@ -70,12 +93,18 @@ const FlinkAuth = z.discriminatedUnion(
 export const FlinkEndpointSchema = strict({
   url: z
     .string({ error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
+    .max(2048, { error: 'must be at most 2048 characters' })
     .regex(/^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, { error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
-    .describe('Base URL of the JobManager REST API (rest.port, default 8081)'),
+    .refine(noCredentials, { error: CREDENTIALS_ERROR })
+    .describe('Base URL of the JobManager REST API (rest.port, default 8081); no credentials in it'),
   version: oneOf(FLINK_VERSIONS)
     .optional()
     .describe('Flink version of the cluster. Optional: detected from GET /config when absent; set it to skip detection'),
-  auth: FlinkAuth.optional().describe('Optional authentication for the REST API'),
+  auth: FlinkAuth.optional().describe('Optional authentication for the REST API; needs an https url unless allowInsecure is true'),
+  allowInsecure: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe('Allow auth over plain http (credentials readable on the network). Only for a trusted network, e.g. a local test cluster'),
   caCertSecretName: nonEmpty('a Secrets Manager secret name')
     .optional()
     .describe('Secrets Manager secret holding a PEM CA bundle for HTTPS endpoints with a private CA'),
@@ -89,24 +118,30 @@ export const SubmitSchema = strict({
   jarId: nonEmpty('a jar id from GET /jars')
     .optional()
     .describe('Id of an uploaded jar (GET /jars), e.g. "5c3d..._orders.jar"'),
-  jarPath: nonEmpty('a jar location')
+  jarPath: nonEmpty('a jar location', 2048)
+    .refine(noCredentials, { error: CREDENTIALS_ERROR })
     .optional()
     .describe(
       'Where the job jar lives (local path or s3://bucket/key); before a rescale touches the job it is uploaded with POST /jars/upload when GET /jars shows no jar with that file name. The stack grants s3:GetObject on exactly that object; a local path is read where the workflow runs (CLI --local)',
     ),
   entryClass: nonEmpty('a Java class name').optional().describe('Main class; defaults to the jar manifest'),
-  programArgs: z.array(z.string({ error: 'must be a string' }), { error: 'must be an array of strings' }).default([]).describe('Program arguments (sent as programArgsList)'),
+  programArgs: z
+    .array(text(4096), { error: 'must be an array of strings' })
+    .max(500, { error: 'must have at most 500 arguments' })
+    .default([])
+    .describe('Program arguments (sent as programArgsList); at most 500, each at most 4096 characters'),
   allowNonRestoredState: z.boolean({ error: 'must be true or false' }).default(false).describe('Skip savepoint state that cannot be mapped to the new job graph'),
   flinkConfiguration: z
-    .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of string values' })
+    .record(safeKey('a Flink configuration key'), text(4096), { error: mapError('must be an object of string values', 256) })
     .optional()
     .describe('Job-level Flink configuration overrides (Flink >= 1.16 only)'),
 });
 
 export const SavepointSchema = strict({
-  directory: nonEmpty('a savepoint directory URI such as "s3://bucket/savepoints/job"').describe(
-    'Target directory of savepoints taken by the rescale workflow',
-  ),
+  directory: nonEmpty('a savepoint directory URI such as "s3://bucket/savepoints/job"', 2048)
+    .refine(noCredentials, { error: CREDENTIALS_ERROR })
+    .refine(isSavepointUri, { error: 'must be a savepoint directory URI such as "s3://bucket/savepoints/job" or "file:///data/savepoints" (scheme, then a bucket or an absolute path; no spaces or "..")' })
+    .describe('Target directory of savepoints taken by the rescale workflow (a URI: s3://, file:///, hdfs://, ...)'),
   formatType: oneOf(['CANONICAL', 'NATIVE'] as const).default('CANONICAL').describe('Savepoint format (Flink >= 1.15)'),
   stopWithSavepoint: z.boolean({ error: 'must be true or false' }).default(false).describe(
     'Use stop-with-savepoint (drain=false) instead of savepoint-then-cancel',
@@ -167,7 +202,7 @@ const CloudWatchLag = strict({
   type: z.literal('cloudwatch'),
   namespace: nonEmpty('a CloudWatch namespace', 255),
   metricName: nonEmpty('a metric name', 255),
-  dimensions: z.record(z.string(), z.string(), { error: 'must be an object of string values' }).default({}),
+  dimensions: z.record(safeKey('a dimension name', 255), text(1024), { error: mapError('must be an object of string values', 255) }).default({}),
   statistic: oneOf(['Average', 'Maximum', 'Minimum', 'Sum', 'SampleCount'] as const).default('Maximum'),
   unit: oneOf(['records', 'seconds', 'milliseconds'] as const).describe('What the metric measures'),
 });
@@ -227,7 +262,7 @@ export const PolicySchema = strict({
   slotFreeRatioBelow: num(0, 1).default(0.2).describe('Seed 001 slot rule: when free/total slots drops below this...'),
   slotAddFraction: num(0, 10).default(0.2).describe('...add this fraction of TaskManagers at once'),
   pinnedVertices: z
-    .record(z.string(), int(1, 32768), { error: 'must be an object of vertex name to parallelism' })
+    .record(safeKey('a vertex name', 1024), int(1, 32768), { error: mapError('must be an object of vertex name to parallelism', 1024) })
     .default({})
     .describe('Vertices whose parallelism is fixed, by vertex name (e.g. a source pinned to 1, per seed 001)'),
 });
@@ -236,8 +271,15 @@ export const ScheduleSchema = strict({
   name: z.string().regex(/^[a-zA-Z0-9-_]{1,40}$/, { error: 'must be 1-40 letters, digits, - or _' }),
   cron: z
     .string({ error: 'must be an EventBridge Scheduler cron expression like "cron(0 8 ? * MON-FRI *)"' })
-    .regex(/^cron\((\S+\s+){5}\S+\)$/, { error: 'must be an EventBridge Scheduler cron expression like "cron(0 8 ? * MON-FRI *)"' }),
-  timezone: nonEmpty('an IANA time zone').default('UTC'),
+    .max(256, { error: 'must be at most 256 characters' })
+    .superRefine((v, ctx) => {
+      const p = scheduleExpressionProblem(v);
+      if (p) ctx.addIssue({ code: 'custom', message: `must be an EventBridge Scheduler expression like "cron(0 8 ? * MON-FRI *)" or "rate(1 hour)": ${p}` });
+    })
+    .describe('EventBridge Scheduler expression: cron(minutes hours day-of-month month day-of-week year) or rate(value unit)'),
+  timezone: nonEmpty('an IANA time zone', 64)
+    .refine(isTimeZone, { error: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
+    .default('UTC'),
   parallelism: int(1, 32768),
 });
 
@@ -264,7 +306,7 @@ export const JobSchema = strict({
   scaleDownDelaySeconds: int(0, 7 * 86_400).default(600).describe('A scale-down must be wanted this long before it is made'),
   drainTimeoutSeconds: int(10, 7200).default(300).describe('How long scale-in waits for surplus TaskManagers to hold no slots (seed 000: 5 min)'),
   notificationEmail: z.email({ error: 'must be an email address' }).optional(),
-  schedules: z.array(ScheduleSchema, { error: 'must be an array' }).default([]),
+  schedules: z.array(ScheduleSchema, { error: 'must be an array' }).max(100, { error: 'must have at most 100 schedules' }).default([]),
 });
 export type JobConfig = z.infer<typeof JobSchema>;
 export type JobConfigInput = z.input<typeof JobSchema>;
@@ -285,15 +327,15 @@ export const DeploymentSchema = strict({
   })
     .optional()
     .describe('Where the Lambdas run so they reach the JobManagers; omit when the JobManagers are reachable publicly'),
-  tags: z.record(z.string(), z.string(), { error: 'must be an object of string values' }).default({}),
+  tags: z.record(safeKey('a tag key', 128), text(256), { error: mapError('must be an object of string values', 128) }).default({}),
   notificationEmail: z.email({ error: 'must be an email address' }).optional(),
   collectorIntervalMinutes: int(1, 60).default(1).describe('How often the collector publishes Flink REST metrics to CloudWatch'),
 });
 
 export const ConfigSchema = strict({
-  $schema: z.string().optional(),
+  $schema: text(1024).optional(),
   deployment: DeploymentSchema.default(DeploymentSchema.parse({})),
-  jobs: z.array(JobSchema, { error: 'must be an array of jobs' }).min(1, { error: 'must list at least one job' }),
+  jobs: z.array(JobSchema, { error: 'must be an array of jobs' }).min(1, { error: 'must list at least one job' }).max(200, { error: 'must list at most 200 jobs' }),
 });
 
 interface IssueSink {
@@ -418,6 +460,40 @@ const JOB_RULES: readonly JobRule[] = [
     },
   },
   {
+    doc: '`flink.auth` needs an `https://` `flink.url` (credentials are not sent over plain http) unless `flink.allowInsecure` is true',
+    check: ({ flink }, at, report) => {
+      if (flink.auth && !flink.allowInsecure && /^http:/i.test(flink.url)) {
+        report(at('flink', 'auth'), `${flink.auth.type} auth over plain http would send the credentials in clear text; use an https:// flink.url, or set flink.allowInsecure: true on a trusted network`);
+      }
+    },
+  },
+  {
+    doc: '`schedules[].name` unique within a job',
+    check: ({ schedules }, at, report) => {
+      const seen = new Map<string, number>();
+      schedules.forEach((s, j) => {
+        const prev = seen.get(s.name);
+        if (prev !== undefined) report(at('schedules', j, 'name'), `duplicate schedule name "${s.name}" (also schedules[${prev}].name); names must be unique`);
+        else seen.set(s.name, j);
+      });
+    },
+  },
+  {
+    doc: `the waits of one rescale fit the execution timeout (${EXECUTION_TIMEOUT_SECONDS} s): ${SLOTS_TIMEOUT_SECONDS} s for slots + \`savepoint.timeoutSeconds\` + max(${RUNNING_TIMEOUT_MIN_SECONDS}, 5 × \`policy.restartSeconds\`) + \`drainTimeoutSeconds\` (+ ${STOP_PENDING_WINDOW_SECONDS} s with \`savepoint.stopWithSavepoint\`)`,
+    check: (job, at, report) => {
+      const savepoint = job.savepoint?.timeoutSeconds ?? 900;
+      const running = Math.max(RUNNING_TIMEOUT_MIN_SECONDS, 5 * job.policy.restartSeconds);
+      const stopPending = job.savepoint?.stopWithSavepoint ? STOP_PENDING_WINDOW_SECONDS : 0;
+      const sum = SLOTS_TIMEOUT_SECONDS + savepoint + running + job.drainTimeoutSeconds + stopPending;
+      if (sum > EXECUTION_TIMEOUT_SECONDS) {
+        report(
+          at('drainTimeoutSeconds'),
+          `the waits of one rescale add up to ${sum} s (slots ${SLOTS_TIMEOUT_SECONDS} + savepoint.timeoutSeconds ${savepoint} + running ${running} (5 × policy.restartSeconds, at least ${RUNNING_TIMEOUT_MIN_SECONDS}) + drainTimeoutSeconds ${job.drainTimeoutSeconds}${stopPending ? ` + stop-pending ${stopPending}` : ''}), more than the execution timeout of ${EXECUTION_TIMEOUT_SECONDS} s; lower one of them`,
+        );
+      }
+    },
+  },
+  {
     doc: '`schedules[].parallelism` within `bounds.minParallelism`..`bounds.maxParallelism`',
     check: ({ schedules, bounds: b }, at, report) => {
       schedules.forEach((s, j) => {
@@ -451,8 +527,82 @@ function crossFieldChecks(jobs: readonly (JobConfig | undefined)[], names: reado
   jobs.forEach((job, i) => {
     if (!job) return;
     const at: At = (...p) => ['jobs', i, ...p];
-    for (const rule of JOB_RULES) rule.check(job, at, report);
+    for (const rule of JOB_RULES) {
+      try {
+        rule.check(job, at, report);
+      } catch (e) {
+        if (e !== SKIP_RULE) throw e;
+      }
+    }
   });
+}
+
+/** Thrown by a partial job when a rule reads a field that is itself invalid: that rule is skipped for the job. */
+const SKIP_RULE = Symbol('skip rule');
+
+/**
+ * A job whose own fields are not all valid, for the cross-field rules: every top-level field that parses on its
+ * own is there (defaults filled in); reading one that does not skips the rule. So a job with a typo in one
+ * section still gets its cross-field problems reported in the same run.
+ */
+function partialJob(raw: unknown): JobConfig | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  return partialObject(JobSchema.shape as Record<string, z.ZodType>, raw as Record<string, unknown>) as unknown as JobConfig;
+}
+
+/** The fields of `raw` that parse (arrays of objects element by element); reading any other skips the rule. */
+function partialObject(shape: Record<string, z.ZodType>, raw: Record<string, unknown>): Record<string, unknown> {
+  const good: Record<string, unknown> = {};
+  const bad = new Set<PropertyKey>();
+  for (const [k, schema] of Object.entries(shape)) {
+    const r = schema.safeParse(raw[k]);
+    if (r.success) good[k] = r.data;
+    else {
+      const items = Array.isArray(raw[k]) ? objectArrayShape(schema) : undefined;
+      if (items) good[k] = (raw[k] as unknown[]).map((e) => (e !== null && typeof e === 'object' && !Array.isArray(e) ? partialElement(items, e as Record<string, unknown>) : undefined));
+      else bad.add(k);
+    }
+  }
+  return new Proxy(good, {
+    get: (t, k) => {
+      if (bad.has(k)) throw SKIP_RULE;
+      return t[k as string];
+    },
+  });
+}
+
+function partialElement(shape: Record<string, z.ZodType>, raw: Record<string, unknown>): unknown {
+  const r = z.object(shape).safeParse(raw);
+  return r.success ? r.data : partialObject(shape, raw);
+}
+
+/** The element shape when `schema` is (a default or optional of) an array of objects. */
+function objectArrayShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  let s = schema as unknown as { def: { type: string; innerType?: unknown; element?: unknown }; shape?: Record<string, z.ZodType> };
+  while (s.def.type === 'default' || s.def.type === 'optional') s = s.def.innerType as typeof s;
+  if (s.def.type !== 'array') return undefined;
+  const el = s.def.element as typeof s;
+  return el.def.type === 'object' ? el.shape : undefined;
+}
+
+/** Own keys "__proto__", "constructor" or "prototype" anywhere in the raw document (a bounded, iterative walk). */
+function reservedKeyProblems(input: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: input, path: [] }];
+  let visited = 0;
+  while (stack.length > 0 && visited++ < 100_000 && out.length < 20) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object' || path.length > 12) continue;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (RESERVED_KEYS.has(k)) out.push({ path: jsonPath([...path, k]), message: 'must not be a key: "__proto__", "constructor" and "prototype" are refused as names' });
+      else stack.push({ v: (v as Record<string, unknown>)[k], path: [...path, k] });
+    }
+  }
+  return out;
 }
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -469,6 +619,7 @@ export function versionLess(a: string, b: string): boolean {
 export interface ConfigProblem {
   path: string;
   message: string;
+  /** The offending value, bounded (a few levels deep, long strings cut): inputs can be huge or deeply nested. */
   value?: unknown;
 }
 
@@ -483,7 +634,7 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  const got = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)?.slice(0, 80)})`;
+  const got = p.value === undefined ? '' : ` (got ${preview(p.value)})`;
   return `  - ${p.path || '(root)'}: ${p.message}${got}`;
 }
 
@@ -512,7 +663,7 @@ export function problemsFrom(error: z.ZodError, input: unknown): ConfigProblem[]
         walk(best, path);
         continue;
       }
-      out.push({ path: jsonPath(path), message: iss.message, value: iss.code === 'unrecognized_keys' ? undefined : valueAt(input, path) });
+      out.push({ path: jsonPath(path), message: iss.message, value: iss.code === 'unrecognized_keys' ? undefined : boundedValue(valueAt(input, path)) });
     }
   };
   walk(error.issues, []);
@@ -528,12 +679,14 @@ function check(input: unknown): { ok: true; config: Config } | { ok: false; prob
     : Array.isArray(rawJobs)
       ? rawJobs.map((j) => {
           const one = JobSchema.safeParse(j);
-          return one.success ? one.data : undefined;
+          return one.success ? one.data : partialJob(j);
         })
       : [];
   const names = Array.isArray(rawJobs) ? rawJobs.map((j) => (j as { name?: unknown } | null)?.name) : [];
+  const reserved = reservedKeyProblems(input);
+  problems.push(...reserved.filter((p) => !problems.some((q) => q.path === p.path)));
   crossFieldChecks(jobs, names, {
-    addIssue: (i) => problems.push({ path: jsonPath(i.path), message: i.message, value: valueAt(input, i.path) }),
+    addIssue: (i) => problems.push({ path: jsonPath(i.path), message: i.message, value: boundedValue(valueAt(input, i.path)) }),
   });
   problems.sort((a, b) => comparePaths(a.path, b.path));
   return r.success && problems.length === 0 ? { ok: true, config: r.data } : { ok: false, problems };

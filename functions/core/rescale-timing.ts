@@ -37,6 +37,11 @@ export const SLOTS_TIMEOUT_SECONDS = 600;
 export const RUNNING_TIMEOUT_MIN_SECONDS = 300;
 /** Whole-execution guard (the state machine's TimeoutSeconds). */
 export const EXECUTION_TIMEOUT_SECONDS = 4 * 3600;
+/** Recovery's retries while a stop-with-savepoint is still in progress (lib/constructs/rescale-workflow.ts). */
+export const STOP_PENDING_RETRY_INTERVAL_SECONDS = 30;
+export const STOP_PENDING_MAX_ATTEMPTS = 20;
+/** How long recovery may wait for a pending stop-with-savepoint: every retry, each polling inline. */
+export const STOP_PENDING_WINDOW_SECONDS = STOP_PENDING_MAX_ATTEMPTS * (STOP_PENDING_RETRY_INTERVAL_SECONDS + INLINE_POLL_SECONDS);
 
 export type WaitKind = keyof typeof WAIT_SECONDS;
 

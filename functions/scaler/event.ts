@@ -21,7 +21,27 @@ const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
 const isoTime = (what: string) =>
   z
     .string({ error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` })
-    .refine((s) => !Number.isNaN(Date.parse(normalizeIso(s))), { error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` });
+    .refine(isIsoTime, { error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` });
+
+/**
+ * An ISO-8601 date-time with a zone, as EventBridge and CloudWatch write them: "2026-11-21T10:00:00Z",
+ * "2026-11-21T10:00:00.000+0000", "...+01:00". Date.parse alone also takes "1" (the year 2001) or "March 7".
+ */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+export function isIsoTime(s: string): boolean {
+  const m = ISO_TIME.exec(s);
+  if (!m) return false;
+  const [, y, mo, d, h, mi, se] = m.map(Number);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return false;
+  // the day must exist in that month (no "2026-02-30")
+  if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return false;
+  return !Number.isNaN(Date.parse(normalizeIso(s.replace(/(\.\d{3})\d+/, '$1'))));
+}
+
+/** Epoch ms of a time isIsoTime accepted (fractions beyond milliseconds cut). */
+function parseIso(s: string): number {
+  return Date.parse(normalizeIso(s.replace(/(\.\d{3})\d+/, '$1')));
+}
 
 /** CloudWatch writes "+0000" offsets, which Date.parse accepts only as "+00:00". */
 export function normalizeIso(s: string): string {
@@ -134,7 +154,7 @@ export function parseScalerEvent(input: unknown): Trigger {
       kind: 'alarm',
       alarmName: d.alarmName,
       state: d.state.value,
-      stateChangedAt: Date.parse(normalizeIso(d.state.timestamp)),
+      stateChangedAt: parseIso(d.state.timestamp),
       stateReason: d.state.reason,
       eventId: r.data.id,
     };
@@ -148,14 +168,14 @@ export function parseScalerEvent(input: unknown): Trigger {
       job: e.job,
       parallelism: e.parallelism,
       schedule: e.schedule,
-      scheduledAt: e.scheduledTime ? Date.parse(normalizeIso(e.scheduledTime)) : undefined,
+      scheduledAt: e.scheduledTime ? parseIso(e.scheduledTime) : undefined,
       reason: e.reason,
     };
   }
   if (source === 'reevaluate') {
     const r = ReevaluateEventSchema.safeParse(input);
     if (!r.success) throw new ScalerEventError(problemsFrom(r.error, input));
-    const at = Date.parse(normalizeIso(r.data.time));
+    const at = parseIso(r.data.time);
     return { kind: 'reevaluate', job: r.data.job, at: Math.floor(at / 60_000) * 60_000, requireAlarm: r.data.requireAlarm ?? true };
   }
   throw new ScalerEventError([

@@ -5,6 +5,9 @@
  * The Check steps poll Flink inline for a short budget, then hand back to a Wait state (bounded by a deadline).
  */
 import type { JobConfig } from '../core/config';
+import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-location';
+import { preview } from '../core/preview';
+import { isUnknownSavepointTrigger } from '../adapters/flink/wire';
 import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
@@ -49,15 +52,42 @@ const targetOf = async (deps: WorkflowDeps, plan: Plan) => deps.target(jobConfig
 
 /**
  * The status of a savepoint operation, or undefined when Flink does not know the trigger id (never triggered, or
- * its result expired). A failure that may clear (network, 5xx) propagates: "unknown" must not be guessed from it.
+ * its result expired): only Flink's own answer to that (404 "There is no savepoint operation with triggerId=…")
+ * means so. Every other failure propagates, retryable or not (an HTML page or a `null` body from a proxy says
+ * nothing about the trigger): "unknown" must not be guessed from it.
  */
 async function savepointStatusIfKnown(flink: FlinkApi, jobId: string, triggerId: string): Promise<SavepointStatus | undefined> {
   try {
     return await flink.savepointStatus(jobId, triggerId);
   } catch (e) {
-    if (isRetryable(e)) throw e;
-    return undefined;
+    if (isUnknownSavepointTrigger(e)) return undefined;
+    throw e;
   }
+}
+
+/**
+ * Where the savepoints of this execution go: the job's savepoint.directory, else the cluster's default
+ * (state.savepoints.dir / execution.checkpointing.savepoint-dir); undefined when neither is known.
+ */
+async function savepointDirectoryOf(flink: FlinkApi, plan: Plan): Promise<string | undefined> {
+  if (plan.savepointDirectory) return plan.savepointDirectory;
+  const conf = await flink.jobManagerConfig(plan.from.jobId);
+  for (const k of DEFAULT_SAVEPOINT_DIR_KEYS) if (conf[k]) return conf[k];
+  return undefined;
+}
+
+/**
+ * A completed savepoint's location is believed only when it is a URI under the directory it was taken into
+ * (file:/x and file:///x, s3:// and s3a:// are the same): anything else (" ", "NaN", "\u0000", another bucket)
+ * fails the savepoint, so nothing is cancelled on the strength of it.
+ */
+async function checkedLocation(flink: FlinkApi, plan: Plan, location: unknown): Promise<string> {
+  const dir = await savepointDirectoryOf(flink, plan);
+  if (typeof location === 'string' && dir !== undefined && isLocationUnder(location, dir)) return location;
+  throw new WorkflowError(
+    'SavepointFailed',
+    `Flink reported savepoint location ${preview(location)} for job ${plan.from.jobId}, which is not a URI under ${dir === undefined ? 'a known savepoint directory (savepoint.directory is unset and the cluster has no state.savepoints.dir)' : `the savepoint directory ${dir}`}; the job is not cancelled on the strength of it`,
+  );
 }
 
 /**
@@ -245,9 +275,9 @@ export async function pollSavepointStep(deps: WorkflowDeps, state: WorkflowState
     if (s.state === 'FAILED') {
       throw new WorkflowError('SavepointFailed', `savepoint of Flink job ${plan.from.jobId} failed: ${s.failureCause}`);
     }
-    return s.state === 'COMPLETED'
-      ? { done: true, location: s.location, detail: `savepoint completed at ${s.location}` }
-      : { done: false, detail: 'savepoint in progress' };
+    if (s.state !== 'COMPLETED') return { done: false, detail: 'savepoint in progress' };
+    const location = await checkedLocation(flink, plan, s.location);
+    return { done: true, location, detail: `savepoint completed at ${location}` };
   });
   if (r.done && r.location) {
     // Recorded durably before anything may cancel the job.
@@ -270,9 +300,11 @@ export async function cancelStep(deps: WorkflowDeps, state: WorkflowState): Prom
   if (!location) {
     throw new PreconditionError(`refusing to cancel Flink job ${plan.from.jobId}: no completed savepoint is recorded for this execution`);
   }
+  const flink = await flinkOf(deps, plan);
+  // Checked again here: the state may have been rebuilt from what was recorded, and a bad location restores nothing.
+  await checkedLocation(flink, plan, location);
   // The savepoint path must be durably recorded under our lock; this also proves we still own the lock.
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'cancel', savepointPath: location });
-  const flink = await flinkOf(deps, plan);
   const d = await flink.job(plan.from.jobId);
   if (!plan.stopWithSavepoint && !isTerminal(d.state) && d.state !== 'CANCELLING') await flink.cancel(plan.from.jobId);
   const finalState = await waitTerminal(deps, flink, plan.from.jobId);
@@ -518,15 +550,24 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     // A stop-with-savepoint may still be under way (the poll timed out, the execution was stopped): the job still
     // RUNNING does not mean untouched. Wait for the operation; if it completes, Flink stops the job.
     const id = triggerId ?? plan.savepointTriggerId;
+    // Only Flink's "unknown trigger" answer (undefined) or a finished operation settle it. Any other answer that
+    // cannot be read (an HTML page, a null body) says nothing about the trigger: still pending, as far as we know.
     const r = await pollInline(deps, async () => {
-      const s = await savepointStatusIfKnown(flink, orig!.id, id);
+      let s: SavepointStatus | undefined;
+      try {
+        s = await savepointStatusIfKnown(flink, orig!.id, id);
+      } catch (e) {
+        if (isRetryable(e)) throw e;
+        deps.log.warn(`savepoint status of the stop-with-savepoint is unreadable; treating it as still pending`, { job: plan.job, error: (e as Error).message });
+        return { done: false, status: undefined };
+      }
       return { done: s?.state !== 'IN_PROGRESS', status: s };
     });
     if (!r.done) throw new StopPendingError(orig.id, id);
     if (r.status?.state === 'COMPLETED') {
       const st = await waitTerminal(deps, flink, orig.id);
       if (!isTerminal(st)) throw new TransientError(`stop-with-savepoint of Flink job ${orig.id} completed (${r.status.location}); waiting for the job to stop`);
-      stoppedWith = r.status.location;
+      stoppedWith = await checkedLocation(flink, plan, r.status.location);
       // Recorded as soon as it is seen: Flink forgets the operation's result after a few minutes.
       await deps.store
         .recordLockProgress(plan.job, plan.owner, { savepointPath: stoppedWith })
@@ -577,7 +618,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
   let location = state.savepointStatus?.location ?? stoppedWith ?? (typeof ours.savepointPath === 'string' ? ours.savepointPath : undefined);
   if (!location && triggerId) {
     const s = await savepointStatusIfKnown(flink, plan.from.jobId, triggerId);
-    if (s?.state === 'COMPLETED') location = s.location;
+    if (s?.state === 'COMPLETED') location = await checkedLocation(flink, plan, s.location);
   }
 
   if (rollbackJob && !isTerminal(rollbackJob.state)) {

@@ -38,6 +38,8 @@ import {
   EXECUTION_TIMEOUT_SECONDS,
   STEP_TIMEOUT_SECONDS,
   STOP_PENDING_ERROR,
+  STOP_PENDING_MAX_ATTEMPTS,
+  STOP_PENDING_RETRY_INTERVAL_SECONDS,
   UNLOCK_FAILED_ERROR,
   WAIT_SECONDS,
   WATCHDOG_TIMEOUT_SECONDS,
@@ -202,7 +204,7 @@ export class RescaleWorkflow extends Construct {
 
     // Recovery waits longer for a stop-with-savepoint still in progress (it cannot be withdrawn; Flink's checkpoint
     // timeout, 10 min by default, bounds it): 20 retries 30 s apart, each polling inline for 20 s (~17 min).
-    const stopPendingRetry = { errors: [STOP_PENDING_ERROR], interval: Duration.seconds(30), maxAttempts: 20, backoffRate: 1 };
+    const stopPendingRetry = { errors: [STOP_PENDING_ERROR], interval: Duration.seconds(STOP_PENDING_RETRY_INTERVAL_SECONDS), maxAttempts: STOP_PENDING_MAX_ATTEMPTS, backoffRate: 1 };
     const abort = task(S.abort, 'recover', '$.recovery');
     abort.addRetry(stopPendingRetry);
     catchTo(abort, recordFailure, '$.recoveryError');

@@ -15,9 +15,9 @@ import { startEmulator, type Emulator } from '../../local/emulator';
 import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 import { spec } from './flink-spec';
 
-type Tamper = (path: string, body: any) => any;
+type Tamper = (path: string, body: any, method: string) => any;
 
-/** A loopback HTTP proxy in front of the emulator: GET responses pass through `tamper` (JSON in, JSON out). */
+/** A loopback HTTP proxy in front of the emulator: successful JSON responses pass through `tamper` (JSON in, JSON out). */
 async function startProxy(target: string): Promise<{ url: string; tamper: { fn?: Tamper }; close: () => Promise<void> }> {
   const tamper: { fn?: Tamper } = {};
   const server: Server = createServer((req, res) => {
@@ -31,7 +31,7 @@ async function startProxy(target: string): Promise<{ url: string; tamper: { fn?:
       });
       let text = await upstream.text();
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (req.method === 'GET' && tamper.fn && upstream.ok) text = JSON.stringify(tamper.fn(path, JSON.parse(text)));
+      if (tamper.fn && upstream.ok && text) text = JSON.stringify(tamper.fn(path, JSON.parse(text), req.method ?? 'GET'));
       res.writeHead(upstream.status, { 'Content-Type': 'application/json; charset=UTF-8' });
       res.end(text);
     })();
@@ -171,4 +171,54 @@ test('the scaler given a bad JobManager answer fails with that error and decides
   // the job itself is untouched: still running at parallelism 2
   expect(emu.model.jobs.find((j) => j.id === jobId)).toMatchObject({ state: 'RUNNING' });
   expect(emu.model.jobs.find((j) => j.id === jobId)!.vertices.map((v) => v.parallelism)).toEqual([2, 2, 2]);
+});
+
+/**
+ * Issue 17, defect 5: every answer the client reads is checked against its schema. A `null` body or a field that is
+ * not what the spec says is a FlinkApiError naming the endpoint and the field, never a bare TypeError, and a
+ * missing job id is never read as the id "undefined".
+ */
+describe('every endpoint the client reads: null bodies and wrong fields are FlinkApiErrors naming endpoint and field', () => {
+  const cases: [string, string, (body: any) => any, (a: FlinkRestClient) => Promise<unknown>, RegExp][] = [
+    ['overview: null body', '/overview', () => null, (a) => a.overview(), /GET \/overview: response body must be an object, got null/],
+    ['overview: slots-total a string', '/overview', (b) => ({ ...b, 'slots-total': 'many' }), (a) => a.overview(), /GET \/overview: response field slots-total must be a non-negative integer, got "many"/],
+    ['taskmanagers: null body', '/taskmanagers', () => null, (a) => a.taskManagers(), /GET \/taskmanagers: response body must be an object, got null/],
+    ['taskmanagers: not an array', '/taskmanagers', () => ({ taskmanagers: { a: 1 } }), (a) => a.taskManagers(), /GET \/taskmanagers: response field taskmanagers must be an array of TaskManagers, got \{"a":1\}/],
+    ['taskmanagers: an entry without id', '/taskmanagers', (b) => ({ taskmanagers: [{ ...b.taskmanagers[0], id: undefined }] }), (a) => a.taskManagers(), /response field taskmanagers\[0\]\.id must be a TaskManager id/],
+    ['jobs overview: null body', '/jobs/overview', () => null, (a) => a.jobs(), /GET \/jobs\/overview: response body must be an object, got null/],
+    ['jobs overview: a job without jid', '/jobs/overview', (b) => ({ jobs: b.jobs.map(({ jid: _jid, ...j }: any) => j) }), (a) => a.jobs(), /response field jobs\[0\]\.jid must be a job id \(32 lower-case hex characters\), got nothing/],
+    ['job: null body', 'JOB', () => null, (a) => a.job(jobId), /GET \/jobs\/[0-9a-f]{32}: response body must be an object, got null/],
+    ['job: plan nodes not an array', 'JOB', (b) => ({ ...b, plan: { nodes: { 0: 'x' } } }), (a) => a.job(jobId), /response field plan\.nodes must be an array of plan nodes/],
+    ['job: plan node inputs not an array', 'JOB', (b) => ({ ...b, plan: { nodes: [{ id: 'x', inputs: 3 }] } }), (a) => a.job(jobId), /response field plan\.nodes\[0\]\.inputs must be an array of plan inputs, got 3/],
+    ['job: no jid', 'JOB', (b) => ({ ...b, jid: undefined }), (a) => a.job(jobId), /response field jid must be a job id/],
+    ['checkpoints: null body', 'CHECKPOINTS', () => null, (a) => a.checkpoints(jobId), /GET \/jobs\/[0-9a-f]{32}\/checkpoints: response body must be an object, got null/],
+    ['checkpoints: counts missing', 'CHECKPOINTS', (b) => ({ ...b, counts: undefined }), (a) => a.checkpoints(jobId), /response field counts must be an object, got nothing/],
+    ['jars: null body', '/jars', () => null, (a) => a.jars(), /GET \/jars: response body must be an object, got null/],
+    ['jars: files not an array', '/jars', () => ({ files: 'none' }), (a) => a.jars(), /GET \/jars: response field files must be an array of jars, got "none"/],
+    ['config: null body', '/config', () => null, (a) => new FlinkRestClient({ baseUrl: a.baseUrl, timeoutMs: 2000, retries: 0 }).version(), /GET \/config: response body must be an object, got null/],
+    ['jobmanager config: not an array', '/jobmanager/config', () => ({}), (a) => a.jobManagerConfig(), /GET \/jobmanager\/config: response body must be an array of \{key, value\} entries/],
+  ];
+  test.each(cases)('%s', async (_what, where, change, call, message) => {
+    const wanted = where === 'JOB' ? `/jobs/${jobId}` : where === 'CHECKPOINTS' ? `/jobs/${jobId}/checkpoints` : where;
+    proxy.tamper.fn = (path, body) => (path === wanted ? change(body) : body);
+    const err: any = await call(api).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err).toMatchObject({ retryable: false, status: 200 });
+    expect(err.message).toMatch(message);
+  });
+
+  test('a jar run answered without a job id is refused, not read as the job "undefined"', async () => {
+    const jar = emu.model.jars[0] ?? emu.model.uploadJar('orders.jar', new Uint8Array([1]));
+    proxy.tamper.fn = (path, body, method) => (method === 'POST' && path.endsWith('/run') ? {} : body);
+    const err = await api.runJar(jar.id, { parallelism: 1, programArgs: ['--job-name', 'other'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err.message).toMatch(/POST \/jars\/.+\/run: response field jobid must be a job id \(32 lower-case hex characters\), got nothing/);
+  });
+
+  test('a savepoint trigger answered with null is refused, naming the field', async () => {
+    proxy.tamper.fn = (path, body, method) => (method === 'POST' && path.endsWith('/savepoints') ? null : body);
+    const err = await api.triggerSavepoint(jobId, { targetDirectory: 's3://b/sp', triggerId: 'a'.repeat(32) }).catch((e) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err.message).toMatch(/POST \/jobs\/[0-9a-f]{32}\/savepoints: response body must be an object, got null/);
+  });
 });

@@ -37,7 +37,7 @@ beforeAll(() => {
   doc.jobs = [
     { ...orders, drainTimeoutSeconds: 300 },
     { ...fraud, name: 'fraud-a', target: { kind: 'asg', autoScalingGroupName: 'shared-tms' }, drainTimeoutSeconds: 120 },
-    { ...fraud, name: 'fraud-b', target: { kind: 'asg', autoScalingGroupName: 'shared-tms' }, drainTimeoutSeconds: 900, flink: { ...fraud.flink, auth: { type: 'basic', secretName: 'flink/fraud/rest' } } },
+    { ...fraud, name: 'fraud-b', target: { kind: 'asg', autoScalingGroupName: 'shared-tms' }, drainTimeoutSeconds: 900, flink: { ...fraud.flink, url: 'https://10.0.2.21:8081', auth: { type: 'basic', secretName: 'flink/fraud/rest' } } },
     { ...fraud, name: 'fraud-dry', dryRun: true, target: { kind: 'asg', autoScalingGroupName: 'dry-tms' } },
     { ...fraud, name: 'fraud-off', enabled: false, target: { kind: 'asg', autoScalingGroupName: 'off-tms' } },
     { ...fraud, name: 'fraud-long', target: { kind: 'asg', autoScalingGroupName: 'long-tms' }, drainTimeoutSeconds: 7200 },

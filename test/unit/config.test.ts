@@ -253,6 +253,18 @@ const ruleBreakers: Record<string, [Mutate, string]> = {
     (c) => (c.jobs[0].schedules = [{ name: 'x', cron: 'cron(0 8 * * ? *)', parallelism: 20 }]),
     'jobs[0].schedules[0].parallelism',
   ],
+  '`flink.auth` needs an `https://` `flink.url` (credentials are not sent over plain http) unless `flink.allowInsecure` is true': [
+    (c) => (c.jobs[0].flink.auth = { type: 'bearer', secretName: 'flink/token' }),
+    'jobs[0].flink.auth',
+  ],
+  '`schedules[].name` unique within a job': [
+    (c) => (c.jobs[0].schedules = [{ name: 'x', cron: 'cron(0 8 * * ? *)', parallelism: 2 }, { name: 'x', cron: 'cron(0 20 * * ? *)', parallelism: 1 }]),
+    'jobs[0].schedules[1].name',
+  ],
+  [CROSS_FIELD_RULES.find((r) => r.startsWith('the waits of one rescale'))!]: [
+    (c) => Object.assign(c.jobs[0], { drainTimeoutSeconds: 7200, policy: { restartSeconds: 1200 } }),
+    'jobs[0].drainTimeoutSeconds',
+  ],
   'job names are unique': [(c) => c.jobs.push({ ...structuredClone(c.jobs[0]) }), 'jobs[1].name'],
 };
 

@@ -77,7 +77,7 @@ describe('production handler', () => {
   beforeAll(() => {
     // Flink endpoints on a closed loopback port: a regression that reads Flink fails here instead of going anywhere.
     const doc = exampleDoc();
-    for (const j of doc.jobs) j.flink.url = 'http://127.0.0.1:1';
+    for (const j of doc.jobs) Object.assign(j.flink, { url: 'http://127.0.0.1:1', allowInsecure: true }); // loopback: auth over http allowed
     process.env.FLINK_ELASTIC_CONFIG_JSON = JSON.stringify(doc);
     process.env.STATE_TABLE_NAME = 'flink-elastic-state';
     process.env.NOTIFICATION_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:flink-elastic';

@@ -322,7 +322,7 @@ test('drain timeout: surplus TaskManagers still hold slots, so they are kept and
   expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
   expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
   expect(sim.desiredCount).toBe(4); // nothing busy was removed
-  expect((await h.flink.taskManagers()).every((t) => t.freeSlots < t.slotsNumber)).toBe(true);
+  expect((await h.flink.taskManagers()).every((t) => t.freeSlots! < t.slotsNumber!)).toBe(true);
   expect(emu.model.savepoints.size).toBe(1);
   await expectUnlocked(h, 'orders');
   expectOneNotification({ subject: /orders rescaled 8 -> 4; 2 TaskManager\(s\) kept \(drain timeout\)/, body: [/drain timeout \(120 s\)/, /raise drainTimeoutSeconds/], outcome: 'succeeded-drain-timeout' });

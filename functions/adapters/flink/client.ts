@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { z } from 'zod';
 import type {
   CheckpointSummary,
   ClusterOverview,
@@ -29,7 +30,9 @@ import type {
   TaskManagerInfo,
   VertexMetrics,
 } from './types';
-import { HEX32, isJobStatus, isTerminal, JOB_STATES, MAX_PARALLELISM, versionInfo } from './wire';
+import { HEX32, isJobStatus, isTerminal, JOB_STATES, versionInfo } from './wire';
+import * as R from './responses';
+import { preview } from '../../core/preview';
 
 export type FlinkAuth = { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
 
@@ -196,8 +199,20 @@ export class FlinkRestClient implements FlinkApi {
     }
   }
 
-  private async get<T>(call: string, path: string, params?: CallOptions['params'], jobId?: string): Promise<T> {
-    return (await this.request<T>({ call, method: 'GET', path, params, jobId })).data;
+  /**
+   * Checks an answer against its schema (responses.ts) before any field is read. A bad answer is a FlinkApiError
+   * naming the endpoint and the field; it is not retried (asking again gives the same).
+   */
+  private read<S extends z.ZodType>(call: string, endpoint: string, schema: S, res: { status: number; data: unknown }, jobId?: string): z.infer<S> {
+    const r = schema.safeParse(res.data);
+    if (r.success) return r.data;
+    throw new FlinkApiError({ call, jobId, status: res.status, errors: R.responseProblems(endpoint, r.error, res.data), retryable: false, baseUrl: this.baseUrl });
+  }
+
+  /** GET `path`, checked against `schema`. */
+  private async getChecked<S extends z.ZodType>(call: string, path: string, schema: S, params?: CallOptions['params'], jobId?: string): Promise<z.infer<S>> {
+    const res = await this.request<unknown>({ call, method: 'GET', path, params, jobId });
+    return this.read(call, `GET ${path}`, schema, res, jobId);
   }
 
   private jobPath(jobId: string, call: string, suffix = ''): string {
@@ -215,11 +230,8 @@ export class FlinkRestClient implements FlinkApi {
 
   version(): Promise<FlinkVersionInfo> {
     if (!this.versionPromise) {
-      const p = this.get<{ 'flink-version'?: unknown }>('version (GET /config)', '/config').then((c) => {
-        const v = c?.['flink-version'];
-        if (typeof v !== 'string') {
-          throw new FlinkApiError({ call: 'version (GET /config)', errors: [`response has no "flink-version" string (got ${JSON.stringify(v)})`], retryable: false, baseUrl: this.baseUrl });
-        }
+      const p = this.getChecked('version (GET /config)', '/config', R.ConfigResponse).then((c) => {
+        const v = c['flink-version'];
         try {
           return versionInfo(v);
         } catch (e) {
@@ -235,46 +247,52 @@ export class FlinkRestClient implements FlinkApi {
   }
 
   async overview(): Promise<ClusterOverview> {
-    const o = await this.get<Record<string, unknown>>('overview', '/overview');
+    const o = await this.getChecked('overview', '/overview', R.OverviewResponse);
     return {
-      taskManagers: num(o.taskmanagers) ?? 0,
-      slotsTotal: num(o['slots-total']) ?? 0,
-      slotsAvailable: num(o['slots-available']) ?? 0,
-      jobsRunning: num(o['jobs-running']) ?? 0,
-      flinkVersion: String(o['flink-version'] ?? ''),
+      taskManagers: o.taskmanagers,
+      slotsTotal: o['slots-total'],
+      slotsAvailable: o['slots-available'],
+      jobsRunning: o['jobs-running'] ?? 0,
+      flinkVersion: o['flink-version'] ?? '',
     };
   }
 
-  private tmInfo(t: Record<string, unknown>): TaskManagerInfo {
-    const path = String(t.path ?? '');
-    const host = /@([^:/]+)(?::\d+)?\//.exec(path)?.[1] ?? /^([^:]+):\d+-/.exec(String(t.id))?.[1] ?? '';
+  /**
+   * One TaskManager. Slot counts Flink did not send, or sent as something other than counts (negative, fractional,
+   * more free than total), are left out: unknown, which never reads as idle (targets/common.ts isIdle).
+   */
+  private tmInfo(t: z.infer<typeof R.TaskManagersResponse>['taskmanagers'][number]): TaskManagerInfo {
+    const path = t.path ?? '';
+    const host = /@([^:/]+)(?::\d+)?\//.exec(path)?.[1] ?? /^([^:]+):\d+-/.exec(t.id)?.[1] ?? '';
+    const slotCount = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+    const total = slotCount(t.slotsNumber);
+    const free = slotCount(t.freeSlots);
+    const known = total !== undefined && free !== undefined && free <= total;
     return {
-      id: String(t.id),
+      id: t.id,
       path,
       host,
-      slotsNumber: num(t.slotsNumber) ?? 0,
-      freeSlots: num(t.freeSlots) ?? 0,
-      lastHeartbeat: num(t.timeSinceLastHeartbeat) ?? 0,
-      ...(typeof t.blocked === 'boolean' ? { blocked: t.blocked } : {}),
+      ...(known ? { slotsNumber: total, freeSlots: free } : {}),
+      lastHeartbeat: t.timeSinceLastHeartbeat ?? 0,
+      ...(t.blocked !== undefined ? { blocked: t.blocked } : {}),
     };
   }
 
   async taskManagers(): Promise<TaskManagerInfo[]> {
-    const r = await this.get<{ taskmanagers?: Record<string, unknown>[] }>('taskManagers', '/taskmanagers');
-    return (r.taskmanagers ?? []).map((t) => this.tmInfo(t));
+    const r = await this.getChecked('taskManagers', '/taskmanagers', R.TaskManagersResponse);
+    return r.taskmanagers.map((t) => this.tmInfo(t));
   }
 
   async taskManager(id: string): Promise<TaskManagerDetails> {
-    const t = await this.get<Record<string, unknown>>('taskManager', `/taskmanagers/${encodeURIComponent(id)}`);
-    const slots = Array.isArray(t.allocatedSlots) ? (t.allocatedSlots as { jobId?: unknown }[]) : [];
-    return { ...this.tmInfo(t), allocatedSlots: slots.map((s) => ({ jobId: String(s.jobId) })) };
+    const t = await this.getChecked('taskManager', `/taskmanagers/${encodeURIComponent(id)}`, R.TaskManagerResponse);
+    return { ...this.tmInfo(t), allocatedSlots: (t.allocatedSlots ?? []).map((s) => ({ jobId: s.jobId })) };
   }
 
   async taskManagerMetrics(taskManagerId: string, names: string[]): Promise<Record<string, number | undefined>> {
     if (names.length === 0) return {};
-    const r = await this.get<{ id: string; value?: string }[]>('taskManagerMetrics', `/taskmanagers/${encodeURIComponent(taskManagerId)}/metrics`, { get: names.join(',') });
+    const r = await this.getChecked('taskManagerMetrics', `/taskmanagers/${encodeURIComponent(taskManagerId)}/metrics`, R.MetricsResponse, { get: names.join(',') });
     const out: Record<string, number | undefined> = {};
-    for (const m of Array.isArray(r) ? r : []) if (names.includes(m.id)) out[m.id] = num(m.value);
+    for (const m of r) if (names.includes(m.id)) out[m.id] = num(m.value);
     return out;
   }
 
@@ -284,15 +302,15 @@ export class FlinkRestClient implements FlinkApi {
       const v = await this.version();
       if (v.features.jobJobManagerConfig) path = this.jobPath(jobId, 'jobManagerConfig', '/jobmanager/config');
     }
-    const r = await this.get<{ key: string; value: string }[]>('jobManagerConfig', path, undefined, jobId);
-    return Object.fromEntries((Array.isArray(r) ? r : []).map((e) => [e.key, String(e.value)]));
+    const r = await this.getChecked('jobManagerConfig', path, R.ConfigEntriesResponse, undefined, jobId);
+    return Object.fromEntries(r.map((e) => [e.key, String(e.value)]));
   }
 
   // ------------------------------------------------------------------ jobs
 
   /** A response Flink would not send: the field, what is allowed, what came. Not retried (asking again gives the same). */
   private badResponse(call: string, jobId: string | undefined, field: string, allowed: string, got: unknown): FlinkApiError {
-    return new FlinkApiError({ call, jobId, errors: [`response field ${field} must be ${allowed}, got ${JSON.stringify(got) ?? 'nothing'}`], retryable: false, baseUrl: this.baseUrl });
+    return new FlinkApiError({ call, jobId, errors: [`response field ${field} must be ${allowed}, got ${got === undefined ? 'nothing' : preview(got)}`], retryable: false, baseUrl: this.baseUrl });
   }
 
   /** The job state, one of Flink's JobStatus values (anything else would be misread as "not running" or worse). */
@@ -301,21 +319,15 @@ export class FlinkRestClient implements FlinkApi {
     return v;
   }
 
-  private summary(j: Record<string, unknown>, i: number): JobSummary {
-    const state = this.jobState('jobs', undefined, `jobs[${i}].state`, j?.state);
-    return {
-      id: String(j.jid),
-      name: String(j.name ?? ''),
-      state,
-      startTime: num(j['start-time']) ?? 0,
-      endTime: num(j['end-time']) ?? -1,
-    };
-  }
-
   async jobs(): Promise<JobSummary[]> {
-    const r = await this.get<{ jobs?: unknown }>('jobs', '/jobs/overview');
-    if (!Array.isArray(r?.jobs)) throw this.badResponse('jobs', undefined, 'jobs', 'an array of job overviews', r?.jobs);
-    return (r.jobs as Record<string, unknown>[]).map((j, i) => this.summary(j, i));
+    const r = await this.getChecked('jobs', '/jobs/overview', R.JobsOverviewResponse);
+    return r.jobs.map((j, i) => ({
+      id: j.jid,
+      name: j.name,
+      state: this.jobState('jobs', undefined, `jobs[${i}].state`, j.state),
+      startTime: j['start-time'] ?? 0,
+      endTime: j['end-time'] ?? -1,
+    }));
   }
 
   async findJobByName(name: string): Promise<JobSummary | undefined> {
@@ -324,75 +336,69 @@ export class FlinkRestClient implements FlinkApi {
   }
 
   async job(jobId: string): Promise<JobDetails> {
-    const d = await this.get<Record<string, unknown>>('job', this.jobPath(jobId, 'job'), undefined, jobId);
-    const state = this.jobState('job', jobId, 'state', d?.state);
-    if (!Array.isArray(d.vertices)) throw this.badResponse('job', jobId, 'vertices', 'an array of job vertices', d.vertices);
-    const plan = (d.plan ?? {}) as { nodes?: { id: string; inputs?: { id: string; ship_strategy?: string }[] }[] };
-    const nodes = new Map((plan.nodes ?? []).map((n) => [n.id, n]));
-    const vertices: JobVertex[] = (d.vertices as Record<string, unknown>[]).map((v, i) => {
-      const parallelism = v?.parallelism;
-      if (typeof parallelism !== 'number' || !Number.isInteger(parallelism) || parallelism < 1 || parallelism > MAX_PARALLELISM) {
-        throw this.badResponse('job', jobId, `vertices[${i}].parallelism`, `an integer from 1 to ${MAX_PARALLELISM}`, parallelism);
-      }
-      const inputs = nodes.get(String(v.id))?.inputs ?? [];
+    const path = this.jobPath(jobId, 'job');
+    const d = await this.getChecked('job', path, R.JobDetailsResponse, undefined, jobId);
+    const state = this.jobState('job', jobId, 'state', d.state);
+    if (d.jid !== jobId) throw this.badResponse('job', jobId, 'jid', `the job id asked for (${jobId})`, d.jid);
+    const nodes = new Map((d.plan?.nodes ?? []).map((n) => [n.id, n]));
+    const vertices: JobVertex[] = d.vertices.map((v) => {
+      const inputs = nodes.get(v.id)?.inputs ?? [];
       const tasks: Record<string, number> = {};
-      for (const [k, n] of Object.entries((v.tasks ?? {}) as Record<string, unknown>)) tasks[k.toUpperCase()] = num(n) ?? 0;
+      for (const [k, n] of Object.entries(v.tasks ?? {})) tasks[k.toUpperCase()] = num(n) ?? 0;
       return {
-        id: String(v.id),
-        name: String(v.name ?? ''),
-        parallelism,
-        maxParallelism: num(v.maxParallelism) ?? -1,
-        status: String(v.status ?? ''),
+        id: v.id,
+        name: v.name ?? '',
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism ?? -1,
+        status: v.status ?? '',
         tasks,
-        keyedInput: inputs.some((i) => String(i.ship_strategy ?? '').toUpperCase() === 'HASH'),
-        inputs: inputs.map((i) => String(i.id)),
+        keyedInput: inputs.some((i) => (i.ship_strategy ?? '').toUpperCase() === 'HASH'),
+        inputs: inputs.map((i) => i.id),
       };
     });
     const timestamps: Partial<Record<JobStatus, number>> = {};
-    for (const [k, v] of Object.entries((d.timestamps ?? {}) as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(d.timestamps ?? {})) {
       const n = num(v);
       if (n !== undefined && n > 0) timestamps[k.toUpperCase() as JobStatus] = n;
     }
     return {
-      id: String(d.jid),
-      name: String(d.name ?? ''),
+      id: d.jid,
+      name: d.name,
       state,
-      startTime: num(d['start-time']) ?? 0,
-      maxParallelism: num(d.maxParallelism) ?? -1,
+      startTime: d['start-time'] ?? 0,
+      maxParallelism: d.maxParallelism ?? -1,
       timestamps,
       vertices,
-      now: num(d.now) ?? 0,
+      now: d.now ?? 0,
     };
   }
 
   async checkpoints(jobId: string): Promise<CheckpointSummary> {
-    const r = await this.request<Record<string, any>>({ call: 'checkpoints', jobId, method: 'GET', path: this.jobPath(jobId, 'checkpoints', '/checkpoints'), accept: [404] });
+    const r = await this.request<unknown>({ call: 'checkpoints', jobId, method: 'GET', path: this.jobPath(jobId, 'checkpoints', '/checkpoints'), accept: [404] });
     if (r.status === 404) {
       const errors = firstLines((r.data as { errors?: unknown })?.errors);
       if (errors.some((e) => /Checkpointing has not been enabled/i.test(e))) return { enabled: false, completed: 0, inProgress: 0, failed: 0 };
       throw new FlinkApiError({ call: 'checkpoints', jobId, status: 404, errors, retryable: false, baseUrl: this.baseUrl });
     }
-    const d = r.data;
+    const d = this.read('checkpoints', `GET /jobs/${jobId}/checkpoints`, R.CheckpointsResponse, r, jobId);
     const latest = d.latest?.completed;
     const restored = d.latest?.restored;
     return {
       enabled: true,
-      completed: num(d.counts?.completed) ?? 0,
-      inProgress: num(d.counts?.in_progress) ?? 0,
-      failed: num(d.counts?.failed) ?? 0,
+      completed: d.counts.completed,
+      inProgress: d.counts.in_progress,
+      failed: d.counts.failed,
       ...(latest
         ? {
             latestCompleted: {
-              id: num(latest.id) ?? 0,
-              externalPath: typeof latest.external_path === 'string' ? latest.external_path : undefined,
-              completedAt: num(latest.latest_ack_timestamp),
-              stateSize: num(latest.state_size),
+              id: latest.id,
+              externalPath: latest.external_path ?? undefined,
+              completedAt: latest.latest_ack_timestamp,
+              stateSize: latest.state_size,
             },
           }
         : {}),
-      ...(restored
-        ? { restored: { id: num(restored.id) ?? 0, externalPath: typeof restored.external_path === 'string' ? restored.external_path : undefined, isSavepoint: restored.is_savepoint === true } }
-        : {}),
+      ...(restored ? { restored: { id: restored.id, externalPath: restored.external_path ?? undefined, isSavepoint: restored.is_savepoint === true } } : {}),
     };
   }
 
@@ -403,20 +409,15 @@ export class FlinkRestClient implements FlinkApi {
    */
   async vertexMetrics(jobId: string, vertexId: string): Promise<VertexMetrics> {
     const path = `${this.jobPath(jobId, 'vertexMetrics')}/vertices/${encodeURIComponent(vertexId)}/subtasks/metrics`;
-    const available = await this.get<{ id: string }[]>('vertexMetrics', path, undefined, jobId);
-    const ids = new Set((Array.isArray(available) ? available : []).map((m) => m.id));
+    const available = await this.getChecked('vertexMetrics', path, R.MetricsResponse, undefined, jobId);
+    const ids = new Set(available.map((m) => m.id));
     const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
     const pending = [...ids].filter((id) => id.endsWith('.pendingRecords'));
     const out: VertexMetrics = { vertexId };
     const want = [...task, ...pending];
     if (want.length === 0) return out;
-    const rows = await this.get<{ id: string; min?: unknown; max?: unknown; avg?: unknown; sum?: unknown }[]>(
-      'vertexMetrics',
-      path,
-      { get: want.join(','), agg: 'max,avg,sum' },
-      jobId,
-    );
-    const by = new Map((Array.isArray(rows) ? rows : []).map((r) => [r.id, r]));
+    const rows = await this.getChecked('vertexMetrics', path, R.AggregatedMetricsResponse, { get: want.join(','), agg: 'max,avg,sum' }, jobId);
+    const by = new Map(rows.map((r) => [r.id, r]));
     const sum = (id: string) => num(by.get(id)?.sum);
     const set = <K extends keyof VertexMetrics>(k: K, v: VertexMetrics[K] | undefined) => {
       if (v !== undefined) out[k] = v;
@@ -464,8 +465,8 @@ export class FlinkRestClient implements FlinkApi {
     const path = this.jobPath(jobId, 'triggerSavepoint', '/savepoints');
     const { body, v } = await this.savepointBody('triggerSavepoint', jobId, req, 'target-directory');
     body['cancel-job'] = false;
-    const r = await this.request<{ 'request-id'?: string }>({ call: 'triggerSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
-    return { triggerId: this.requestId(r.data, 'triggerSavepoint', jobId) };
+    const r = await this.request<unknown>({ call: 'triggerSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
+    return { triggerId: this.read('triggerSavepoint', `POST ${path}`, R.TriggerResponse, r, jobId)['request-id'] };
   }
 
   /** POST /jobs/{id}/stop (note camelCase targetDirectory). drain defaults to false (suspend, for rescaling). */
@@ -473,30 +474,17 @@ export class FlinkRestClient implements FlinkApi {
     const path = this.jobPath(jobId, 'stopWithSavepoint', '/stop');
     const { body, v } = await this.savepointBody('stopWithSavepoint', jobId, req, 'targetDirectory');
     body.drain = req.drain ?? false;
-    const r = await this.request<{ 'request-id'?: string }>({ call: 'stopWithSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
-    return { triggerId: this.requestId(r.data, 'stopWithSavepoint', jobId) };
-  }
-
-  private requestId(d: { 'request-id'?: string } | undefined, call: string, jobId: string): string {
-    const id = d?.['request-id'];
-    if (typeof id !== 'string' || !id) throw new FlinkApiError({ call, jobId, errors: [`response has no "request-id" (got ${JSON.stringify(d)})`], retryable: false, baseUrl: this.baseUrl });
-    return id;
+    const r = await this.request<unknown>({ call: 'stopWithSavepoint', jobId, method: 'POST', path, data: body, retry5xx: v.features.triggerId });
+    return { triggerId: this.read('stopWithSavepoint', `POST ${path}`, R.TriggerResponse, r, jobId)['request-id'] };
   }
 
   /** GET /jobs/{id}/savepoints/{triggerId}: COMPLETED covers success (location) and failure (failure-cause). */
   async savepointStatus(jobId: string, triggerId: string): Promise<SavepointStatus> {
-    const d = await this.get<{ status?: { id?: string }; operation?: Record<string, any> | null }>(
-      'savepointStatus',
-      `${this.jobPath(jobId, 'savepointStatus')}/savepoints/${encodeURIComponent(triggerId)}`,
-      undefined,
-      jobId,
-    );
-    const state = d?.status?.id;
-    if (state === 'IN_PROGRESS') return { state: 'IN_PROGRESS' };
-    if (state !== 'COMPLETED') {
-      throw new FlinkApiError({ call: 'savepointStatus', jobId, errors: [`unexpected status ${JSON.stringify(d?.status)}`], retryable: false, baseUrl: this.baseUrl });
-    }
+    const path = `${this.jobPath(jobId, 'savepointStatus')}/savepoints/${encodeURIComponent(triggerId)}`;
+    const d = await this.getChecked('savepointStatus', path, R.SavepointStatusResponse, undefined, jobId);
+    if (d.status.id === 'IN_PROGRESS') return { state: 'IN_PROGRESS' };
     const op = d.operation ?? {};
+    // Whether the location is one a job can be restored from is the caller's check (it knows the directory).
     if (typeof op.location === 'string' && op.location) return { state: 'COMPLETED', location: op.location };
     const cause = op['failure-cause'] ?? {};
     const firstTrace = typeof cause['stack-trace'] === 'string' ? cause['stack-trace'].split('\n')[0] : '';
@@ -513,8 +501,8 @@ export class FlinkRestClient implements FlinkApi {
   // ------------------------------------------------------------------ jars
 
   async jars(): Promise<JarInfo[]> {
-    const r = await this.get<{ files?: { id: string; name: string; uploaded: number; entry?: { name: string }[] }[] }>('jars', '/jars');
-    return (r.files ?? []).map((f) => ({ id: String(f.id), name: String(f.name), uploaded: num(f.uploaded) ?? 0, entryClasses: (f.entry ?? []).map((e) => String(e.name)) }));
+    const r = await this.getChecked('jars', '/jars', R.JarsResponse);
+    return r.files.map((f) => ({ id: f.id, name: f.name, uploaded: f.uploaded ?? 0, entryClasses: (f.entry ?? []).map((e) => e.name) }));
   }
 
   /** POST /jars/upload, multipart with one part named "jarfile" (endpoints.md §6.2); jarId = last path segment. */
@@ -525,9 +513,8 @@ export class FlinkRestClient implements FlinkApi {
     const form = new FormData();
     form.append('jarfile', new Blob([content], { type: 'application/x-java-archive' }), fileName);
     // An upload may arrive even if the response is lost; a retry would store a second copy, so 5xx is not retried.
-    const r = await this.request<{ filename?: string; status?: string }>({ call: 'uploadJar', method: 'POST', path: '/jars/upload', data: form, retry5xx: false });
-    const f = r.data?.filename;
-    if (typeof f !== 'string' || !f) throw new FlinkApiError({ call: 'uploadJar', errors: [`response has no "filename" (got ${JSON.stringify(r.data)})`], retryable: false, baseUrl: this.baseUrl });
+    const r = await this.request<unknown>({ call: 'uploadJar', method: 'POST', path: '/jars/upload', data: form, retry5xx: false });
+    const f = this.read('uploadJar', 'POST /jars/upload', R.UploadResponse, r).filename;
     return { jarId: f.split(/[\\/]/).pop()! };
   }
 
@@ -576,10 +563,9 @@ export class FlinkRestClient implements FlinkApi {
       if (!v.features.flinkConfiguration) throw this.unsupported(call, 'flinkConfiguration', '>= 1.16', v);
       body.flinkConfiguration = conf;
     }
-    const r = await this.request<{ jobid?: string }>({ call, method: 'POST', path: `/jars/${encodeURIComponent(jarId)}/run`, data: body, retry5xx: false });
-    const jobId = r.data?.jobid;
-    if (typeof jobId !== 'string' || !jobId) throw new FlinkApiError({ call, errors: [`response has no "jobid" (got ${JSON.stringify(r.data)})`], retryable: false, baseUrl: this.baseUrl });
-    return { jobId };
+    const runPath = `/jars/${encodeURIComponent(jarId)}/run`;
+    const r = await this.request<unknown>({ call, method: 'POST', path: runPath, data: body, retry5xx: false });
+    return { jobId: this.read(call, `POST ${runPath}`, R.RunResponse, r).jobid };
   }
 
   // ------------------------------------------------------------------ adaptive scheduler (>= 1.18)
@@ -588,11 +574,9 @@ export class FlinkRestClient implements FlinkApi {
     const path = this.jobPath(jobId, 'getResourceRequirements', '/resource-requirements');
     const v = await this.version();
     if (!v.features.resourceRequirements) throw this.unsupported('getResourceRequirements', 'GET resource-requirements', '>= 1.18', v, jobId);
-    const d = await this.get<Record<string, { parallelism?: { lowerBound?: unknown; upperBound?: unknown } }>>('getResourceRequirements', path, undefined, jobId);
+    const d = await this.getChecked('getResourceRequirements', path, R.ResourceRequirementsResponse, undefined, jobId);
     const out: ResourceRequirements = {};
-    for (const [id, r] of Object.entries(d ?? {})) {
-      out[id] = { parallelism: { lowerBound: num(r?.parallelism?.lowerBound) ?? -1, upperBound: num(r?.parallelism?.upperBound) ?? -1 } };
-    }
+    for (const [id, r] of Object.entries(d)) out[id] = { parallelism: { lowerBound: r.parallelism.lowerBound, upperBound: r.parallelism.upperBound } };
     return out;
   }
 

@@ -51,8 +51,12 @@ export interface TaskManagerInfo {
   path: string;
   /** Host part of `path` (IP or DNS name), used to map TMs to ASG instances / pods. */
   host: string;
-  slotsNumber: number;
-  freeSlots: number;
+  /**
+   * Slots of the TaskManager and how many are free. Absent when Flink did not report valid counts (missing,
+   * negative, fractional, more free than total): unknown, which never reads as idle or releasable.
+   */
+  slotsNumber?: number;
+  freeSlots?: number;
   /** Epoch ms of the last heartbeat. */
   lastHeartbeat: number;
   blocked?: boolean;

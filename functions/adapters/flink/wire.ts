@@ -73,3 +73,15 @@ export function isTerminal(state: JobStatus): boolean {
 }
 
 export const HEX32 = /^[0-9a-f]{32}$/;
+
+/**
+ * Flink's own answer for a savepoint trigger id it does not know (never triggered, or its result expired after
+ * rest.async.store-duration): 404 with "There is no savepoint operation with triggerId=… for job …." (1.15+) or
+ * "Operation not found under key: …" (1.14). Any other failure (a proxy's HTML page, a `null` body, a 404 for an
+ * unknown path) is not that answer, and says nothing about the trigger.
+ */
+export function isUnknownSavepointTrigger(e: unknown): boolean {
+  const err = e as { status?: unknown; errors?: unknown } | null;
+  if (!err || err.status !== 404 || !Array.isArray(err.errors)) return false;
+  return err.errors.some((m) => typeof m === 'string' && /There is no savepoint operation with triggerId=|Operation not found under key:/.test(m));
+}

@@ -60,9 +60,20 @@ export function memberKeys(m: RawMember): string[] {
   return [...keys];
 }
 
-/** True when the TaskManager holds no slots. */
+/** Slots the TaskManager holds, or undefined when its slot counts are unknown (missing or not counts). */
+export function busySlotsOf(tm: TaskManagerInfo): number | undefined {
+  const { slotsNumber: total, freeSlots: free } = tm;
+  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (!isCount(total) || !isCount(free) || free > total) return undefined;
+  return total - free;
+}
+
+/**
+ * True when the TaskManager holds no slots. False when it holds some, and also when its slot counts are unknown
+ * (Flink sent none, or nonsense): a TaskManager is released only when it can be shown to be idle.
+ */
 export function isIdle(tm: TaskManagerInfo): boolean {
-  return tm.freeSlots >= tm.slotsNumber;
+  return busySlotsOf(tm) === 0;
 }
 
 /**
@@ -93,8 +104,10 @@ export function mapMembers(
     if (js.length === 1 && tmMatches[js[0]].length === 1) {
       const tm = taskManagers[js[0]];
       out.taskManagerId = tm.id;
-      out.idle = isIdle(tm);
-      out.busySlots = Math.max(0, tm.slotsNumber - tm.freeSlots);
+      const busy = busySlotsOf(tm);
+      out.idle = busy === 0;
+      if (busy !== undefined) out.busySlots = busy;
+      else notes.push(`TaskManager ${tm.id} on ${m.id} reported no valid slot counts: treated as busy (unknown, never idle)`);
     } else if (js.length > 1) {
       notes.push(`member ${m.id} matches ${js.length} TaskManagers (${js.map((j) => taskManagers[j].id).join(', ')}): left unmapped`);
     } else if (js.length === 0) {
@@ -190,7 +203,11 @@ export function planRelease(
     else if (m.taskManagerId === undefined)
       skipped.push({ id, code: 'unmapped', reason: `${id} could not be mapped to a Flink TaskManager, so it cannot be shown to be idle` });
     else if (!m.idle)
-      skipped.push({ id, code: 'busy', reason: `${id} runs TaskManager ${m.taskManagerId}, which holds ${m.busySlots} slot(s)` });
+      skipped.push({
+        id,
+        code: 'busy',
+        reason: m.busySlots === undefined ? `${id} runs TaskManager ${m.taskManagerId}, whose slot counts are unknown, so it cannot be shown to be idle` : `${id} runs TaskManager ${m.taskManagerId}, which holds ${m.busySlots} slot(s)`,
+      });
     else if (!args.inService(m)) skipped.push({ id, code: 'not-in-service', reason: `${id} is ${m.state}` });
     else if (room === 0)
       skipped.push({ id, code: 'below-minimum', reason: `releasing ${id} would leave fewer than ${floor} member(s) (desired ${description.desired})` });

@@ -204,7 +204,7 @@ export abstract class KubePodTarget implements CapacityTarget {
       if (want === undefined || (want === null ? current === undefined : current === want)) continue;
       if (want === BUSY_POD_COST) result.protected.push(m.id);
       else if (want === null && current === BUSY_POD_COST) result.unprotected.push(m.id);
-      const what = `${POD_DELETION_COST}=${want ?? '(removed)'} on ${m.id}${m.taskManagerId ? ` (TaskManager ${m.taskManagerId}, ${m.idle ? 'idle' : `${m.busySlots} busy slot(s)`})` : ''}`;
+      const what = `${POD_DELETION_COST}=${want ?? '(removed)'} on ${m.id}${m.taskManagerId ? ` (TaskManager ${m.taskManagerId}, ${m.idle ? 'idle' : `${m.busySlots ?? 'unknown'} busy slot(s)`})` : ''}`;
       if (dryRun) {
         actions.push(`dry run: would set ${what}`);
         continue;

@@ -18,6 +18,8 @@ import {
 import type { FlinkApi, TaskManagerInfo } from '../flink/types';
 import { asgError, type AsgCapacityTarget } from './asg';
 import type { TargetDescription } from './types';
+import { isIdle } from './common';
+import { preview } from '../../core/preview';
 
 export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 export const SPOT_WARNING_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
@@ -44,7 +46,7 @@ export class LifecycleInputError extends Error {
     expected: string,
     got: unknown,
   ) {
-    super(`lifecycle hook input: ${field} must be ${expected} (got ${JSON.stringify(got)?.slice(0, 80)})`);
+    super(`lifecycle hook input: ${field} must be ${expected} (got ${preview(got)})`);
     this.name = 'LifecycleInputError';
   }
 }
@@ -178,12 +180,15 @@ export function drainStateOf(instanceId: string, d: TargetDescription, tms: Task
   const m = d.members.find((x) => x.id === instanceId);
   if (!m) return { state: 'gone', reason: `${instanceId} is no longer a member of ${d.name}` };
   if (m.taskManagerId !== undefined) {
+    if (!m.idle && m.busySlots === undefined) {
+      return { state: 'unknown', taskManagerId: m.taskManagerId, reason: `TaskManager ${m.taskManagerId} reported no valid slot counts; treating it as busy` };
+    }
     return m.idle
       ? { state: 'idle', taskManagerId: m.taskManagerId, busySlots: 0, reason: `TaskManager ${m.taskManagerId} holds no slots` }
       : { state: 'busy', taskManagerId: m.taskManagerId, busySlots: m.busySlots, reason: `TaskManager ${m.taskManagerId} still holds ${m.busySlots} slot(s)` };
   }
   // Unmapped: it can only run a TaskManager that is itself unmapped. If none of those holds slots, nothing is lost.
-  const busyUnmapped = tms.filter((t) => d.unmappedTaskManagers.includes(t.id) && t.freeSlots < t.slotsNumber);
+  const busyUnmapped = tms.filter((t) => d.unmappedTaskManagers.includes(t.id) && !isIdle(t));
   if (busyUnmapped.length === 0) return { state: 'idle', reason: `no TaskManager holding slots can be on ${instanceId} (no unmapped busy TaskManager)` };
   return {
     state: 'unknown',

@@ -19,9 +19,12 @@ export interface TargetMember {
   addresses: string[];
   /** The Flink TaskManager on this member, when it could be mapped unambiguously. */
   taskManagerId?: string;
-  /** True when the mapped TaskManager holds no slots (freeSlots == slotsNumber). Undefined when unmapped. */
+  /**
+   * True when the mapped TaskManager holds no slots (freeSlots == slotsNumber); false when it holds some or its slot
+   * counts are unknown (then busySlots is undefined). Undefined when unmapped.
+   */
   idle?: boolean;
-  /** Slots in use on the mapped TaskManager (slotsNumber - freeSlots). Undefined when unmapped. */
+  /** Slots in use on the mapped TaskManager (slotsNumber - freeSlots). Undefined when unmapped or unknown. */
   busySlots?: number;
   /** ASG scale-in protection / a high pod-deletion-cost marks this member as kept. */
   protected?: boolean;
