@@ -63,7 +63,7 @@ export async function runAgainstRealFlink(o: DemoOptions): Promise<boolean> {
         flink: (_job, use) => (use === 'act' ? flink : new FlinkRestClient({ baseUrl: job.cluster.restUrl, timeoutMs: 10_000, retries: 0, version: jc.flink.version })),
         alarmPeriodSeconds: 10,
         collectEveryMs: 5000,
-        reevaluateEveryMs: 30_000,
+        reevaluateEveryMs: 60_000,
         waitSeconds: 2,
         durationMs,
         signal: o.signal,
