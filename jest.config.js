@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // the real-Flink tier runs on its own (npm run test:flink, jest.flink.config.js): it needs Java and minutes
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/flink/'],
+  // examples/cdk-app imports the construct library by its package name, as another team's app would
+  moduleNameMapper: { '^flink-elastic$': '<rootDir>/lib/index.ts' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   // @kubernetes/client-node 1.x and its OIDC dependencies ship ES modules only; swc compiles them to CommonJS for jest

@@ -10,7 +10,8 @@
  * version in the console and in every log line. The handler validates the bundled config again at cold start.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,8 +23,19 @@ import type { Config } from '../../functions/core/config';
 import { metricsNamespace } from '../../functions/core/signals';
 import { acknowledge, acknowledgeWildcard } from './nag';
 
-/** Repository root (lib/constructs/ → ../..), where functions/ and package-lock.json live. */
-export const PROJECT_ROOT = join(__dirname, '..', '..');
+/**
+ * The package root, where functions/ (the handlers' TypeScript, bundled by esbuild) and package-lock.json live: the
+ * first directory above this file that has functions/handlers. lib/constructs/ → ../.. in the repo;
+ * dist/lib/constructs/ → ../../.. in the compiled library (npm run build:lib).
+ */
+export function findProjectRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'functions', 'handlers'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`flink-elastic: no functions/handlers/ above ${from}; the package's functions/ sources must ship with it`);
+  }
+}
+
+export const PROJECT_ROOT = findProjectRoot();
 
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const CONFIG_ENV = 'FLINK_ELASTIC_CONFIG_JSON';

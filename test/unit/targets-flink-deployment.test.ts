@@ -174,3 +174,43 @@ test('RBAC denial on the scale subresource names the FlinkDeployment rule', asyn
     (fake as any).denied = [];
   }
 });
+
+describe("the operator's own autoscaler (job.autoscaler.enabled: true) owns the FlinkDeployment: every change is refused, nothing written", () => {
+  const enableAutoscaler = (key = 'job.autoscaler.enabled', value: unknown = 'true') => {
+    const fd = fake.flinkDeployments.get(`${NS}/${NAME}`);
+    fd.spec.flinkConfiguration[key] = value;
+  };
+
+  test('setDesired fails with CONFLICTING_AUTOSCALER, naming the key and what to do; the replicas stay', async () => {
+    enableAutoscaler();
+    const err = await target().setDesired(5).catch((e) => e);
+    expect(err).toMatchObject({ name: 'CapacityTargetError', code: 'CONFLICTING_AUTOSCALER', target: `flink-deployment:${NS}/${NAME}` });
+    expect(err.message).toContain('job.autoscaler.enabled: true');
+    expect(err.message).toContain('Set job.autoscaler.enabled: false on the FlinkDeployment, or disable this job in flink-elastic');
+    expect(fake.writes()).toEqual([]);
+    expect(fake.flinkDeployments.get(`${NS}/${NAME}`).spec.taskManager.replicas).toBe(3);
+  });
+
+  test('setJobParallelism (operator owns the job) is refused too, before any patch', async () => {
+    enableAutoscaler();
+    await expect(target().setJobParallelism(20)).rejects.toMatchObject({ code: 'CONFLICTING_AUTOSCALER' });
+    expect(fake.writes()).toEqual([]);
+    expect(fake.flinkDeployments.get(`${NS}/${NAME}`).spec.job.parallelism).toBe(12);
+  });
+
+  test('release releases nothing and says why; no pod-deletion-cost is written', async () => {
+    enableAutoscaler();
+    const r = await target().release(['orders-taskmanager-1-2'], tms([4, 0, 2]));
+    expect(r.released).toEqual([]);
+    expect(r.skipped).toEqual([expect.objectContaining({ id: 'orders-taskmanager-1-2', code: 'unsafe', reason: expect.stringContaining("Operator's autoscaler") })]);
+    expect(fake.writes()).toEqual([]);
+  });
+
+  test('the key of operator 1.4-1.7 and a YAML boolean count too; describe still reads; "false" changes nothing', async () => {
+    enableAutoscaler('kubernetes.operator.job.autoscaler.enabled', true);
+    await expect(target().setDesired(5)).rejects.toMatchObject({ code: 'CONFLICTING_AUTOSCALER' });
+    expect((await target().describe(tms([4, 0, 2]))).desired).toBe(3);
+    fake.flinkDeployments.get(`${NS}/${NAME}`).spec.flinkConfiguration = { 'taskmanager.numberOfTaskSlots': '4', 'job.autoscaler.enabled': 'false' };
+    expect(await target().setDesired(5)).toMatchObject({ changed: true, desired: 5 });
+  });
+});

@@ -9,6 +9,10 @@
  *   spec.taskManager.replicas; the operator then upgrades the job according to its upgradeMode.
  * - protectBusy / release: pod-deletion-cost then scale (kube.ts). In standalone mode the operator's TaskManager
  *   Deployment honours the cost; in native mode Flink's ResourceManager releases idle TaskManagers itself.
+ * - The operator's own autoscaler: when the FlinkDeployment has `job.autoscaler.enabled: true` in
+ *   spec.flinkConfiguration, the operator rescales the job itself and the two would fight. Every change (setDesired,
+ *   release, setJobParallelism) is then refused with CONFLICTING_AUTOSCALER before anything is written; reading
+ *   (describe) still works. docs/operator.md.
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { taskManagersFor, type JobConfig } from '../../core/config';
@@ -37,8 +41,19 @@ export interface SetJobParallelismResult {
 
 interface FlinkDeploymentObject {
   metadata?: { name?: string; generation?: number };
-  spec?: { mode?: string; job?: { parallelism?: number }; taskManager?: { replicas?: number }; flinkConfiguration?: Record<string, string> };
+  spec?: { mode?: string; job?: { parallelism?: number }; taskManager?: { replicas?: number }; flinkConfiguration?: Record<string, string | boolean> };
   status?: { lifecycleState?: string; taskManager?: { replicas?: number; labelSelector?: string }; jobStatus?: { state?: string } };
+}
+
+/**
+ * The operator's autoscaler switch in spec.flinkConfiguration: `job.autoscaler.enabled` (operator 1.8+), and the
+ * key of operator 1.4-1.7, `kubernetes.operator.job.autoscaler.enabled`.
+ */
+export const OPERATOR_AUTOSCALER_KEYS = ['job.autoscaler.enabled', 'kubernetes.operator.job.autoscaler.enabled'] as const;
+
+/** The enabled autoscaler key of a FlinkDeployment's flinkConfiguration, if any (values are strings; YAML may give booleans). */
+export function operatorAutoscalerKey(flinkConfiguration: Record<string, unknown> | undefined): string | undefined {
+  return OPERATOR_AUTOSCALER_KEYS.find((k) => String(flinkConfiguration?.[k] ?? '').trim().toLowerCase() === 'true');
 }
 
 /** Lifecycle states in which the operator is busy with the deployment: no scale-in then. */
@@ -47,6 +62,8 @@ const UNSETTLED = ['UPGRADING', 'ROLLING_BACK', 'DELETING', 'CREATED'];
 export class FlinkDeploymentTarget extends KubePodTarget {
   readonly kind = 'flink-deployment' as const;
   readonly name: string;
+  /** Set by the last read when the operator's autoscaler is enabled on the FlinkDeployment: why changes are refused. */
+  private autoscalerConflict?: string;
 
   constructor(private readonly fd: FlinkDeploymentTargetOptions) {
     super(fd);
@@ -68,14 +85,28 @@ export class FlinkDeploymentTarget extends KubePodTarget {
     const desired = obj.spec?.taskManager?.replicas ?? obj.status?.taskManager?.replicas ?? fromParallelism ?? 0;
     const selector = obj.status?.taskManager?.labelSelector || `app=${this.fd.flinkDeploymentName},component=taskmanager`;
     const state = obj.status?.lifecycleState;
+    this.autoscalerConflict = this.conflictOf(obj);
     return {
       desired,
       selector,
-      unsafe: state && UNSETTLED.includes(state) ? `FlinkDeployment ${this.name} is ${state}; scale-in waits until the operator has finished` : undefined,
+      unsafe: this.autoscalerConflict ?? (state && UNSETTLED.includes(state) ? `FlinkDeployment ${this.name} is ${state}; scale-in waits until the operator has finished` : undefined),
     };
   }
 
+  /** Why flink-elastic must not change this FlinkDeployment, when the operator's autoscaler is on. */
+  private conflictOf(obj: FlinkDeploymentObject): string | undefined {
+    const key = operatorAutoscalerKey(obj.spec?.flinkConfiguration);
+    if (!key) return undefined;
+    return `FlinkDeployment ${this.name} has ${key}: true, so the Flink Kubernetes Operator's autoscaler rescales it and the two would fight; nothing was changed. Set ${key}: false on the FlinkDeployment, or disable this job in flink-elastic (docs/operator.md)`;
+  }
+
+  private refuseIfAutoscaled(op: string, conflict: string | undefined): void {
+    if (conflict) throw new CapacityTargetError(this.kind, this.name, op, 'CONFLICTING_AUTOSCALER', conflict);
+  }
+
   protected async writeScale(replicas: number): Promise<void> {
+    // readScale (always just before, in setDesired and release) saw the FlinkDeployment
+    this.refuseIfAutoscaled('setDesired', this.autoscalerConflict);
     try {
       await this.call('patch flinkdeployment scale', CustomObjectsApi, (api) =>
         api.patchNamespacedCustomObjectScale({ ...this.ref(), body: { spec: { replicas } } }, MERGE_PATCH),
@@ -107,6 +138,7 @@ export class FlinkDeploymentTarget extends KubePodTarget {
       throw new CapacityTargetError(this.kind, this.name, op, 'CONFLICTING_BOUNDS', `parallelism ${parallelism} needs ${Math.ceil(parallelism / this.fd.job.slotsPerTaskManager)} TaskManagers but bounds.maxTaskManagers is ${this.fd.job.bounds.maxTaskManagers}`);
     }
     const obj = await this.get();
+    this.refuseIfAutoscaled(op, this.conflictOf(obj));
     const previous = { parallelism: obj.spec?.job?.parallelism, replicas: obj.spec?.taskManager?.replicas };
     const changed = previous.parallelism !== parallelism || previous.replicas !== replicas;
     const dryRun = !!this.fd.dryRun;

@@ -142,6 +142,8 @@ export type CapacityTargetErrorCode =
   | 'CONFLICTING_BOUNDS'
   /** The change would leave fewer members than running jobs need; nothing was changed. */
   | 'BELOW_REQUIRED'
+  /** Another autoscaler owns the target (a FlinkDeployment with job.autoscaler.enabled: true); nothing was changed. */
+  | 'CONFLICTING_AUTOSCALER'
   /** Any other API failure (throttling, conflicts, 5xx, network). `retryable` says whether trying again may help. */
   | 'API';
 
