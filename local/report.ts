@@ -327,7 +327,7 @@ function decisionMarks(decisions: DecisionMark[], durationMs: number, cy: number
     const x0 = M.l + b * DECISION_BUCKET_PX + 1;
     const w = Math.min(DECISION_BUCKET_PX - 2, W - M.r - x0 + 1);
     parts.push(
-      `<g class="decision bucket ${kind}" data-count="${ds.length}" data-reason="${esc(text)}"><title>${esc(text)}</title><rect x="${x0.toFixed(1)}" y="${cy - 7}" width="${w.toFixed(1)}" height="14" rx="2" fill="${DECISION_COLORS[kind]}"/><text x="${(x0 + w / 2).toFixed(1)}" y="${cy + 3}" text-anchor="middle" class="count${kind === 'none' ? '' : ' light'}">${ds.length > 99 ? '99+' : ds.length}</text></g>`,
+      `<g class="decision bucket ${kind}" data-count="${ds.length}" data-reason="${esc(text)}"><title>${esc(text)}</title><rect x="${x0.toFixed(1)}" y="${cy - 7}" width="${w.toFixed(1)}" height="14" rx="2" fill="${DECISION_COLORS[kind]}"/><text x="${(x0 + w / 2).toFixed(1)}" y="${cy + 3}" text-anchor="middle" class="count${kind === 'none' ? '' : ' light'}">${ds.length < 1000 ? ds.length : formatTick(Math.round(ds.length / 100) * 100)}</text></g>`,
     );
   }
   // the ones that acted last, on top of the no-ops at the same time
