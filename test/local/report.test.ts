@@ -72,8 +72,11 @@ describeWithChromium('report in headless Chromium', () => {
   test('a 3-day run with a failed rescale renders: failure marks, decision buckets, a screenshot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'report-'));
     const file = join(dir, 'report.html');
-    writeFileSync(file, renderReport(long()));
+    // as a user pointing at the failure mark: the hover panel shows its reason
+    const hover = `<script>document.querySelector('g.failure-mark').dispatchEvent(new MouseEvent('mouseenter'));document.body.setAttribute('data-hover', document.getElementById('hover').style.display + ': ' + document.getElementById('hover').textContent);</script>`;
+    writeFileSync(file, renderReport(long()).replace('</body>', `${hover}</body>`));
     const dom = dumpDom(file);
+    expect(dom).toContain('data-hover="block: FAILED rescale 7 → 12 at 20:00:00: failed-rolled-back: FlinkApiError: resubmit: injected fault &lt;run fails&gt;"');
     expect(dom.match(/<g class="failure-mark"/g)).toHaveLength(4);
     expect(dom).toMatch(/<g class="decision bucket up" data-count="\d+"/);
     const png = join(dir, 'report.png');
