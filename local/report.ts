@@ -100,8 +100,8 @@ interface Axis {
   unit: string;
   /** Ticks on whole numbers only (counts). */
   integer?: boolean;
-  /** Upper bound of the axis whatever the data (CPU %: 100). */
-  cap?: number;
+  /** The axis' top whatever the data (CPU: 100 %); values above it are drawn at the top. */
+  max?: number;
 }
 
 /** The number with at most 12 significant digits: 0.30000000000000004 → 0.3. */
@@ -212,8 +212,8 @@ function chart(title: string, durationMs: number, axes: { left: Axis; right?: Ax
   const ih = H - M.t - M.b;
   const dataMax = (axis: 'left' | 'right') => Math.max(0, ...lines.filter((l) => (l.axis ?? 'left') === axis).flatMap((l) => l.values.map((v) => v[1])));
   const tickSets = {
-    left: niceTicks(axes.left.cap !== undefined ? Math.min(axes.left.cap, dataMax('left')) || axes.left.cap : dataMax('left'), { integer: axes.left.integer }),
-    right: axes.right ? niceTicks(axes.right.cap !== undefined ? Math.max(Math.min(axes.right.cap, dataMax('right')), 0) || axes.right.cap : dataMax('right'), { integer: axes.right.integer }) : [0, 1],
+    left: niceTicks(axes.left.max ?? dataMax('left'), { integer: axes.left.integer }),
+    right: axes.right ? niceTicks(axes.right.max ?? dataMax('right'), { integer: axes.right.integer }) : [0, 1],
   };
   const ymax = { left: tickSets.left[tickSets.left.length - 1], right: tickSets.right[tickSets.right.length - 1] };
   const x = xOf(durationMs);
@@ -421,7 +421,7 @@ ${chart('Lag (records) and backlog (seconds)', r.durationMs, { left: { unit: 're
   { name: 'backlog seconds', color: '#9333ea', values: pts((p) => p.backlogSeconds), axis: 'right', width: 1.4 },
   { name: `tolerated backlog (${j.maxBacklogSeconds} s)`, color: COLORS.bad, values: [[0, j.maxBacklogSeconds], [r.durationMs, j.maxBacklogSeconds]], axis: 'right', dash: '5 4', width: 1.5 },
 ], failed)}
-${chart('Parallelism and TaskManagers', r.durationMs, { left: { unit: '', integer: true }, ...(hasCpu ? { right: { unit: '%', cap: 100 } } : {}) }, [
+${chart('Parallelism and TaskManagers', r.durationMs, { left: { unit: '', integer: true }, ...(hasCpu ? { right: { unit: '%', max: 100 } } : {}) }, [
   { name: 'parallelism', color: '#2563eb', values: pts((p) => p.parallelism), step: true, width: 2.2 },
   { name: 'TaskManagers', color: '#9333ea', values: pts((p) => p.taskManagers), step: true, dash: '7 3', width: 2.2 },
   ...(hasCpu ? [{ name: 'CPU %', color: COLORS.muted, values: pts((p) => p.cpuPercent), axis: 'right' as const, width: 1.2 }] : []),

@@ -179,6 +179,10 @@ describe('axis ticks', () => {
     expect(tickLabels(lag, 'left')).toEqual(['0 rec', '200k rec', '400k rec', '600k rec', '800k rec', '1M rec']);
     expect(tickLabels(lag, 'right')).toEqual(['0 s', '5 s', '10 s', '15 s', '20 s', '25 s', '30 s']);
     expect(tickLabels(charts(renderReport(long()))[2], 'right')).toEqual(['0 %', '20 %', '40 %', '60 %', '80 %', '100 %']);
+    // CPU is read against 100 % even when the job is nearly idle
+    const idle = long();
+    for (const p of idle.jobs[0].series) p.cpuPercent = 2;
+    expect(tickLabels(charts(renderReport(idle))[2], 'right')).toEqual(['0 %', '20 %', '40 %', '60 %', '80 %', '100 %']);
   });
 });
 
