@@ -131,6 +131,8 @@ describeWithChromium('the HTML report', () => {
     expect(dom).toMatch(/class="decision up"[^>]*data-reason="[^"]*rescale up → p=\d+/);
     expect(dom).toMatch(/class="decision down"[^>]*data-reason="[^"]*rescale down → p=\d+/);
     expect(dom).toContain('rescale 2 →');
-    expect(dom).toContain('class="alarm"');
+    // the lag-high alarm in ALARM is drawn as danger (red), the lag-low one as neutral (blue: scale-in possible)
+    expect(dom).toMatch(/class="alarm lag-high" fill="#f87171"/);
+    expect(dom).toMatch(/class="alarm low" fill="#93c5fd" data-reason="[^"]*-lag-low: ALARM \(scale-in possible\)/);
   }, 60_000);
 });
