@@ -193,12 +193,8 @@ export async function runLocalLoop(opts: LoopOptions): Promise<LoopResult> {
         if (r.status === 'FAILED') {
           rec.error = r.error;
           rec.cause = r.cause;
-          const out = r.output as { outcome?: string } | undefined;
-          rec.outcome ??= out?.outcome;
-        } else {
-          const out = r.output as { outcome?: string } | undefined;
-          rec.outcome ??= out?.outcome;
         }
+        rec.outcome ??= (r.output as { outcome?: string } | undefined)?.outcome;
         emit({ type: 'execution-ended', at: rec.end, job: input.job, name, status: r.status, outcome: rec.outcome, error: rec.error, cause: rec.cause });
       },
       (e) => {

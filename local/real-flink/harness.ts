@@ -81,6 +81,20 @@ function writeNumber(file: string, n: number): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/** The test job's program arguments (README of flink-test-job/). */
+function programArgs(opts: RealFlinkJobOptions, dirs: { rateFile: string; costFile: string; verdictDir: string }): string[] {
+  return [
+    '--rate-file', dirs.rateFile,
+    '--rate', String(opts.rate ?? 1000),
+    '--cost-file', dirs.costFile,
+    '--cost-us', String(opts.costUs ?? 250),
+    '--splits', String(opts.splits ?? 8),
+    '--verdict-dir', dirs.verdictDir,
+    '--checkpoint-interval-ms', String(opts.checkpointIntervalMs ?? 2000),
+    '--max-parallelism', String(opts.maxParallelism ?? 128),
+  ];
+}
+
 export class RealFlinkJob {
   readonly rateFile: string;
   readonly costFile: string;
@@ -97,16 +111,7 @@ export class RealFlinkJob {
     this.rateFile = dirs.rateFile;
     this.costFile = dirs.costFile;
     this.verdictDir = dirs.verdictDir;
-    this.programArgs = [
-      '--rate-file', this.rateFile,
-      '--rate', String(opts.rate ?? 1000),
-      '--cost-file', this.costFile,
-      '--cost-us', String(opts.costUs ?? 250),
-      '--splits', String(opts.splits ?? 8),
-      '--verdict-dir', this.verdictDir,
-      '--checkpoint-interval-ms', String(opts.checkpointIntervalMs ?? 2000),
-      '--max-parallelism', String(opts.maxParallelism ?? 128),
-    ];
+    this.programArgs = programArgs(opts, dirs);
   }
 
   static async start(opts: RealFlinkJobOptions = {}): Promise<RealFlinkJob> {
@@ -119,15 +124,13 @@ export class RealFlinkJob {
     mkdirSync(dirs.verdictDir, { recursive: true });
     writeNumber(dirs.rateFile, opts.rate ?? 1000);
     writeNumber(dirs.costFile, opts.costUs ?? 250);
-    // the program arguments are fixed before the cluster (reactive mode passes them to the JobManager)
-    const probe = new RealFlinkJob(undefined as never, jar, opts, dirs);
     const cluster = await FlinkCluster.start({
       dist,
       workDir: join(work, 'cluster'),
       taskManagers: opts.taskManagers ?? 1,
       slotsPerTaskManager: opts.slotsPerTaskManager ?? 2,
       scheduler: opts.scheduler ?? 'default',
-      ...(opts.reactive ? { reactive: { jar, entryClass: TEST_JOB_ENTRY_CLASS, args: probe.programArgs } } : {}),
+      ...(opts.reactive ? { reactive: { jar, entryClass: TEST_JOB_ENTRY_CLASS, args: programArgs(opts, dirs) } } : {}),
       config: opts.clusterConfig,
       log,
     });
