@@ -30,4 +30,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/functions/adapters/**', '**/functions/handlers/**', '**/local/**'], message: 'lib/ depends only on the core (config schema); handlers are referenced by entry path.' }] }],
     },
   },
+  {
+    // Adapters sit below the use cases: they never import a use case (scaler, workflow, collector) or a handler.
+    files: ['functions/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/scaler/**', '**/workflow/**', '**/collector/**', '**/handlers/**', '../scaler', '../workflow', '../collector'], message: 'adapters never import use cases or handlers; pass what they need in.' }] }],
+    },
+  },
+  {
+    // Use cases reach AWS only through ports; the production wiring files listed in `ignores` build the clients.
+    files: ['functions/scaler/**/*.ts', 'functions/workflow/**/*.ts', 'functions/collector/**/*.ts'],
+    ignores: ['functions/scaler/aws.ts', 'functions/workflow/production.ts', 'functions/workflow/production-clients.ts', 'functions/workflow/deps.ts', 'functions/workflow/finish.ts', 'functions/workflow/watchdog.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@aws-sdk/*'], message: 'use cases never import @aws-sdk: depend on a port (functions/adapters implements it).' }] }],
+    },
+  },
 );

@@ -14,22 +14,13 @@ import { registerScaleIn } from './commands/scale-in';
 import { registerRescale } from './commands/rescale';
 import { registerDrain } from './commands/drain';
 import { registerHistory } from './commands/history';
-import type { CliServices } from './commands/support/context';
+import { defaultIo, type CliIo } from './commands/support/io';
 import { CommandFailed } from './commands/support/exit';
 import { registerSimulate } from './commands/simulate';
 import { registerRun } from './commands/run';
 
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  /** Replaces AWS clients, clock, sleep, ... (tests). */
-  services?: Partial<CliServices>;
-}
-
-export const defaultIo: CliIo = {
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-  err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
-};
+export type { CliIo } from './commands/support/io';
+export { defaultIo } from './commands/support/io';
 
 /** The package's version (package.json next to bin/), printed by `--version`. */
 export const CLI_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;

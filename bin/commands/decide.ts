@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { configPath, loadConfig } from '../../functions/adapters/config-file';
 import { ConfigError, findJob, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, type PolicyState } from '../../functions/core/policy';

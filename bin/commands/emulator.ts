@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { EMULATOR_VERSIONS, startEmulator } from '../../local/emulator';
 import type { SchedulerKind } from '../../local/emulator';
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import type { HistoryEntry } from '../../functions/adapters/state/types';
 import { addWhereOptions, type WhereOptions } from './support/context';
 import { jsonText } from './support/json';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import type { JobMode } from '../../functions/core/config';
 import { addRunOptions, executeRescale, type RunOptions } from './support/execute';
 import { intIn, oneOf } from './support/options';

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { configPath, loadConfig } from '../../functions/adapters/config-file';
 import type { Config, JobConfig } from '../../functions/core/config';
 import { addPollOption, addWhereOptions, defaultServices, localStore, localTarget, type WhereOptions } from './support/context';

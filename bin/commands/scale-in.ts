@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { addRunOptions, executeRescale, type RunOptions } from './support/execute';
 import { durationIn, intIn } from './support/options';
 

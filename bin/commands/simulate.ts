@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { loadConfig } from '../../functions/adapters/config-file';
 import { ConfigError } from '../../functions/core/config';
 import { POLICIES } from '../../functions/core/policy';

@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import type { JobConfig } from '../../functions/core/config';
 import { addWhereOptions, awsOf, type WhereOptions } from './support/context';
 import { historyRow, table, type HistoryRow } from './history';

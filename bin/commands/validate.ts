@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIo } from '../cli';
+import type { CliIo } from './support/io';
 import { loadConfig, configPath } from '../../functions/adapters/config-file';
 import { ConfigError, type Config } from '../../functions/core/config';
 import { CommandFailed } from './support/exit';

@@ -6,7 +6,7 @@
 import { resolve, dirname } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import type { CliIo } from '../../cli';
+import type { CliIo } from './io';
 import { configPath, loadConfig } from '../../../functions/adapters/config-file';
 import type { Config, JobConfig } from '../../../functions/core/config';
 import { silentLogger, type WorkflowDeps } from '../../../functions/workflow/deps';

@@ -1,6 +1,6 @@
 /** Resolves, for read-only commands (status, history), the state store and the Flink/capacity views of a job. */
 import type { Command } from 'commander';
-import type { CliIo } from '../../cli';
+import type { CliIo } from './io';
 import { configPath, loadConfig } from '../../../functions/adapters/config-file';
 import type { Config, JobConfig } from '../../../functions/core/config';
 import type { FlinkApi } from '../../../functions/adapters/flink/types';
