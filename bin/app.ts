@@ -3,7 +3,7 @@
  * holding just that construct. Reads the config file named by $FLINK_ELASTIC_CONFIG, or
  * `-c config=FILE`, or ./flink-elastic.config.json. Env-agnostic: synthesizes with no AWS account.
  * cdk-nag (AwsSolutions, v3 policy-validation plugin) checks the synthesized template; any unacknowledged finding
- * fails the synth. Acknowledgements, each with its reason, live next to the resources (lib/nag.ts).
+ * fails the synth. Acknowledgements, each with its reason, live next to the resources (lib/constructs/nag.ts).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

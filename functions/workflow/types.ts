@@ -116,7 +116,7 @@ export interface WorkflowState {
   ended?: { status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; at: number; lockKeptUntil?: number };
 }
 
-/** Execution input (manual executions need only job + parallelism). Validated by `validateInput`. */
+/** Execution input (manual executions need only job + parallelism). Validated by `parseRescaleInput` (validate.ts). */
 export interface RescaleInput {
   job: string;
   parallelism?: number;
