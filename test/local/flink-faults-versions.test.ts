@@ -4,6 +4,7 @@
  */
 import { FlinkApiError, FlinkRestClient, savepointTriggerId } from '../../functions/adapters/flink/client';
 import { Emulator, startEmulator } from '../../local/emulator';
+import { isRetryable } from '../../functions/workflow/errors';
 
 let emu: Emulator;
 afterEach(async () => emu?.close());
@@ -110,6 +111,23 @@ test('run fails: 400 with Flink\'s message, not retried, no job started', async 
   const e503 = await api.runJar(jarId, { parallelism: 2 }).catch((e) => e);
   expect(e503).toMatchObject({ status: 503, attempts: 1 });
   expect(emu.model.jobs).toHaveLength(0);
+});
+
+test('an entry class the jar lacks: HTTP 500 as real Flink answers it, but permanent — not retryable, so the workflow rolls back at once', async () => {
+  emu = await startEmulator({ record: true });
+  const { api } = clientFor(emu);
+  const { jarId } = await api.uploadJar('orders.jar', Buffer.from('x'));
+  const err = await api.runJar(jarId, { parallelism: 2, entryClass: 'com.example.NoSuchJob' }).catch((e) => e);
+  expect(err).toBeInstanceOf(FlinkApiError);
+  expect(err).toMatchObject({ call: 'runJar', status: 500, retryable: false, attempts: 1 });
+  expect(err.message).toContain("entry point class 'com.example.NoSuchJob' was not found");
+  expect(isRetryable(err)).toBe(false);
+  expect(emu.model.jobs).toHaveLength(0);
+  // a server error that may heal stays retryable
+  emu.model.faults.unavailableFor(10);
+  const e503 = await api.overview().catch((e) => e);
+  expect(e503).toMatchObject({ status: 503, retryable: true });
+  expect(isRetryable(e503)).toBe(true);
 });
 
 test('restore from a savepoint path that does not exist: the job fails during initialization with the cause', async () => {

@@ -55,6 +55,13 @@ export interface FlinkRestClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * 5xx answers that asking again cannot change: Flink reports a program that is not in the jar (or a jar without a
+ * main class) and an operation the scheduler does not support as HTTP 500 with the Java exception in `errors`.
+ */
+const PERMANENT_5XX =
+  /UnsupportedOperationException|does not support changing the parallelism|entry point class '[^']*' was not found|ClassNotFoundException|Neither a 'Main-Class', nor a 'program-class' entry was found/;
+
 /** A failed Flink REST call. `retryable` says whether trying again later may help. */
 export class FlinkApiError extends Error {
   readonly call: string;
@@ -179,9 +186,9 @@ export class FlinkRestClient implements FlinkApi {
         if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return { status: res.status, data: res.data as T };
         const errors = firstLines((res.data as { errors?: unknown } | undefined)?.errors);
         if (errors.length === 0 && typeof res.data === 'string' && res.data.trim()) errors.push(res.data.trim().slice(0, 300));
-        const unsupported = errors.some((e) => /UnsupportedOperationException|does not support changing the parallelism/.test(e));
-        const retryable = res.status >= 500 && !unsupported && o.retry5xx !== false;
-        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, status: res.status, errors, retryable: res.status >= 500 && !unsupported, attempts: attempt, baseUrl: this.baseUrl });
+        const permanent = errors.some((e) => PERMANENT_5XX.test(e));
+        const retryable = res.status >= 500 && !permanent && o.retry5xx !== false;
+        failure = new FlinkApiError({ call: o.call, jobId: o.jobId, status: res.status, errors, retryable: res.status >= 500 && !permanent, attempts: attempt, baseUrl: this.baseUrl });
         if (!retryable || attempt > this.retries) throw failure;
       } catch (e) {
         if (e instanceof FlinkApiError) throw e;
