@@ -1,0 +1,272 @@
+/**
+ * Stage 1, evaluate: the vertices (pins, bounds, alignment units), lag, backlog and demand at the sources, and rule 1
+ * (the rate-based target of every vertex). Writes figures and steps to the context; decides nothing.
+ */
+import { CAPACITY_LEAD_SECONDS, TREND_SAMPLES, alignAtLeast, alignDown, alignUp, busiestShare, fmt, risingForecast, trendStep } from './math';
+import { topoOrder, type VertexSnapshot } from './snapshot';
+import { pct, sum, type Ctx, type VertexCalc } from './context';
+import type { Limit } from './types';
+
+/** Observed restart durations considered (newest first). */
+export const RESTART_SAMPLES = 5;
+
+export interface Evaluation {
+  s: number;
+  maxSlots: number;
+  order: VertexSnapshot[];
+  calcs: Map<string, VertexCalc>;
+  all: VertexCalc[];
+  free: VertexCalc[];
+  sources: VertexCalc[];
+  measured: VertexCalc[];
+  pinnedSlots: number;
+  cur: number;
+  curTMs: number;
+  lagRecords?: number;
+  backlogSeconds?: number;
+  backlog: boolean;
+  consume?: number;
+  produce?: number;
+  u: number;
+  uMin: number;
+  uMax: number;
+  catchUpSec: number;
+  restartSec: number;
+}
+
+export function evaluate(x: Ctx): Evaluation {
+  const { snap, job } = x;
+  const pol = job.policy;
+  const now = snap.now;
+  const s = snap.cluster.slotsPerTaskManager ?? job.slotsPerTaskManager;
+  const maxSlots = job.bounds.maxTaskManagers * s;
+
+  // ---- vertices, pins, bounds -------------------------------------------------------------------------------
+  const order = topoOrder(snap.vertices) ?? snap.vertices;
+  const names = new Map<string, number>();
+  for (const v of snap.vertices) names.set(v.name, (names.get(v.name) ?? 0) + 1);
+  const calcs = new Map<string, VertexCalc>();
+  for (const v of order) {
+    const pinned = v.pinned || pol.pinnedVertices[v.name] !== undefined;
+    const isSource = v.inputs.length === 0;
+    const partitions = isSource ? (v.sourcePartitions ?? (pol.sourcePartitions !== undefined ? pol.sourcePartitions : undefined)) : undefined;
+    let units: number | undefined;
+    let unitsKind: VertexCalc['unitsKind'];
+    if (pol.alignment === 'source-partitions' && isSource && partitions !== undefined) [units, unitsKind] = [partitions, 'partitions'];
+    else if (pol.alignment !== 'off' && v.keyedInput) [units, unitsKind] = [v.maxParallelism, 'key groups'];
+    const upperWhy: Limit[] = [];
+    let upper = job.bounds.maxParallelism;
+    if (v.maxParallelism < upper) [upper, upperWhy[0]] = [v.maxParallelism, 'bounds'];
+    if (maxSlots < upper) [upper, upperWhy[0]] = [maxSlots, 'max-task-managers'];
+    if (job.mode === 'adaptive' && partitions !== undefined && partitions < upper) [upper, upperWhy[0]] = [partitions, 'source-partitions'];
+    if (upperWhy.length === 0) upperWhy.push('bounds');
+    calcs.set(v.id, {
+      v,
+      key: (names.get(v.name) ?? 0) > 1 ? `${v.name}#${v.id}` : v.name,
+      pinned,
+      isSource,
+      units,
+      unitsKind,
+      lower: Math.min(job.bounds.minParallelism, upper),
+      upper,
+      upperWhy,
+    });
+  }
+  const all = [...calcs.values()];
+  const free = all.filter((c) => !c.pinned);
+  const pinnedSlots = Math.max(0, ...all.filter((c) => c.pinned).map((c) => c.v.parallelism));
+  const cur = snap.parallelism ?? Math.max(0, ...free.map((c) => c.v.parallelism));
+  const curTMs = snap.cluster.taskManagers;
+  x.fig('currentParallelism', cur);
+  x.fig('currentTaskManagers', curTMs);
+  x.fig('slotsPerTaskManager', s);
+  x.fig('slotsTotal', snap.cluster.slotsTotal);
+  x.fig('slotsFree', snap.cluster.slotsFree);
+  for (const c of all.filter((c) => c.pinned)) x.step(`${c.key}: pinned at ${c.v.parallelism}, never changed`);
+
+  // ---- lag, backlog and demand at the sources ---------------------------------------------------------------
+  const sources = all.filter((c) => c.isSource);
+  const sig = snap.signals;
+  const srcWeight = (c: VertexCalc) => {
+    const rates = sources.map((sc) => sc.v.inputRate ?? 0);
+    const total = sum(rates);
+    return total > 0 ? (c.v.inputRate ?? 0) / total : 1 / sources.length;
+  };
+  for (const c of sources) {
+    if (c.v.pendingRecords !== undefined) c.lag = c.v.pendingRecords;
+    else if (sig.lagRecords !== undefined) c.lag = sig.lagRecords * srcWeight(c);
+  }
+  const lagRecords = sources.some((c) => c.lag !== undefined)
+    ? sum(sources.map((c) => c.lag ?? 0))
+    : sig.lagSeconds !== undefined && sig.consumeRate !== undefined
+      ? sig.lagSeconds * sig.consumeRate
+      : undefined;
+  const consume = sig.consumeRate !== undefined ? x.smooth('consume', sig.consumeRate) : undefined;
+  const produce = sig.produceRate !== undefined ? x.smooth('produce', sig.produceRate) : undefined;
+  const srcIn = sources.every((c) => c.v.inputRate !== undefined) ? sum(sources.map((c) => c.v.inputRate!)) : undefined;
+  let backlogSeconds: number | undefined;
+  if (sig.lagSeconds !== undefined) backlogSeconds = sig.lagSeconds;
+  else if (lagRecords !== undefined) {
+    const drain = sig.consumeRate ?? srcIn ?? sig.produceRate;
+    backlogSeconds = lagRecords === 0 ? 0 : drain && drain > 0 ? lagRecords / drain : Infinity;
+  }
+  if (lagRecords === undefined && backlogSeconds === undefined) x.missing.add('lag (pendingRecords, lagRecords or lagSeconds)');
+  if (lagRecords !== undefined) x.fig('lagRecords', lagRecords);
+  if (backlogSeconds !== undefined && Number.isFinite(backlogSeconds)) x.fig('backlogSeconds', backlogSeconds);
+  x.fig('maxBacklogSeconds', pol.maxBacklogSeconds);
+  const backlog = backlogSeconds !== undefined && backlogSeconds > pol.maxBacklogSeconds;
+  if (backlogSeconds !== undefined) {
+    x.step(
+      `backlog: ${sig.lagSeconds !== undefined ? `lag ${fmt(backlogSeconds)} s` : `${fmt(lagRecords!)} records ÷ ${fmt(sig.consumeRate ?? srcIn ?? sig.produceRate ?? 0)} rec/s = ${fmt(backlogSeconds)} s`}` +
+        ` ${backlog ? '>' : '≤'} max ${fmt(pol.maxBacklogSeconds)} s${backlog ? ' (SLO breached: scale-down frozen)' : ''}`,
+    );
+  }
+
+  for (const c of sources) {
+    let raw: number | undefined;
+    if (sig.produceRate !== undefined) {
+      raw = sig.produceRate * srcWeight(c);
+    } else if (c.v.inputRate !== undefined) {
+      raw = c.v.inputRate;
+      const last = x.prev.lastLag[c.v.id];
+      if (c.lag !== undefined && last && now > last.at) {
+        const growth = (c.lag - last.records) / ((now - last.at) / 1000);
+        raw = Math.max(0, raw + growth);
+        x.fig(`${c.key}.lagGrowthRate`, growth);
+      }
+    }
+    if (c.lag !== undefined) x.next.lastLag[c.v.id] = { at: now, records: c.lag };
+    if (raw !== undefined) {
+      x.fig(`${c.key}.demandRaw`, raw);
+      const key = `demand:${c.v.id}`;
+      c.demand = x.fig(`${c.key}.demand`, x.smooth(key, raw));
+      // rule 5: the trend restarts at a level shift (a step is not a ramp)
+      const reset = x.shifted.has(key) || x.unconfirmed.includes(key);
+      c.trend = trendStep(x.prev.trend?.[key], now, c.demand, pol.ewmaAlpha, reset);
+      (x.next.trend ??= {})[key] = c.trend;
+    } else {
+      const carried = x.carry(`demand:${c.v.id}`);
+      if (carried !== undefined) c.demand = x.fig(`${c.key}.demand`, carried);
+      x.missing.add(`input rate of source "${c.key}" (or produceRate)`);
+    }
+  }
+
+  // ---- rule 1: rate-based target per vertex ------------------------------------------------------------------
+  const u = x.fig('targetUtilization', pol.targetUtilization);
+  const uMax = x.fig('utilizationMax', backlog ? 1 : Math.min(1, pol.targetUtilization + pol.utilizationBoundary));
+  // during a backlog the scale-down is frozen in finish(), which says so (limitedBy 'backlog-freeze')
+  const uMin = x.fig('utilizationMin', Math.max(0, pol.targetUtilization - pol.utilizationBoundary));
+  const catchUpSec = x.fig('catchUpSeconds', pol.catchUpSeconds);
+  const observed = x.snap.history.restartSeconds.slice(-RESTART_SAMPLES);
+  const restartSec = x.fig('restartSeconds', observed.length > 0 ? Math.min(3600, Math.max(...observed)) : pol.restartSeconds);
+  x.step(
+    `utilization band ${pct(uMin)}–${pct(uMax)} around target ${pct(u)}${backlog ? ' (backlog: up to 100%, no scale-down)' : ''}; restart time ${fmt(restartSec)} s ${observed.length > 0 ? `(max of last ${observed.length} observed)` : '(configured)'}`,
+  );
+
+  for (const c of order.map((v) => calcs.get(v.id)!)) {
+    const v = c.v;
+    // target and catch-up rates: sources from demand/lag, others through the measured edge ratios
+    if (c.isSource) {
+      c.target = c.demand;
+      const fc = c.trend && c.demand !== undefined ? risingForecast(c.trend, restartSec + CAPACITY_LEAD_SECONDS) : undefined;
+      if (fc !== undefined && c.trend) {
+        // rule 5: predicted load drives allocation; the forecast only ever raises the target
+        x.fig(`${c.key}.demandSlope`, c.trend.slope);
+        x.fig(`${c.key}.demandForecast`, fc);
+        x.step(
+          `${c.key}: demand rising for ${c.trend.rises} decisions (≥ ${TREND_SAMPLES}) at ${fmt(c.trend.slope)} rec/s per s → forecast ${fmt(c.demand!)} + ${fmt(c.trend.slope)} × (restart ${fmt(restartSec)} + capacity lead ${CAPACITY_LEAD_SECONDS} s) = ${fmt(fc)} rec/s, used as the target rate`,
+        );
+        c.target = fc;
+      }
+      c.catchUp = c.lag !== undefined && catchUpSec > 0 ? c.lag / catchUpSec : 0;
+    } else {
+      let t = 0;
+      let cu = 0;
+      let ok = true;
+      for (const id of v.inputs) {
+        const up = calcs.get(id)!;
+        if (up.target === undefined) {
+          ok = false;
+          break;
+        }
+        let ratio = 1;
+        if (up.v.inputRate !== undefined && up.v.inputRate > 0) {
+          if (v.inputs.length === 1 && v.inputRate !== undefined) ratio = v.inputRate / up.v.inputRate;
+          else if (up.v.outputRate !== undefined) ratio = up.v.outputRate / up.v.inputRate;
+        }
+        t += up.target * ratio;
+        cu += (up.catchUp ?? 0) * ratio;
+      }
+      if (ok) [c.target, c.catchUp] = [t, cu];
+    }
+    // capacity per subtask from busy time
+    const busy = v.busyTimeMsPerSecond;
+    let capRaw: number | undefined;
+    if (v.inputRate !== undefined && busy !== undefined && v.inputRate > 0 && busy > 0) {
+      capRaw = (v.inputRate * busiestShare(c.units, v.parallelism)) / (busy / 1000);
+    }
+    // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
+    if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
+    else c.cap = x.carry(`cap:${v.id}@${v.parallelism}`);
+    if (c.pinned) continue;
+    if (busy === undefined) x.missing.add(`busyTimeMsPerSecond of "${c.key}"`);
+    if (v.inputRate === undefined && !c.isSource) x.missing.add(`inputRate of "${c.key}"`);
+    if (c.target === undefined) continue;
+    const restartComp = catchUpSec > 0 ? (c.target * restartSec) / catchUpSec : 0;
+    c.need = c.catchUp! + restartComp + c.target / u;
+    x.fig(`${c.key}.targetRate`, c.target);
+    x.fig(`${c.key}.catchUpRate`, c.catchUp!);
+    x.fig(`${c.key}.restartCompensation`, restartComp);
+    x.fig(`${c.key}.requiredRate`, c.need);
+    if (c.target === 0 && c.catchUp === 0) {
+      c.r = 0;
+      c.want = c.lower;
+      c.outsideDown = v.parallelism > c.lower;
+      c.outsideUp = false;
+      x.step(`${c.key}: idle (target rate 0) → wants the minimum ${c.lower}`);
+      continue;
+    }
+    if (c.cap === undefined) continue;
+    if (busy !== undefined && v.inputRate !== undefined) x.fig(`${c.key}.busyFraction`, busy / 1000);
+    x.fig(`${c.key}.capacityPerSubtask`, c.cap);
+    c.r = x.fig(`${c.key}.requiredParallelism`, c.need / c.cap);
+    let want = alignUp(c.units, c.r);
+    c.aligned = c.units !== undefined && want !== alignUp(undefined, c.r);
+    const limits: string[] = [];
+    if (want > c.upper) {
+      want = Math.max(alignDown(c.units, c.upper), Math.min(c.upper, v.parallelism));
+      limits.push(`capped at ${c.upper} (${c.upperWhy.join(', ')})`);
+    }
+    c.capped = c.r > c.upper;
+    if (want < c.lower) {
+      want = c.lower;
+      // the smallest aligned parallelism at or above the minimum (not alignUp(lower), which treats the minimum as a
+      // load requirement and can step past an aligned minimum: 128 key groups, minimum 5 → 6)
+      const up = alignAtLeast(c.units, c.lower);
+      if (up <= c.upper) want = up;
+      limits.push(`raised to the minimum ${c.lower}`);
+    }
+    c.want = x.fig(`${c.key}.wantedParallelism`, want);
+    c.capacity = c.cap / busiestShare(c.units, v.parallelism);
+    const upAt = c.catchUp! + c.target / uMax;
+    const downAt = uMin > 0 ? c.catchUp! + restartComp + c.target / uMin : Infinity;
+    c.outsideUp = c.capacity < upAt;
+    c.outsideDown = c.capacity > downAt;
+    x.fig(`${c.key}.capacity`, c.capacity);
+    const inShare = busy !== undefined && v.inputRate !== undefined && v.inputRate > 0 && busy > 0;
+    x.step(
+      `${c.key}: ` +
+        (inShare
+          ? `capacity per subtask = ${fmt(v.inputRate!)} rec/s × ${c.units ? `${Math.ceil(c.units / Math.min(v.parallelism, c.units))}/${c.units} ${c.unitsKind}` : `1/${v.parallelism}`} ÷ ${fmt(busy! / 1000)} busy = ${fmt(capRaw!)} (smoothed ${fmt(c.cap)}) rec/s; `
+          : `capacity per subtask ${fmt(c.cap)} rec/s (last known); `) +
+        `required = ${fmt(c.target)} ÷ ${fmt(u)} + catch-up ${fmt(c.catchUp!)} + restart ${fmt(restartComp)} = ${fmt(c.need)} rec/s ` +
+        `→ ${fmt(c.need)} ÷ ${fmt(c.cap)} = ${fmt(c.r)} subtasks → ${want}${c.units ? ` (aligned to ${c.units} ${c.unitsKind})` : ''}` +
+        `${limits.length ? `, ${limits.join(', ')}` : ''}; now ${v.parallelism} ` +
+        `(${c.outsideUp ? 'over' : c.outsideDown ? 'under' : 'within'} the band: capacity ${fmt(c.capacity)} vs ${fmt(upAt)}–${Number.isFinite(downAt) ? fmt(downAt) : '∞'} rec/s)`,
+    );
+  }
+  const measured = free.filter((c) => c.want !== undefined);
+  const rateAvailable = measured.length > 0;
+  if (!rateAvailable) x.missing.add('per-vertex rates and busy time (rule 1)');
+  return { s, maxSlots, order, calcs, all, free, sources, measured, pinnedSlots, cur, curTMs, lagRecords, backlogSeconds, backlog, consume, produce, u, uMin, uMax, catchUpSec, restartSec };
+}
