@@ -18,7 +18,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@aws-sdk/*', 'aws-sdk', 'aws-cdk-lib', 'aws-cdk-lib/*', 'axios', '@kubernetes/*', 'node:*', 'fs', 'http', 'https', 'net', 'child_process'], message: 'functions/core is pure: no I/O, AWS or HTTP imports.' },
-        { group: ['../adapters/*', '../handlers/*', '../../lib/*', '../../local/*', '**/adapters/**', '**/handlers/**'], message: 'functions/core depends on nothing else in the project.' },
+        { group: ['../adapters/*', '../handlers/*', '../../lib/*', '../../local/*', '**/adapters/**', '**/handlers/**', '**/scaler/**', '**/workflow/**', '**/collector/**', '**/local/**', '**/lib/**', '**/bin/**'], message: 'functions/core depends on nothing else in the project.' },
       ] }],
       'no-restricted-globals': ['error', { name: 'Date', message: 'core has no clock: pass time in.' }, { name: 'fetch', message: 'core does no I/O.' }],
     },

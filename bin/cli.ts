@@ -19,9 +19,6 @@ import { CommandFailed } from './commands/support/exit';
 import { registerSimulate } from './commands/simulate';
 import { registerRun } from './commands/run';
 
-export type { CliIo } from './commands/support/io';
-export { defaultIo } from './commands/support/io';
-
 /** The package's version (package.json next to bin/), printed by `--version`. */
 export const CLI_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
