@@ -21,13 +21,13 @@ cd "$work/elsewhere"
 
 echo "packed $tgz: flink-elastic $(node "$bin" --version)"
 node "$bin" validate --config "$pkg/examples/local.config.json"
-node "$bin" decide --config "$pkg/flink-elastic.config.json" --snapshot "$pkg/examples/snapshot.json" --explain | head -1
+node "$bin" decide --config "$pkg/flink-elastic.config.json" --snapshot "$pkg/examples/snapshot.json" --explain | sed -n 1p
 
 : > emulator.log
 node "$bin" emulator --port 0 --job demo --parallelism 2 --task-managers 1 --slots 2 --time-scale 20 --status-every 0 --run-for 120 > emulator.log 2>&1 &
 emu_pid=$!
 for _ in $(seq 1 100); do grep -q 'listening on' emulator.log && break; sleep 0.2; done
-url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' emulator.log | head -1)
+url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' emulator.log | sed -n 1p)
 node "$bin" rescale --config "$pkg/examples/local.config.json" --job demo --parallelism 4 --local --flink-url "$url" \
   --state-file "$work/elsewhere/state.json" --poll-interval 1s | grep -E '^(SUCCEEDED|FAILED)'
 node "$bin" history --config "$pkg/examples/local.config.json" --job demo --local --flink-url "$url" --state-file "$work/elsewhere/state.json"
