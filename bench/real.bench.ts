@@ -17,6 +17,7 @@ import { FileStateStore } from '../local/file-state-store';
 import { RealFlinkJob } from '../local/real-flink/harness';
 import { LocalProcessTarget } from '../local/real-flink/process-target';
 import { AUTOSCALER_VERSION, OperatorPeer } from '../local/real-flink/operator-peer';
+import { fit, oracleFloor } from '../local/oracle';
 
 const RESULTS = join(__dirname, 'results');
 const VERSION = '1.20.5';
@@ -91,33 +92,25 @@ export function rateFn(sc: RealScenario): (s: number) => number {
   };
 }
 
+const POOL = { perSubtaskCapacity: SUBTASK_CAPACITY, slotsPerTaskManager: SLOTS_PER_TM, minParallelism: 1, maxParallelism: MAX_P };
+
 /** The fewest subtasks (and TaskManagers) whose nominal capacity covers `rate` at utilization `u`. */
 export function needed(rate: number, u: number): { parallelism: number; taskManagers: number } {
-  const parallelism = Math.min(MAX_P, Math.max(1, Math.ceil(rate / (SUBTASK_CAPACITY * u) - 1e-9)));
-  return { parallelism, taskManagers: Math.ceil(parallelism / SLOTS_PER_TM) };
+  return fit(POOL, rate, u);
 }
 
 /**
- * The oracle floor: knowing the trace, each minute holds the fewest TaskManagers whose capacity covers that minute's
- * highest rate (at 100 % and at the target utilization), with no backlog and no rescale cost. TM-hours and slot-hours.
+ * The oracle floor (local/oracle.ts): knowing the trace, each minute holds the fewest TaskManagers whose capacity
+ * covers that minute's highest rate (at 100 % and at the target utilization), with no backlog and no rescale cost.
  */
 export function oracle(sc: RealScenario): { at100: { tmHours: number; slotHours: number }; atTarget: { tmHours: number; slotHours: number } } {
   const rate = rateFn(sc);
-  const d = durationOf(sc);
-  const sum = (u: number) => {
-    let tm = 0;
-    let slot = 0;
-    for (let m = 0; m < d; m += 60) {
-      const len = Math.min(60, d - m);
-      let peak = 0;
-      for (let s = m; s < m + len; s++) peak = Math.max(peak, rate(s));
-      const n = needed(peak, u);
-      tm += (n.taskManagers * len) / 3600;
-      slot += (n.parallelism * len) / 3600;
-    }
-    return { tmHours: r4(tm), slotHours: r4(slot) };
+  const job = { ...POOL, rate: (tMs: number) => rate(Math.floor(tMs / 1000)) };
+  const at = (u: number) => {
+    const f = oracleFloor([job], durationOf(sc) * 1000, u);
+    return { tmHours: f.taskManagerHours, slotHours: f.slotHours };
   };
-  return { at100: sum(1), atTarget: sum(TARGET_UTILIZATION) };
+  return { at100: at(1), atTarget: at(TARGET_UTILIZATION) };
 }
 
 /** The parallelism each scenario starts at: what its first minute needs at the target utilization (no inherited overload). */

@@ -14,7 +14,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICIES } from '../functions/core/policy';
-import { SCENARIO_NAMES } from '../local/scenarios';
+import { oracleFloor, type OracleFigures } from '../local/oracle';
+import { SCENARIO_NAMES, START_UTILIZATION, scenarios as allScenarios } from '../local/scenarios';
 import type { BenchRow } from './simulation-worker';
 
 const pick = (env: string | undefined, all: string[]) => (env ? env.split(',').filter((x) => all.includes(x)) : all);
@@ -99,11 +100,40 @@ export async function run(): Promise<void> {
     const slo = v.fewerSloSecondsThanEveryBaseline ? 'met' : v.sloTieAtZero ? 'tied at 0 s (none can be fewer)' : 'NOT met';
     process.stdout.write(`  ${v.scenario.padEnd(14)} SLO ${slo}, TM-hours ${v.tmHoursAtMostMsfCpu === undefined ? 'n/a' : v.tmHoursAtMostMsfCpu ? 'met' : 'NOT met'}: ${v.detail}\n`);
   }
+  // the oracle floor (local/oracle.ts): the fewest TaskManagers that cover each minute's peak, knowing the trace
+  const defs = allScenarios(1);
+  const oracles: Record<string, { at100: OracleFigures; atTarget: OracleFigures }> = {};
+  for (const s of scenarios) {
+    const sc = defs[s];
+    oracles[s] = { at100: oracleFloor(sc.jobs, sc.durationMs, 1), atTarget: oracleFloor(sc.jobs, sc.durationMs, START_UTILIZATION) };
+  }
+  process.stdout.write(`\nOracle floor (knows the trace; each minute the fewest TaskManagers covering its peak; no rescale cost) and each policy's TM-hours ÷ the oracle's at ${START_UTILIZATION * 100} %\n`);
+  for (const s of scenarios) {
+    const o = oracles[s];
+    const ratios = rows.filter((r) => r.scenario === s).map((r) => `${r.policy} ${(r.taskManagerHours / o.atTarget.taskManagerHours).toFixed(2)}`);
+    process.stdout.write(`  ${s.padEnd(14)} oracle ${o.atTarget.taskManagerHours.toFixed(1)} TM-h at ${START_UTILIZATION * 100} % (${o.at100.taskManagerHours.toFixed(1)} at 100 %); ${ratios.join(', ')}\n`);
+  }
+  // issue 18's goal line: SLO-violation seconds ÷ the best peer's ≤ 0.2, TM-hours ÷ the oracle's (at the target) ≤ 1.1
+  const goals: { scenario: string; sloRatio: number | null; sloMet: boolean; tmRatio: number; tmMet: boolean; bestPeer: string }[] = [];
+  process.stdout.write('\nGoal (issue 18): SLO-violation s ÷ the best peer\'s ≤ 0.2; TM-hours ÷ the oracle\'s at the target utilization ≤ 1.1\n');
+  for (const s of scenarios) {
+    const fe = rows.find((r) => r.scenario === s && r.policy === 'flink-elastic');
+    const peers = rows.filter((r) => r.scenario === s && r.policy !== 'flink-elastic');
+    if (!fe || peers.length === 0) continue;
+    const best = peers.reduce((a, b) => (b.sloViolationSeconds < a.sloViolationSeconds ? b : a));
+    const sloRatio = best.sloViolationSeconds > 0 ? fe.sloViolationSeconds / best.sloViolationSeconds : fe.sloViolationSeconds === 0 ? null : Infinity;
+    const sloMet = sloRatio === null || sloRatio <= 0.2;
+    const tmRatio = fe.taskManagerHours / oracles[s].atTarget.taskManagerHours;
+    const tmMet = tmRatio <= 1.1;
+    goals.push({ scenario: s, sloRatio, sloMet, tmRatio, tmMet, bestPeer: best.policy });
+    const sloText = sloRatio === null ? `0 s and the best peer (${best.policy}) 0 s: tied at 0` : `${n0(fe.sloViolationSeconds)} s ÷ ${best.policy} ${n0(best.sloViolationSeconds)} s = ${Number.isFinite(sloRatio) ? sloRatio.toFixed(2) : '∞'}`;
+    process.stdout.write(`  ${s.padEnd(14)} SLO ${sloMet ? 'met' : 'MISSED'} (${sloText}); TM-hours ${tmMet ? 'met' : 'MISSED'} (${fe.taskManagerHours.toFixed(1)} ÷ ${oracles[s].atTarget.taskManagerHours.toFixed(1)} = ${tmRatio.toFixed(2)})\n`);
+  }
   const wallS = (performance.now() - started) / 1000;
   process.stdout.write(`\n${rows.length} runs in ${wallS.toFixed(0)} s wall time\n`);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, outName);
-  writeFileSync(out, JSON.stringify({ node: process.version, tickMs: 10_000, wallSeconds: Math.round(wallS), rows, verdicts }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ node: process.version, tickMs: 10_000, wallSeconds: Math.round(wallS), rows, verdicts, oracles, goals }, null, 2) + '\n');
   process.stdout.write(`results: ${out}\n`);
 }

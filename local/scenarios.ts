@@ -3,6 +3,7 @@
  * plus the job's shape in the emulator (per-subtask capacity, starting parallelism, bounds). Noise comes from a
  * seeded PRNG, so the same scenario and seed give the same run.
  */
+import { fit, peakRate } from './oracle';
 
 export type RateFn = (tMs: number) => number;
 
@@ -53,16 +54,17 @@ function noise(seed: number, amplitude: number, bucketMs = 10_000): (t: number) 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-const job = (over: Partial<ScenarioJob> & Pick<ScenarioJob, 'name' | 'rate'>): ScenarioJob => ({
-  perSubtaskCapacity: 1000,
-  initialParallelism: 2,
-  slotsPerTaskManager: 2,
-  minParallelism: 1,
-  maxParallelism: 32,
-  jobMaxParallelism: 128,
-  maxTaskManagers: 16,
-  ...over,
-});
+/** The utilization the starting parallelism is sized for: the policy's default target (config.ts `targetUtilization`). */
+export const START_UTILIZATION = 0.7;
+
+/**
+ * A scenario job; unless given, it starts at the parallelism its first minute needs at the target utilization, so no
+ * policy is charged for an overload it inherited.
+ */
+const job = (over: Partial<ScenarioJob> & Pick<ScenarioJob, 'name' | 'rate'>): ScenarioJob => {
+  const j = { perSubtaskCapacity: 1000, slotsPerTaskManager: 2, minParallelism: 1, maxParallelism: 32, jobMaxParallelism: 128, maxTaskManagers: 16, ...over };
+  return { ...j, initialParallelism: over.initialParallelism ?? fit(j, peakRate(j, 0, 60_000), START_UTILIZATION).parallelism };
+};
 
 /** The scenarios shipped with flink-elastic. `seed` drives their noise. */
 export function scenarios(seed = 1): Record<string, Scenario> {

@@ -126,12 +126,13 @@ describe('a rescale that fails', () => {
     const r = await simulate({ config: ordersOnly, trace: { csv: STEP } });
     const f = r.jobs[0].failures;
     expect(f).toHaveLength(1);
-    expect(f[0]).toMatchObject({ job: 'orders-enrichment', from: 2, outcome: 'failed-rolled-back' });
+    // the trace's first minute (1,500 rec/s at 1,000 rec/s a subtask) needs 3 subtasks at the 70 % target: the run starts there
+    expect(f[0]).toMatchObject({ job: 'orders-enrichment', from: 3, outcome: 'failed-rolled-back' });
     expect(f[0].reason).toContain('injected fault (run fails)');
     expect(r.jobs[0].failedRescales).toBe(1);
     const text = summaryText(r);
     expect(text).toContain('FAILED: 1 rescale(s) failed:');
-    expect(text).toMatch(/orders-enrichment at \d\d:\d\d:\d\d: rescale 2 → \d+ failed-rolled-back: .*injected fault \(run fails\)/);
+    expect(text).toMatch(/orders-enrichment at \d\d:\d\d:\d\d: rescale 3 → \d+ failed-rolled-back: .*injected fault \(run fails\)/);
     const html = renderReport(reportInput(r));
     expect(html).toContain('1 rescale(s) FAILED');
     expect(html).toMatch(/<tr class="failed-rescale">.*failed-rolled-back.*injected fault \(run fails\)/);
