@@ -52,7 +52,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
   const warnings: string[] = [];
   const flinkName = job.flink.jobName ?? job.name;
   const [overview, summary, taskManagers] = await Promise.all([api.overview(), api.findJobByName(flinkName), api.taskManagers()]);
-  if (!summary) throw new JobNotRunningError(`no running Flink job named "${flinkName}" at ${api.baseUrl}`);
+  if (!summary) throw new JobNotRunningError(`no running Flink job named "${flinkName}" at the job's flink.url`);
   if (summary.state !== 'RUNNING') throw new JobNotRunningError(`Flink job "${flinkName}" (${summary.id}) is ${summary.state}, not RUNNING`);
   const details = await api.job(summary.id);
   const vm = await Promise.all(details.vertices.map((v) => api.vertexMetrics(summary.id, v.id)));

@@ -145,7 +145,7 @@ export async function resolveJar(deps: Pick<WorkflowDeps, 'jars'>, flink: FlinkA
   const match = jars.filter((j) => j.name === name || j.id.endsWith(`_${name}`)).sort((a, b) => b.uploaded - a.uploaded)[0];
   if (match) return match.id;
   if (!upload) return undefined;
-  const where = `job "${job.name}": no uploaded jar named "${name}" on ${flink.baseUrl}, and it could not be uploaded from submit.jarPath ${submit.jarPath}`;
+  const where = `job "${job.name}": no uploaded jar named "${name}" on the job's flink.url, and it could not be uploaded from submit.jarPath ${submit.jarPath}`;
   if (!name.endsWith('.jar')) throw new PreconditionError(`${where}: POST /jars/upload takes only files ending in .jar — the job was not touched`);
   if (!deps.jars) throw new PreconditionError(`${where}: no jar source is configured here — the job was not touched`);
   let content: Uint8Array;
@@ -192,7 +192,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
 
   const flinkJobName = job.flink.jobName ?? job.name;
   const summary = await flink.findJobByName(flinkJobName);
-  if (!summary) throw new PreconditionError(`job "${job.name}": no running Flink job named "${flinkJobName}" on ${flink.baseUrl}; nothing to rescale`);
+  if (!summary) throw new PreconditionError(`job "${job.name}": no running Flink job named "${flinkJobName}" on the job's flink.url; nothing to rescale`);
   const details = await flink.job(summary.id);
   if (details.state !== 'RUNNING') {
     throw new PreconditionError(`job "${job.name}": Flink job ${summary.id} is ${details.state}, not RUNNING; rescale only a running job`);

@@ -33,8 +33,26 @@ test('bad arguments are refused before anything is sent', async () => {
 
 test('FlinkApiError says which call, which job, what status and what Flink said', () => {
   const e = new FlinkApiError({ call: 'cancel', jobId: 'ab'.repeat(16), status: 500, errors: ['Job cancellation failed: timeout'], retryable: true, baseUrl: 'http://jm:8081' });
-  expect(e.message).toBe(`Flink cancel (job ${'ab'.repeat(16)}) failed at http://jm:8081: HTTP 500: Job cancellation failed: timeout`);
+  expect(e.message).toBe(`Flink cancel (job ${'ab'.repeat(16)}) failed: HTTP 500: Job cancellation failed: timeout`);
   expect(e).toBeInstanceOf(Error);
+});
+
+test("the JobManager's address never reaches a message (they go to logs and notifications): <flink.url> stands for it", async () => {
+  const e = new FlinkApiError({ call: 'overview', status: 502, errors: ['proxy to jm.internal.example:8081 failed (http://jm.internal.example:8081/jobs)'], retryable: true, baseUrl: 'http://jm.internal.example:8081' });
+  expect(e.message).not.toMatch(/jm\.internal|8081/);
+  expect(e.message).toContain('<flink.url>');
+  // a real transport error (a refused loopback port) names the address in Node's message: redacted too
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const api = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 500, retries: 0, version: '1.19' });
+  const err = await api.overview().catch((x: unknown) => x as FlinkApiError);
+  expect(err).toBeInstanceOf(FlinkApiError);
+  expect(err.message).not.toContain('127.0.0.1');
+  expect(err.message).not.toContain(String(port));
 });
 
 test('connection refused is retried with backoff, then a retryable FlinkApiError with the code', async () => {

@@ -243,7 +243,8 @@ describe('lifecycle hook handler', () => {
     const h = await harness({ flinkUrl: deadUrl });
     const r = await h.handler(event());
     expect(r).toMatchObject({ outcome: 'drain-timeout', completedWith: 'ABANDON', notify: true });
-    expect((r as any).message).toContain(`Flink REST ${deadUrl} unreachable`);
+    expect((r as any).message).toContain("Flink REST (the job's flink.url) unreachable");
+    expect((r as any).message).not.toContain(deadUrl.replace(/^https?:\/\//, ''));
   });
 
   test('Spot interruption warning: reported with the TaskManager it hits, nothing changed', async () => {

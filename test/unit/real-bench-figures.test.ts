@@ -2,7 +2,7 @@
  * The real head-to-head's arithmetic (bench/real.bench.ts): the traces it plays, the oracle floor it prints beside
  * each policy, the starting parallelism, and a goal line that says when flink-elastic loses.
  */
-import { SCENARIOS, SUBTASK_CAPACITY, TARGET_UTILIZATION, durationOf, figures, goalLine, needed, oracle, rateFn, startParallelism, type RealScenario, type ScenarioResult } from '../../bench/real.bench';
+import { SCENARIOS, SUBTASK_CAPACITY, checkSettings, TARGET_UTILIZATION, durationOf, figures, goalLine, needed, oracle, rateFn, startParallelism, type RealScenario, type ScenarioResult } from '../../bench/real.bench';
 
 const flat = (rate: number, untilS: number): RealScenario => ({ name: 'flat', phases: [{ untilS, rate }] });
 
@@ -78,4 +78,8 @@ test('the goal line says where flink-elastic loses to a peer, and whether each g
   expect(lost).toMatch(/1\.50 \(goal ≤ 1\.1\) MISSED/);
   expect(lost).toMatch(/LOSES to flink-operator autoscaler 1\.10\.0 on fewer SLO-violation seconds \(5 vs 30\) and fewer TM-hours/);
   expect(goalLine(res([run('flink-elastic (adaptive)', 0, 1)]))).toMatch(/needs flink-elastic and at least one peer/);
+});
+
+test("flink-elastic's compressed settings are a valid config (checked before any cluster starts)", () => {
+  expect(() => checkSettings()).not.toThrow();
 });

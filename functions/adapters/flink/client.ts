@@ -77,17 +77,33 @@ export class FlinkApiError extends Error {
 
   constructor(p: { call: string; jobId?: string; status?: number; errors: string[]; retryable: boolean; code?: string; attempts?: number; baseUrl?: string }) {
     const what = p.status !== undefined ? `HTTP ${p.status}` : (p.code ?? 'no response');
-    const said = p.errors.length ? `: ${p.errors.join(' | ')}` : '';
-    super(`Flink ${p.call}${p.jobId ? ` (job ${p.jobId})` : ''} failed${p.baseUrl ? ` at ${p.baseUrl}` : ''}: ${what}${said}`);
+    // the JobManager's address never goes into a message (they reach logs and notifications): "<flink.url>" stands for it
+    const errors = p.baseUrl ? p.errors.map((e) => redactAddress(e, p.baseUrl!)) : p.errors;
+    const said = errors.length ? `: ${errors.join(' | ')}` : '';
+    super(`Flink ${p.call}${p.jobId ? ` (job ${p.jobId})` : ''} failed: ${what}${said}`);
     this.name = 'FlinkApiError';
     this.call = p.call;
     this.jobId = p.jobId;
     this.status = p.status;
-    this.errors = p.errors;
+    this.errors = errors;
     this.retryable = p.retryable;
     this.code = p.code;
     this.attempts = p.attempts ?? 1;
   }
+}
+
+/** `text` with the base URL, its host:port and its host replaced by "<flink.url>" (transport errors name the address). */
+export function redactAddress(text: string, baseUrl: string): string {
+  let host: string;
+  let hostPort: string;
+  try {
+    const u = new URL(baseUrl);
+    host = u.hostname;
+    hostPort = u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return text.split(baseUrl).join('<flink.url>');
+  }
+  return [baseUrl, hostPort, host].filter((x) => x.length > 0).reduce((t, x) => t.split(x).join('<flink.url>'), text).replace(/(<flink\.url>)(:\d+)+/g, '$1');
 }
 
 /**

@@ -209,7 +209,7 @@ export async function checkLifecycleAction(action: LifecycleActionRef, deps: Lif
   try {
     tms = await deps.flink.taskManagers();
   } catch (e) {
-    flinkError = `Flink REST ${deps.flink.baseUrl} unreachable: ${(e as Error).message}`;
+    flinkError = `Flink REST (the job's flink.url) unreachable: ${(e as Error).message}`;
   }
   const drain: InstanceDrain = tms
     ? drainStateOf(action.instanceId, await deps.target.describe(tms), tms)
