@@ -139,7 +139,7 @@ function recordedPlan(lock: LockInfo, ev: ExecutionStatusChange): Plan | undefin
 /** The execution's state as far as it recorded it under the lock (what Abort/Rollback would have had). */
 export function stateFromLock(plan: Plan, lock: LockInfo, ev: ExecutionStatusChange, now: number): WorkflowState {
   const p = lock.progress;
-  const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt } };
+  const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt, token: lock.token } };
   if (typeof p.savepointTriggerId === 'string') state.savepoint = { triggerId: p.savepointTriggerId, at: lock.acquiredAt, stop: plan.stopWithSavepoint };
   if (typeof p.savepointPath === 'string') state.savepointStatus = { done: true, location: p.savepointPath, attempts: 1, since: lock.acquiredAt, at: lock.acquiredAt, detail: 'recorded under the lock' };
   const previous = parseJson<Record<string, { lowerBound: number; upperBound: number }>>(p[PREVIOUS_REQUIREMENTS_KEY]);
