@@ -109,6 +109,7 @@ export class FileStateStore implements StateStore {
   }
 
   async renewLock(job: string, owner: string, token: string | undefined, opts: RenewLockOptions): Promise<LockInfo> {
+    if (!(opts.ttlSeconds > 0)) throw new Error(`renewLock: ttlSeconds must be > 0 (got ${opts.ttlSeconds})`);
     return this.update(job, (j) => {
       if (!j.lock || j.lock.owner !== owner || j.lock.token !== token) throw new LockLostError(job, owner, j.lock?.owner);
       j.lock.expiresAtMs = Math.max(j.lock.expiresAtMs, opts.now + opts.ttlSeconds * 1000);

@@ -8,7 +8,7 @@ import type { JobConfig } from '../core/config';
 import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-location';
 import { preview } from '../core/preview';
 import { isUnknownSavepointTrigger } from '../adapters/flink/wire';
-import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, LOCK_LOST_ERROR, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
 import { LockHeldError, LockLostError, type LockInfo } from '../adapters/state/types';
@@ -31,8 +31,9 @@ export class StopPendingError extends WorkflowError {
   }
 }
 
-/** Step Functions error name of a step that found its lock gone (or another generation of it) just before acting. */
-export const LOCK_LOST_ERROR = 'LockLost';
+export { LOCK_LOST_ERROR };
+/** Recovery found the lock held by another owner after this execution had stopped the job: it acted on nothing. */
+export const LOCK_LOST_AFTER_STOP_ERROR = 'LockLostAfterStop';
 
 /**
  * The execution no longer holds the job's lock (it expired and another execution or the scaler took it over, or it
@@ -609,7 +610,10 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const r = await deps.store
         .acquireLock(plan.job, plan.owner, { now: deps.now(), ttlSeconds: plan.lockTtlSeconds, reason: `restoring job "${plan.job}" it had stopped (${plan.summary})`, progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) } })
         .catch((e2: unknown) => {
-          throw e2 instanceof LockHeldError ? e : e2;
+          if (!(e2 instanceof LockHeldError)) throw e2;
+          const err = new LockFenceError(plan.job, what, e2.holder);
+          err.name = LOCK_LOST_AFTER_STOP_ERROR;
+          throw err;
         });
       token = r.lock.token;
       actions.push(`took the job's lock again (it had ${e.holder ? `passed to ${e.holder}` : 'been released'} and was free) to restore the job this execution stopped`);
