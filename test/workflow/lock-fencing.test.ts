@@ -33,7 +33,6 @@ afterEach(async () => {
 });
 
 const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
-const ARN = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:WorkflowTest-rescale:${name}`;
 
 const FLINK_MUTATIONS = ['triggerSavepoint', 'stopWithSavepoint', 'cancel', 'runJar', 'putResourceRequirements', 'uploadJar'] as const;
 const TARGET_MUTATIONS = ['setDesired', 'release', 'protectBusy'] as const;
