@@ -180,3 +180,28 @@ test('the lock lost after the cancel and free again: recovery takes it back and 
   expect(await h.deps.store.getLock('billing')).toBeUndefined();
   expect(notifications().map((x) => x.MessageAttributes?.outcome.StringValue)).toEqual(['failed-rolled-back']);
 });
+
+test('heartbeats keep the lock through the longest legitimate run (savepoint timeout, then ~17 min of stop-pending retries), though it outlasts the TTL', async () => {
+  const { h } = await setup('ledger', 4, 4);
+  emu!.model.timings.savepointBaseMs = 3_600_000; // the stop-with-savepoint never finishes in time
+  const arn = h.executionArn('long');
+  const gaps: string[] = [];
+  let acquiredAt: number | undefined;
+  const r = await h.run({ job: 'ledger', parallelism: 6, stopWithSavepoint: true }, 'long', async (state, invoke, event) => {
+    const lock = await h.deps.store.getLock('ledger');
+    if (lock?.owner === arn && lock.expiresAtMs < h.world.now()) gaps.push(`${state}: lock expired ${Math.round((h.world.now() - lock.expiresAtMs) / 1000)} s before it ran`);
+    const out = await invoke(event);
+    if (state === 'Lock') acquiredAt = h.world.now();
+    return out;
+  });
+  expect(r.status).toBe('FAILED');
+  expect(r.finalState.recoveryError.Error).toBe('StopPending');
+  // The run (from Lock to Unlock) took longer than one TTL, and the lock never lapsed meanwhile.
+  expect(r.finishedAt - acquiredAt!).toBeGreaterThan(LOCK_TTL_SECONDS * 1000);
+  expect(gaps).toEqual([]);
+  // Kept on purpose at the end (the stop may still end the job): held for an hour from the keep.
+  const lock = await h.deps.store.getLock('ledger');
+  expect(lock?.owner).toBe(arn);
+  expect(lock!.expiresAtMs).toBeGreaterThanOrEqual(r.finishedAt + 3_500_000);
+  await h.deps.store.releaseLock('ledger', arn);
+});
