@@ -61,7 +61,8 @@ export function outcomeOf(s: AnyState): Outcome {
       case 'rolled-back':
         return 'failed-rolled-back';
       case 'kept-new':
-        return 'failed-kept-new';
+        // RUNNING at the planned parallelism with checkpoints: rescaled. Never "ACTION REQUIRED" for a healthy job.
+        return s.recovery.rescaled ? 'rescaled-cleanup-failed' : 'failed-kept-new';
       case 'job-down':
         return 'failed-job-down';
       case 'rollback-failed':
@@ -139,7 +140,7 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
       // What Validate planned, kept for every outcome: a dry run or a failed rescale shows what it meant to do.
       planned: { parallelism: plan.to.parallelism, taskManagers: plan.to.taskManagers },
       after: rescaled
-        ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? plan.from.jobId }
+        ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? state.recovery?.jobId ?? plan.from.jobId }
         : { parallelism: state.recovery?.parallelism ?? plan.from.parallelism, jobId: state.recovery?.jobId ?? plan.from.jobId },
       savepointPath,
       released: state.release?.released,

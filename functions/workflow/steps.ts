@@ -399,7 +399,13 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
     await fence(deps, state, `resubmit job "${plan.job}" from ${location} at parallelism ${plan.to.parallelism}`);
     await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
   }
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId });
+  // Only a breadcrumb (the new job id is derived from the execution; recovery and the watchdog find it without it): a
+  // store that keeps failing here must not turn a resubmission that worked into a rollback (issue 17, defect 6).
+  // A lock that moved on still fails the step (LockLost): the job is then the new holder's.
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId }).catch((e: unknown) => {
+    if (e instanceof LockLostError) throw e;
+    deps.log.warn(`could not record the resubmission of Flink job ${plan.newJobId} under the lock; going on (recovery finds it by its derived id)`, { job: plan.job, error: (e as Error).message });
+  });
   return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now(), ...(released ? { released } : {}) };
 }
 
@@ -720,6 +726,8 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     if (d.state === 'RUNNING' && cp.enabled && cp.completed > 0) {
       return {
         outcome: 'kept-new',
+        // All tasks RUNNING at the planned parallelism: the rescale worked; only the workflow's check of it failed.
+        rescaled: runningAtPlan(d, plan, true).ok,
         jobId: newJob.id,
         parallelism: plan.to.parallelism,
         savepointPath: location,

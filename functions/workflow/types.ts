@@ -80,6 +80,8 @@ export interface CaughtError {
 /** What recovery (Abort or Rollback) found and did. */
 export interface Recovery {
   outcome: 'untouched' | 'rolled-back' | 'kept-new' | 'rollback-failed' | 'job-down';
+  /** (kept-new) The kept job runs every task at the planned parallelism: the job is rescaled, nothing is at risk. */
+  rescaled?: boolean;
   /** Where the job runs now (if it runs). */
   jobId?: string;
   parallelism?: number;
