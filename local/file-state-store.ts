@@ -7,6 +7,7 @@
  * Scope: one operator on one machine. Two processes writing the same file at the same instant are not serialized the
  * way DynamoDB's conditional writes are; deployed stacks use the DynamoDB table.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -19,6 +20,7 @@ import {
   LockLostError,
   type PolicyState,
   type ReleaseLockResult,
+  type RenewLockOptions,
   type StateStore,
   VersionConflictError,
 } from '../functions/adapters/state/types';
@@ -86,7 +88,7 @@ export class FileStateStore implements StateStore {
       const cur = j.lock;
       if (cur && cur.owner === owner) return { lock: cur, acquired: false };
       if (cur && cur.expiresAtMs >= opts.now) throw new LockHeldError(job, cur.owner, cur.expiresAtMs, cur.reason);
-      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs: opts.now + opts.ttlSeconds * 1000, reason: opts.reason, progress: {} };
+      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs: opts.now + opts.ttlSeconds * 1000, reason: opts.reason, token: randomUUID(), progress: {} };
       j.lock = lock;
       return cur ? { lock, acquired: true, tookOverFrom: { owner: cur.owner, expiresAtMs: cur.expiresAtMs } } : { lock, acquired: true };
     });
@@ -104,6 +106,15 @@ export class FileStateStore implements StateStore {
 
   async getLock(job: string): Promise<LockInfo | undefined> {
     return this.view(job)?.lock;
+  }
+
+  async renewLock(job: string, owner: string, token: string | undefined, opts: RenewLockOptions): Promise<LockInfo> {
+    if (!(opts.ttlSeconds > 0)) throw new Error(`renewLock: ttlSeconds must be > 0 (got ${opts.ttlSeconds})`);
+    return this.update(job, (j) => {
+      if (!j.lock || j.lock.owner !== owner || j.lock.token !== token) throw new LockLostError(job, owner, j.lock?.owner);
+      j.lock.expiresAtMs = Math.max(j.lock.expiresAtMs, opts.now + opts.ttlSeconds * 1000);
+      return j.lock;
+    });
   }
 
   async recordLockProgress(job: string, owner: string, progress: Record<string, string | number | boolean>): Promise<void> {

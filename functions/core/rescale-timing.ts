@@ -56,6 +56,11 @@ export const UNLOCK_FAILED_ERROR = 'UnlockFailed';
  */
 export const STOP_PENDING_ERROR = 'StopPending';
 /**
+ * Error a step throws when its fence (renewLock on owner + token, just before acting) finds the lock moved on: it
+ * acted on nothing. The state machine sends it to RecordFailure before the cancel (no Abort), to Rollback after it.
+ */
+export const LOCK_LOST_ERROR = 'LockLost';
+/**
  * Owner prefix of the job lock while the scaler changes capacity (seconds): the workflow's Lock step waits for such a
  * lock (Transient, retried) instead of failing as busy.
  */

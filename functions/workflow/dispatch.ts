@@ -7,6 +7,7 @@
  */
 import type { WorkflowDeps } from './deps';
 import { toStepError, WorkflowError } from './errors';
+import { withStoreRetries } from './store-retry';
 import { notifyStep, recordStep, unlockStep } from './finish';
 import {
   cancelStep,
@@ -72,7 +73,11 @@ export function makeWorkflowHandler(getDeps: () => WorkflowDeps | Promise<Workfl
     }
     const execution: ExecutionRef = { id: String(event.execution?.id ?? ''), name: String(event.execution?.name ?? '') };
     if (!execution.id || !execution.name) throw new WorkflowError('InvalidInput', 'execution.id and execution.name are required (set by the state machine from $$.Execution)');
-    depsPromise ??= Promise.resolve(getDeps());
+    // Store calls are retried on throttling inside the step (store-retry.ts), for every step and the watchdog.
+    depsPromise ??= Promise.resolve(getDeps()).then((d) => ({
+      ...d,
+      store: withStoreRetries(d.store, (ms) => d.sleep(ms), (method, attempt, e) => d.log.warn(`state store ${method} throttled; retrying`, { attempt, error: e.message })),
+    }));
     let deps: WorkflowDeps;
     try {
       deps = await depsPromise;

@@ -7,7 +7,7 @@ import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
 import { STOP_PENDING_ERROR } from '../core/rescale-timing';
-import { KEPT_PROGRESS_KEY } from './steps';
+import { KEPT_PROGRESS_KEY, LOCK_LOST_AFTER_STOP_ERROR, LOCK_LOST_ERROR } from './steps';
 import type { ExecutionRef, WorkflowState } from './types';
 
 export type Outcome =
@@ -25,10 +25,14 @@ export type Outcome =
   | 'failed-job-down'
   | 'failed-rollback-failed'
   | 'failed-stop-pending'
-  | 'failed-recovery-incomplete';
+  | 'failed-recovery-incomplete'
+  /** The lock moved on (expired and taken over, or deleted) before a step acted: this execution acted on nothing more. */
+  | 'failed-lock-lost'
+  /** As above, after this execution had stopped the job, and another owner holds the lock: the job may be down. */
+  | 'failed-lock-lost-job-stopped';
 
 /** Outcomes that need a person: the notification says exactly what to do. */
-export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending', 'failed-recovery-incomplete'];
+export const ACTION_REQUIRED: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-kept-new', 'failed-stop-pending', 'failed-recovery-incomplete', 'failed-lock-lost-job-stopped'];
 /** Outcomes after which the watchdog keeps the job's lock until it expires: a person is restoring (or watching) the job. */
 export const NEEDS_PERSON: Outcome[] = ['failed-job-down', 'failed-rollback-failed', 'failed-stop-pending', 'failed-recovery-incomplete'];
 
@@ -43,6 +47,10 @@ export function outcomeOf(s: AnyState): Outcome {
     if (s.error.Error === 'LockHeld') return 'busy';
     if (s.error.Error === 'CooldownActive') return 'cooldown';
     if (s.recoveryError?.Error === STOP_PENDING_ERROR) return 'failed-stop-pending';
+    if (s.recoveryError?.Error === LOCK_LOST_AFTER_STOP_ERROR) return 'failed-lock-lost-job-stopped';
+    if (s.recoveryError?.Error === LOCK_LOST_ERROR) return 'failed-lock-lost';
+    // A step found the lock gone before acting, and recovery (if it ran) changed nothing: say that, not "untouched".
+    if (s.error.Error === LOCK_LOST_ERROR && (!s.recovery || (s.recovery.outcome === 'untouched' && s.recovery.actions.length === 0))) return 'failed-lock-lost';
     // Recovery kept failing in a way that may clear (Flink not answering, a job not settling): where the job is now
     // is not known, so the message must not say it is down.
     if (s.recoveryError?.Error === TRANSIENT) return 'failed-recovery-incomplete';
@@ -53,7 +61,8 @@ export function outcomeOf(s: AnyState): Outcome {
       case 'rolled-back':
         return 'failed-rolled-back';
       case 'kept-new':
-        return 'failed-kept-new';
+        // RUNNING at the planned parallelism with checkpoints: rescaled. Never "ACTION REQUIRED" for a healthy job.
+        return s.recovery.rescaled ? 'rescaled-cleanup-failed' : 'failed-kept-new';
       case 'job-down':
         return 'failed-job-down';
       case 'rollback-failed':
@@ -131,7 +140,7 @@ export async function recordStep(deps: WorkflowDeps, rawState: AnyState, executi
       // What Validate planned, kept for every outcome: a dry run or a failed rescale shows what it meant to do.
       planned: { parallelism: plan.to.parallelism, taskManagers: plan.to.taskManagers },
       after: rescaled
-        ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? plan.from.jobId }
+        ? { parallelism: plan.to.parallelism, taskManagers: state.release ? state.release.desired : (state.capacity?.desired ?? state.shrink?.desired ?? plan.to.taskManagers), jobId: state.resubmit?.jobId ?? state.recovery?.jobId ?? plan.from.jobId }
         : { parallelism: state.recovery?.parallelism ?? plan.from.parallelism, jobId: state.recovery?.jobId ?? plan.from.jobId },
       savepointPath,
       released: state.release?.released,
@@ -161,11 +170,28 @@ export async function unlockStep(deps: WorkflowDeps, rawState: AnyState, executi
     const lock = await deps.store.getLock(state.plan.job);
     if (lock?.owner === state.plan.owner) {
       await deps.store.recordLockProgress(state.plan.job, state.plan.owner, { [KEPT_PROGRESS_KEY]: `stop-with-savepoint pending at ${new Date(now).toISOString()}` });
-      return { released: false, keptUntil: lock.expiresAtMs, at: now };
+      return { released: false, keptUntil: await holdLock(deps, state.plan.job, state.plan.owner, lock, now), at: now };
     }
   }
   const r = await deps.store.releaseLock(state.plan.job, state.plan.owner);
   return { ...r, at: now };
+}
+
+/**
+ * How long a lock kept on purpose (a stop-with-savepoint still pending, a job that needs a person) is held from the
+ * keep: the heartbeat TTL is minutes, too short for a person to act on the notification; an hour is enough for
+ * that and short enough that autoscaling resumes by itself. Deleting the lock item releases it sooner.
+ */
+export const KEPT_LOCK_SECONDS = 3600;
+
+/** Extends a kept lock to KEPT_LOCK_SECONDS from now (never shortens it); the expiry it has afterwards. */
+export async function holdLock(deps: WorkflowDeps, job: string, owner: string, lock: { token?: string; expiresAtMs: number }, now: number): Promise<number> {
+  try {
+    return (await deps.store.renewLock(job, owner, lock.token, { now, ttlSeconds: KEPT_LOCK_SECONDS })).expiresAtMs;
+  } catch (e) {
+    deps.log.warn(`could not extend the kept lock of job "${job}"`, { job, error: (e as Error).message });
+    return lock.expiresAtMs;
+  }
 }
 
 const ascii = (s: string) => s.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '?');
@@ -294,6 +320,25 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
           : `Only if none runs, restore it from its latest retained checkpoint at parallelism ${from}.`);
       break;
     }
+    case 'failed-lock-lost': {
+      const rescaled = state.running?.done || state.inPlace?.done;
+      subject = `rescale of ${jobName} stopped: the lock moved on; this execution acted on nothing more`;
+      lines.push(
+        `A step found that this execution no longer holds the job's rescale lock (it expired and was taken over, or was deleted), so it did not act: ${causeMessage(state.recoveryError ?? state.error)}.`,
+        rescaled
+          ? `The job had already been rescaled to parallelism ${to}; releasing surplus TaskManagers is left to whoever holds the lock now (or the next scale-in).`
+          : `The job was not stopped by this execution. What it changed before (capacity ${state.capacity ? `${state.capacity.previous} -> ${state.capacity.desired}` : state.shrink ? `${state.shrink.previous} -> ${state.shrink.desired}` : 'unchanged'}${state.requirements ? ', resource requirements' : ''}) was not undone: undoing it without the lock could fight the new holder.`,
+      );
+      todo = 'Check the job and its capacity once the lock holder is done. A lock should only expire if a step stalled for longer than its TTL: look for a stuck Lambda or a DynamoDB outage.';
+      break;
+    }
+    case 'failed-lock-lost-job-stopped':
+      subject = `ACTION REQUIRED: ${jobName} was stopped, and the lock moved on; check it runs`;
+      lines.push(
+        `This execution stopped the job (savepoint ${sp}) and then lost the job's rescale lock to another owner before it could resubmit or roll back, so it acted on nothing more: ${causeMessage(state.recoveryError)}.`,
+      );
+      todo = `Look at ${plan?.flinkUrl}/jobs/overview. If no Flink job "${plan?.flinkJobName}" is RUNNING, restore it from savepoint ${sp} at parallelism ${from}: POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}}.`;
+      break;
     case 'failed-job-down':
     case 'failed-rollback-failed':
       subject = `ACTION REQUIRED: ${jobName} is not running; restore it from ${sp ? 'savepoint' : 'checkpoint'}`;

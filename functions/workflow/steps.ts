@@ -8,10 +8,10 @@ import type { JobConfig } from '../core/config';
 import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-location';
 import { preview } from '../core/preview';
 import { isUnknownSavepointTrigger } from '../adapters/flink/wire';
-import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
+import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, LOCK_LOST_ERROR, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
-import { LockHeldError, type LockInfo } from '../adapters/state/types';
+import { LockHeldError, LockLostError, type LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { isRetryable, PreconditionError, TransientError, WaitTimeoutError, WorkflowError } from './errors';
 import type { CheckResult, Plan, Recovery, WorkflowState } from './types';
@@ -28,6 +28,44 @@ export class StopPendingError extends WorkflowError {
     readonly triggerId: string,
   ) {
     super(STOP_PENDING_ERROR, `stop-with-savepoint of Flink job ${jobId} (trigger ${triggerId}) is still in progress; waiting for it before deciding how to recover`, true);
+  }
+}
+
+export { LOCK_LOST_ERROR };
+/** Recovery found the lock held by another owner after this execution had stopped the job: it acted on nothing. */
+export const LOCK_LOST_AFTER_STOP_ERROR = 'LockLostAfterStop';
+
+/**
+ * The execution no longer holds the job's lock (it expired and another execution or the scaler took it over, or it
+ * was deleted): the step that found out acted on nothing. The state machine does not run Abort for it (undoing
+ * capacity or requirements would be acting without the lock); after the cancel, Rollback runs, and may take a free
+ * lock again to restore the job it stopped (see `recoverStep`).
+ */
+export class LockFenceError extends WorkflowError {
+  constructor(
+    readonly job: string,
+    readonly action: string,
+    readonly holder: string | undefined,
+  ) {
+    super(
+      LOCK_LOST_ERROR,
+      `this execution no longer holds the rescale lock of job "${job}" (${holder ? `now held by ${holder}` : 'no lock held'}), so it did not ${action}; it changes nothing further`,
+    );
+  }
+}
+
+/**
+ * Heartbeat and fence, just before a step acts on Flink or the capacity target: renews the lock conditionally on this
+ * execution's owner *and* the lock's token (recorded in the state by Lock), so an execution whose lock moved on acts
+ * on nothing. Returns the renewed lock. `what` names the action, for the error.
+ */
+export async function fence(deps: WorkflowDeps, state: Pick<WorkflowState, 'plan' | 'lock'>, what: string): Promise<LockInfo> {
+  const { plan } = state;
+  try {
+    return await deps.store.renewLock(plan.job, plan.owner, state.lock?.token, { now: deps.now(), ttlSeconds: plan.lockTtlSeconds });
+  } catch (e) {
+    if (e instanceof LockLostError) throw new LockFenceError(plan.job, what, e.holder);
+    throw e;
   }
 }
 
@@ -190,7 +228,8 @@ export async function lockStep(deps: WorkflowDeps, state: WorkflowState): Promis
       );
     }
   }
-  return { acquired: r.acquired, at: now, tookOverFrom: r.tookOverFrom?.owner };
+  // The token fences every later step (fence): a step acts only while the lock still has it.
+  return { acquired: r.acquired, at: now, tookOverFrom: r.tookOverFrom?.owner, token: r.lock.token };
 }
 
 /** Why the plan no longer matches the job in Flink, or undefined when it still does. */
@@ -213,6 +252,7 @@ async function staleness(deps: WorkflowDeps, plan: Plan): Promise<string | undef
 export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['capacity']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
+  await fence(deps, state, `set the capacity of ${target.kind} ${target.name} to ${plan.to.taskManagers}`);
   // Recorded before the change too: if this invocation dies right after it, the watchdog still gives back what was added.
   await recordCapacity(deps, plan, plan.to.taskManagers);
   const r = await target.setDesired(plan.to.taskManagers, { minRequired: plan.from.taskManagers });
@@ -231,6 +271,7 @@ export async function ensureCapacityStep(deps: WorkflowDeps, state: WorkflowStat
 export async function checkSlotsStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['slots']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
+  await fence(deps, state, `wait for the slots of job "${plan.job}"`); // heartbeat: read-only, but the lock must stay ours
   return check(deps, state.slots, `${plan.to.slotsNeeded} slots for job "${plan.job}"`, plan.timeouts.slots, WAIT_SECONDS.slots, async () => {
     const o = await flink.overview();
     const usable = o.slotsTotal - plan.otherJobsSlots;
@@ -260,6 +301,7 @@ export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): P
       throw new PreconditionError(`Flink job ${plan.from.jobId} is ${details.state}, not RUNNING; no savepoint taken, nothing changed`);
     }
     const req = { targetDirectory: plan.savepointDirectory!, triggerId, formatType: plan.formatType };
+    await fence(deps, state, `${stop ? 'stop' : 'take a savepoint of'} Flink job ${plan.from.jobId}`);
     const r = stop ? await flink.stopWithSavepoint(plan.from.jobId, { ...req, drain: false }) : await flink.triggerSavepoint(plan.from.jobId, req);
     triggerId = r.triggerId;
   }
@@ -270,6 +312,7 @@ export async function savepointStep(deps: WorkflowDeps, state: WorkflowState): P
 export async function pollSavepointStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['savepointStatus']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
+  await fence(deps, state, `wait for the savepoint of Flink job ${plan.from.jobId}`);
   const r = await check(deps, state.savepointStatus, `savepoint of job "${plan.job}"`, plan.timeouts.savepoint, WAIT_SECONDS.savepoint, async () => {
     const s = await flink.savepointStatus(plan.from.jobId, state.savepoint?.triggerId ?? plan.savepointTriggerId);
     if (s.state === 'FAILED') {
@@ -306,7 +349,10 @@ export async function cancelStep(deps: WorkflowDeps, state: WorkflowState): Prom
   // The savepoint path must be durably recorded under our lock; this also proves we still own the lock.
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'cancel', savepointPath: location });
   const d = await flink.job(plan.from.jobId);
-  if (!plan.stopWithSavepoint && !isTerminal(d.state) && d.state !== 'CANCELLING') await flink.cancel(plan.from.jobId);
+  if (!plan.stopWithSavepoint && !isTerminal(d.state) && d.state !== 'CANCELLING') {
+    await fence(deps, state, `cancel Flink job ${plan.from.jobId}`);
+    await flink.cancel(plan.from.jobId);
+  }
   const finalState = await waitTerminal(deps, flink, plan.from.jobId);
   if (!isTerminal(finalState)) throw new TransientError(`Flink job ${plan.from.jobId} is still ${finalState} after the cancel request`);
   return { jobId: plan.from.jobId, at: deps.now(), finalState };
@@ -349,10 +395,17 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
     // job's archive expired): nothing runs it either, so resubmitting from the recorded savepoint is safe.
     const old = jobs.find((j) => j.id === plan.from.jobId);
     if (old && !isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
-    if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, plan);
+    if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, state);
+    await fence(deps, state, `resubmit job "${plan.job}" from ${location} at parallelism ${plan.to.parallelism}`);
     await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
   }
-  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId });
+  // Only a breadcrumb (the new job id is derived from the execution; recovery and the watchdog find it without it): a
+  // store that keeps failing here must not turn a resubmission that worked into a rollback (issue 17, defect 6).
+  // A lock that moved on still fails the step (LockLost): the job is then the new holder's.
+  await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'resubmitted', newJobId: plan.newJobId }).catch((e: unknown) => {
+    if (e instanceof LockLostError) throw e;
+    deps.log.warn(`could not record the resubmission of Flink job ${plan.newJobId} under the lock; going on (recovery finds it by its derived id)`, { job: plan.job, error: (e as Error).message });
+  });
   return { jobId: plan.newJobId, parallelism: plan.to.parallelism, savepointPath: location, at: deps.now(), ...(released ? { released } : {}) };
 }
 
@@ -363,7 +416,8 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
  * left alone here and CheckDrained waits for it (up to the drain timeout). Released members are recorded under the
  * lock (a failure after this restores the capacity before the rollback).
  */
-async function releaseDrainMember(deps: WorkflowDeps, flink: FlinkApi, plan: Plan): Promise<string[]> {
+async function releaseDrainMember(deps: WorkflowDeps, flink: FlinkApi, state: WorkflowState): Promise<string[]> {
+  const { plan } = state;
   const target = await targetOf(deps, plan);
   const r = await pollInline(deps, async () => {
     const tms = await flink.taskManagers();
@@ -371,6 +425,7 @@ async function releaseDrainMember(deps: WorkflowDeps, flink: FlinkApi, plan: Pla
     return { done: !m || m.idle === true, present: m !== undefined, tms };
   });
   if (!r.present || !r.done) return [];
+  await fence(deps, state, `release TaskManager member ${plan.drainMember}`);
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'releasing', releasing: plan.drainMember! });
   const rel = await target.release([plan.drainMember!], r.tms, { minRequired: plan.to.taskManagers });
   if (rel.released.length) await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: rel.released.join(',') });
@@ -393,6 +448,7 @@ export function runningAtPlan(d: JobDetails, plan: Plan, useTarget: boolean): { 
 export async function checkRunningStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['running']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
+  await fence(deps, state, `wait for Flink job ${plan.newJobId} to run`);
   return check(deps, state.running, `Flink job ${plan.newJobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.running, WAIT_SECONDS.running, async () => {
     const d = await flink.job(plan.newJobId);
     if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `resubmitted Flink job ${plan.newJobId} ended ${d.state}`);
@@ -415,6 +471,7 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
   const previous: Record<string, { lowerBound: number; upperBound: number }> = {};
   for (const [id, r] of Object.entries(current)) previous[id] = r.parallelism;
   for (const v of plan.vertices) if (previous[v.id]?.upperBound === v.to && v.from !== v.to) previous[v.id] = { lowerBound: 1, upperBound: v.from };
+  await fence(deps, state, `change the resource requirements of Flink job ${plan.from.jobId}`);
   // Recorded under the lock before the change, so the watchdog can undo it if the execution is stopped right after.
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'requirements', [PREVIOUS_REQUIREMENTS_KEY]: JSON.stringify(previous) });
   await flink.putResourceRequirements(plan.from.jobId, next);
@@ -424,6 +481,7 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
 export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['shrink']> {
   const { plan } = state;
   const target = await targetOf(deps, plan);
+  await fence(deps, state, `shrink the capacity of ${target.kind} ${target.name} to ${plan.to.taskManagers}`);
   await recordCapacity(deps, plan, plan.to.taskManagers);
   const r = await target.setDesired(plan.to.taskManagers);
   await recordCapacity(deps, plan, r.desired);
@@ -433,6 +491,7 @@ export async function shrinkCapacityStep(deps: WorkflowDeps, state: WorkflowStat
 export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['inPlace']> {
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
+  await fence(deps, state, `wait for Flink job ${plan.from.jobId} to run at parallelism ${plan.to.parallelism}`);
   return check(deps, state.inPlace, `Flink job ${plan.from.jobId} running at parallelism ${plan.to.parallelism}`, plan.timeouts.parallelism, WAIT_SECONDS.parallelism, async () => {
     const d = await flink.job(plan.from.jobId);
     if (isTerminal(d.state)) throw new WorkflowError('JobFailed', `Flink job ${plan.from.jobId} ended ${d.state} while rescaling in place`);
@@ -449,6 +508,8 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
   const { plan } = state;
   const flink = await flinkOf(deps, plan);
   const target = await targetOf(deps, plan);
+  // Heartbeat, and a fence for the scale-in protection set below.
+  await fence(deps, state, `protect busy members of ${target.kind} ${target.name} and wait for the drain`);
   let protectedOnce = state.drain !== undefined;
   return check(
     deps,
@@ -512,6 +573,7 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
   }
   const chosen = plan.drainMember ? [plan.drainMember] : idleMembers(desc).slice(0, wanted);
   if (chosen.length === 0) return { released: earlier, desired: desc.desired, wanted, at: deps.now() };
+  await fence(deps, state, `release TaskManager member(s) ${chosen.join(', ')}`);
   const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'released', released: r.released.join(',') });
   return { released: [...earlier, ...r.released], skipped: (r.skipped ?? []).map((x) => `${x.id}: ${x.reason}`), desired: r.desired, wanted, at: deps.now() };
@@ -530,12 +592,43 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
  *  - otherwise cancel a half-started new job and resubmit from the same savepoint at the old parallelism.
  * Errors propagate (Transient is retried by the state machine); if recovery finally fails, the notification
  * names the savepoint path that restores the job.
+ *
+ * Fencing: every action is fenced like the forward steps' (renewLock on owner + token just before it). While the
+ * original job still runs, a lost lock means recovery acts on nothing (the new holder owns the job now; what this
+ * execution changed is reported). After this execution stopped the job, a lost lock that nobody holds (expired or
+ * deleted, e.g. the scaler took it for a capacity change and let it go) is taken again (acquireLock is atomic, so
+ * at most one execution wins it): no other rescale can start from a stopped job (Validate plans from a RUNNING job),
+ * so restoring it from the savepoint this execution holds is the only thing that keeps the job. If another owner
+ * holds the lock live, recovery acts on nothing and the notification names the savepoint.
  */
 export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Promise<Recovery> {
   const { plan } = state;
   const job = jobConfig(deps, plan.job);
   const flink = await flinkOf(deps, plan);
   const actions: string[] = [];
+  let token = state.lock?.token;
+  /** Fences the next action; `retake`: after the job was stopped, a free lock is taken again (see above). */
+  const guard = async (what: string, retake = false) => {
+    try {
+      await fence(deps, { plan, lock: { acquired: true, at: 0, token } }, what);
+    } catch (e) {
+      if (!(e instanceof LockFenceError) || !retake) throw e;
+      const r = await deps.store
+        .acquireLock(plan.job, plan.owner, { now: deps.now(), ttlSeconds: plan.lockTtlSeconds, reason: `restoring job "${plan.job}" it had stopped (${plan.summary})`, progress: { [PLAN_PROGRESS_KEY]: JSON.stringify(plan) } })
+        .catch((e2: unknown) => {
+          if (!(e2 instanceof LockHeldError)) throw e2;
+          const err = new LockFenceError(plan.job, what, e2.holder);
+          err.name = LOCK_LOST_AFTER_STOP_ERROR;
+          throw err;
+        });
+      token = r.lock.token;
+      actions.push(`took the job's lock again (it had ${e.holder ? `passed to ${e.holder}` : 'been released'} and was free) to restore the job this execution stopped`);
+    }
+  };
+  // Heartbeat: recovery may be retried for minutes (a pending stop-with-savepoint). Not a fence: it only looks yet.
+  await deps.store.renewLock(plan.job, plan.owner, token, { now: deps.now(), ttlSeconds: plan.lockTtlSeconds }).catch((e: unknown) => {
+    if (!(e instanceof LockLostError)) throw e;
+  });
   const jobs = await flink.jobs();
   const find = (id: string) => jobs.find((j) => j.id === id);
   let orig = find(plan.from.jobId);
@@ -586,6 +679,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     if (state.requirements) {
       const restore: ResourceRequirements = {};
       for (const [id, p] of Object.entries(state.requirements.previous)) restore[id] = { parallelism: p };
+      await guard(`restore the resource requirements of Flink job ${plan.from.jobId}`);
       await flink.putResourceRequirements(plan.from.jobId, restore);
       actions.push('restored the previous resource requirements');
     }
@@ -599,6 +693,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const added = Math.max(0, desc.desired - capacity.previous);
       const idle = idleMembers(desc).slice(0, added);
       if (idle.length) {
+        await guard(`release the TaskManager member(s) added for this rescale (${idle.join(', ')})`);
         const r = await target.release(idle, tms, { minRequired: capacity.previous });
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
@@ -608,6 +703,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
       const target = await targetOf(deps, plan);
       const desc = await target.describe(await flink.taskManagers());
       if (desc.desired < capacity.previous) {
+        await guard(`restore the capacity of ${target.kind} ${target.name} to ${capacity.previous}`);
         const r = await target.setDesired(capacity.previous);
         actions.push(`restored the capacity to ${r.desired} member(s) (it was shrunk to ${desc.desired} for this rescale)`);
       }
@@ -630,6 +726,8 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     if (d.state === 'RUNNING' && cp.enabled && cp.completed > 0) {
       return {
         outcome: 'kept-new',
+        // All tasks RUNNING at the planned parallelism: the rescale worked; only the workflow's check of it failed.
+        rescaled: runningAtPlan(d, plan, true).ok,
         jobId: newJob.id,
         parallelism: plan.to.parallelism,
         savepointPath: location,
@@ -637,6 +735,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
         at: deps.now(),
       };
     }
+    await guard(`cancel the half-started Flink job ${newJob.id}`, true);
     await flink.cancel(newJob.id);
     const st = await waitTerminal(deps, flink, newJob.id);
     if (!isTerminal(st)) throw new TransientError(`half-started Flink job ${newJob.id} is still ${st} after cancel`);
@@ -660,10 +759,12 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     const target = await targetOf(deps, plan);
     const desc = await target.describe(await flink.taskManagers());
     if (desc.desired < plan.from.taskManagers) {
+      await guard(`restore the capacity of ${target.kind} ${target.name} to ${plan.from.taskManagers}`, true);
       const r = await target.setDesired(plan.from.taskManagers);
       actions.push(`restored the capacity to ${r.desired} member(s) for the old parallelism (${drained.join(', ')} was released for the drain)`);
     }
   }
+  await guard(`resubmit job "${plan.job}" from ${location} at its old parallelism ${plan.from.parallelism}`, true);
   await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
   actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
   const r = await pollInline(deps, async () => {

@@ -50,6 +50,7 @@ export interface Plan {
   jarId?: string;
   /** Bounds of each wait, seconds. */
   timeouts: { slots: number; savepoint: number; running: number; parallelism: number; drain: number };
+  /** Lock expiry after each heartbeat: the longest legitimate gap between two heartbeats (validate.ts explains). */
   lockTtlSeconds: number;
   /** One line, e.g. "parallelism 4 -> 8, TaskManagers 2 -> 4 (savepoint mode)". */
   summary: string;
@@ -79,6 +80,8 @@ export interface CaughtError {
 /** What recovery (Abort or Rollback) found and did. */
 export interface Recovery {
   outcome: 'untouched' | 'rolled-back' | 'kept-new' | 'rollback-failed' | 'job-down';
+  /** (kept-new) The kept job runs every task at the planned parallelism: the job is rescaled, nothing is at risk. */
+  rescaled?: boolean;
   /** Where the job runs now (if it runs). */
   jobId?: string;
   parallelism?: number;
@@ -91,7 +94,11 @@ export interface Recovery {
 
 export interface WorkflowState {
   plan: Plan;
-  lock?: { acquired: boolean; at: number; tookOverFrom?: string };
+  /**
+   * token: the lock's fencing token as Lock took it. Every mutating step renews the lock on owner and this token just
+   * before it acts (steps.ts `fence`); undefined only for a lock written before tokens existed.
+   */
+  lock?: { acquired: boolean; at: number; tookOverFrom?: string; token?: string };
   capacity?: { previous: number; desired: number; changed: boolean; clampedBy?: string; at: number };
   slots?: CheckResult & { slotsTotal?: number; slotsAvailable?: number };
   savepoint?: { triggerId: string; at: number; stop: boolean };

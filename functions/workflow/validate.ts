@@ -12,7 +12,9 @@ import {
   RUNNING_TIMEOUT_MIN_SECONDS,
   SLOTS_TIMEOUT_SECONDS,
   STEP_TIMEOUT_SECONDS,
+  STOP_PENDING_RETRY_INTERVAL_SECONDS,
   WAIT_SECONDS,
+  WATCHDOG_TIMEOUT_SECONDS,
 } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails } from '../adapters/flink/types';
 import { jarFileName } from '../core/jar-location';
@@ -74,6 +76,26 @@ export const RescaleInputSchema = z.strictObject(
 );
 
 /** Parses the execution input. Throws InvalidInputError listing every problem with its field. */
+/**
+ * The rescale lock's TTL, renewed by every heartbeat. The lock used to be taken once for the whole execution (TTL
+ * capped at EXECUTION_TIMEOUT_SECONDS, without the stop-pending retries of Abort/Rollback, so a long recovery could
+ * outlive it while still acting). Now every step invocation from Lock to Rollback renews it (steps.ts `fence`: the
+ * Check steps at their start, the acting steps just before they act, recovery at its start and before each action),
+ * so the TTL must only cover the longest legitimate time between two heartbeats, and the watchdog's reach:
+ *  - between heartbeats: the rest of one invocation (the task timeout, STEP_TIMEOUT_SECONDS + 10), then the longest
+ *    pause before the next invocation (a Wait state, a retry's capped backoff of 30 s, the stop-pending retry
+ *    interval), then the next invocation's reads before its fence (again at most a task timeout): ~230 s;
+ *  - the watchdog (an execution stopped or timed out mid-rescale) finds the lock still the execution's: it looks
+ *    IN_FLIGHT_GRACE_SECONDS (step timeout + 30 s) after the stop, and Lambda delivers it up to 3 times (300 s each,
+ *    1 and 2 min apart): 1,200 s. This is the larger, so the TTL; an execution that died outright blocks the job's
+ *    rescales for at most this long (it used to be hours).
+ * A lock kept on purpose (stop-with-savepoint pending, a job that needs a person) is extended separately
+ * (finish.ts KEPT_LOCK_SECONDS).
+ */
+const HEARTBEAT_GAP_SECONDS = 2 * (STEP_TIMEOUT_SECONDS + 10) + Math.max(...Object.values(WAIT_SECONDS), 30, STOP_PENDING_RETRY_INTERVAL_SECONDS);
+const WATCHDOG_REACH_SECONDS = STEP_TIMEOUT_SECONDS + 30 + 3 * WATCHDOG_TIMEOUT_SECONDS + 60 + 120;
+export const LOCK_TTL_SECONDS = Math.min(EXECUTION_TIMEOUT_SECONDS, Math.max(HEARTBEAT_GAP_SECONDS, WATCHDOG_REACH_SECONDS));
+
 export function parseRescaleInput(input: unknown): RescaleInput {
   const r = RescaleInputSchema.safeParse(input);
   const problems = r.success
@@ -299,10 +321,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     parallelism: runningTimeout,
     drain: input.drainTimeoutSeconds ?? job.drainTimeoutSeconds,
   };
-  // The lock outlives the slowest possible execution (every wait at its bound, plus one step time per loop),
-  // so it only expires if the execution itself died; the state machine's own timeout is the outer guard.
-  const loopSlack = Object.values(WAIT_SECONDS).reduce((a, w) => a + w, 0) + 12 * STEP_TIMEOUT_SECONDS;
-  const lockTtlSeconds = Math.min(EXECUTION_TIMEOUT_SECONDS, Object.values(timeouts).reduce((a, t) => a + t, 0) + loopSlack);
+  const lockTtlSeconds = LOCK_TTL_SECONDS;
 
   const now = deps.now();
   const route = dryRun ? 'dry-run' : direction === 'none' ? 'no-change' : 'lock';

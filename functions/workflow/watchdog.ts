@@ -32,7 +32,7 @@ import { INLINE_POLL_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDO
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
-import { ACTION_REQUIRED, NEEDS_PERSON, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
+import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
 import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
@@ -139,7 +139,7 @@ function recordedPlan(lock: LockInfo, ev: ExecutionStatusChange): Plan | undefin
 /** The execution's state as far as it recorded it under the lock (what Abort/Rollback would have had). */
 export function stateFromLock(plan: Plan, lock: LockInfo, ev: ExecutionStatusChange, now: number): WorkflowState {
   const p = lock.progress;
-  const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt } };
+  const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt, token: lock.token } };
   if (typeof p.savepointTriggerId === 'string') state.savepoint = { triggerId: p.savepointTriggerId, at: lock.acquiredAt, stop: plan.stopWithSavepoint };
   if (typeof p.savepointPath === 'string') state.savepointStatus = { done: true, location: p.savepointPath, attempts: 1, since: lock.acquiredAt, at: lock.acquiredAt, detail: 'recorded under the lock' };
   const previous = parseJson<Record<string, { lowerBound: number; upperBound: number }>>(p[PREVIOUS_REQUIREMENTS_KEY]);
@@ -292,7 +292,7 @@ async function recoverStopped(
   state.record = record; // (the notification's phase durations run to it, as in the workflow)
   const outcome = record.outcome;
   const needsPerson = NEEDS_PERSON.includes(outcome);
-  if (needsPerson) state.ended!.lockKeptUntil = lock.expiresAtMs;
+  if (needsPerson) state.ended!.lockKeptUntil = await holdLock(deps, job, ev.executionArn, lock, deps.now());
   // Notified first, marked handled after: a failed publish leaves no "handled" mark, so Lambda's retry sends it.
   await notifyStep(deps, state, ref);
   if (needsPerson) {

@@ -12,7 +12,8 @@
  *   IsScaleIn ─ in (not reactive): CheckDrained ⟲ WaitForDrain → ReleaseIdle ─┐               │
  *             └──────────────────────────────────────────────────────────────┴→ Record → Unlock → Notify → Done
  *                                                      (Unlock failed: Notify → UnlockFailed; the watchdog releases)
- *   Catch: before Cancel → Abort (job untouched; undo capacity/requirements) ─┐
+ *   Catch: LockLost (the lock moved on) before Cancel → RecordFailure (nothing more is done, nothing undone);
+ *          before Cancel → Abort (job untouched; undo capacity/requirements) ─┐
  *          Cancel..CheckRunning → Rollback (same savepoint, old parallelism) ──┴→ RecordFailure → UnlockAfterFailure
  *          → NotifyFailure → Failed.  Drain/release failures → RecordFailure (the job is already rescaled).
  *
@@ -36,6 +37,7 @@ import { grantCapacityTargets, grantFlinkSecrets, grantJarObjects, grantStateTab
 import { acknowledge, grantPublish } from './nag';
 import {
   EXECUTION_TIMEOUT_SECONDS,
+  LOCK_LOST_ERROR,
   STEP_TIMEOUT_SECONDS,
   STOP_PENDING_ERROR,
   STOP_PENDING_MAX_ATTEMPTS,
@@ -167,6 +169,11 @@ export class RescaleWorkflow extends Construct {
       new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.duration(Duration.seconds(seconds)) }).next(next);
     const catchTo = (t: tasks.LambdaInvoke, handler: sfn.IChainable, resultPath = '$.error') =>
       t.addCatch(handler, { errors: ['States.ALL'], resultPath });
+    // A step that found the lock moved on acted on nothing. Before the cancel it must not "recover" either (Abort
+    // would release capacity or restore requirements the new holder may rely on): straight to RecordFailure.
+    // (Added before catchTo: Catchers are matched in order, States.ALL last.) After the cancel, Rollback runs; it
+    // fences its own actions and only retakes a free lock to restore the job this execution stopped.
+    const lockLostTo = (t: tasks.LambdaInvoke, handler: sfn.IChainable) => t.addCatch(handler, { errors: [LOCK_LOST_ERROR], resultPath: '$.error' });
 
     // --- end of every execution ---
     const done = new sfn.Succeed(this, 'Done', { stateName: 'Done' });
@@ -247,6 +254,7 @@ export class RescaleWorkflow extends Construct {
     catchTo(cancel, rollback);
     cancel.next(resubmit);
     const pollSavepoint = task(S.pollSavepoint, 'pollSavepoint', '$.savepointStatus');
+    lockLostTo(pollSavepoint, recordFailure);
     catchTo(pollSavepoint, abort);
     pollSavepoint.next(
       new sfn.Choice(this, 'SavepointDone', { stateName: 'SavepointDone' })
@@ -254,11 +262,13 @@ export class RescaleWorkflow extends Construct {
         .otherwise(wait(S.waitForSavepoint, WAIT_SECONDS.savepoint, pollSavepoint)),
     );
     const savepoint = task(S.savepoint, 'savepoint', '$.savepoint');
+    lockLostTo(savepoint, recordFailure);
     catchTo(savepoint, abort);
     savepoint.next(pollSavepoint);
 
     // --- adaptive / reactive ---
     const checkParallelism = task(S.checkParallelism, 'checkParallelism', '$.inPlace');
+    lockLostTo(checkParallelism, recordFailure);
     catchTo(checkParallelism, abort);
     checkParallelism.next(
       new sfn.Choice(this, 'ParallelismReady', { stateName: 'ParallelismReady' })
@@ -266,9 +276,11 @@ export class RescaleWorkflow extends Construct {
         .otherwise(wait(S.waitForParallelism, WAIT_SECONDS.parallelism, checkParallelism)),
     );
     const putRequirements = task(S.putRequirements, 'putRequirements', '$.requirements');
+    lockLostTo(putRequirements, recordFailure);
     catchTo(putRequirements, abort);
     putRequirements.next(checkParallelism);
     const shrinkCapacity = task(S.shrinkCapacity, 'shrinkCapacity', '$.shrink');
+    lockLostTo(shrinkCapacity, recordFailure);
     catchTo(shrinkCapacity, abort);
     shrinkCapacity.next(checkParallelism);
 
@@ -280,6 +292,7 @@ export class RescaleWorkflow extends Construct {
 
     // --- scale-out head: capacity first, then wait until the new slots are registered ---
     const checkSlots = task(S.checkSlots, 'checkSlots', '$.slots');
+    lockLostTo(checkSlots, recordFailure);
     catchTo(checkSlots, abort);
     checkSlots.next(
       new sfn.Choice(this, 'SlotsReady', { stateName: 'SlotsReady' })
@@ -287,6 +300,7 @@ export class RescaleWorkflow extends Construct {
         .otherwise(wait(S.waitForSlots, WAIT_SECONDS.slots, checkSlots)),
     );
     const ensureCapacity = task(S.ensureCapacity, 'ensureCapacity', '$.capacity');
+    lockLostTo(ensureCapacity, recordFailure);
     catchTo(ensureCapacity, abort);
     ensureCapacity.next(checkSlots);
 

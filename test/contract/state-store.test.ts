@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
-import { LockHeldError, LockLostError, VersionConflictError } from '../../functions/adapters/state/types';
+import { LockHeldError, LockLostError, type StateStore, VersionConflictError } from '../../functions/adapters/state/types';
+import { FileStateStore } from '../../local/file-state-store';
 import { LocalDynamo, startDynalite } from '../support/dynalite';
 
 // One table for the file; every test works on job names of its own, so each passes alone and in any order.
@@ -132,5 +136,89 @@ describe('one-time claims', () => {
     expect(await store.claimOnce('claims-back', 'notify#exec-1', T0 + 1000, 3600)).toBe(true);
     expect(await store.claimOnce('claims-back', 'notify#exec-1', T0 + 2000, 3600)).toBe(false);
     expect(await store.claimOnce('claims-back', 'notify#exec-2', T0 + 1000, 3600)).toBe(false);
+  });
+});
+
+// renewLock (heartbeat + fence) has one contract for every StateStore: the DynamoDB table on dynalite and the
+// local file store run the same cases.
+describe.each([
+  ['DynamoStateStore (dynalite)', () => store as StateStore],
+  ['FileStateStore', () => new FileStateStore(join(mkdtempSync(join(tmpdir(), 'fe-state-')), 'state.json')) as StateStore],
+])('renewLock: %s', (_name, make) => {
+  let s: StateStore;
+  beforeAll(() => {
+    s = make();
+  });
+
+  test('every acquisition gets a fresh token; a takeover gets another one', async () => {
+    const a = await s.acquireLock('tok', 'exec-a', { now: T0, ttlSeconds: 60 });
+    expect(a.lock.token).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await s.getLock('tok'))?.token).toBe(a.lock.token);
+    const again = await s.acquireLock('tok', 'exec-a', { now: T0 + 1_000, ttlSeconds: 60 });
+    expect(again.lock.token).toBe(a.lock.token); // a duplicate delivery sees the same generation
+    const b = await s.acquireLock('tok', 'exec-b', { now: T0 + 61_000, ttlSeconds: 60 });
+    expect(b.lock.token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b.lock.token).not.toBe(a.lock.token);
+  });
+
+  test('the holder with its token extends the expiry; never shortens it', async () => {
+    const { lock } = await s.acquireLock('renew', 'exec-a', { now: T0, ttlSeconds: 600 });
+    const longer = await s.renewLock('renew', 'exec-a', lock.token, { now: T0 + 500_000, ttlSeconds: 600 });
+    expect(longer.expiresAtMs).toBe(T0 + 1_100_000);
+    expect((await s.getLock('renew'))?.expiresAtMs).toBe(T0 + 1_100_000);
+    // A shorter renewal keeps the later expiry (and still succeeds: the lock is ours).
+    const shorter = await s.renewLock('renew', 'exec-a', lock.token, { now: T0 + 510_000, ttlSeconds: 60 });
+    expect(shorter.expiresAtMs).toBe(T0 + 1_100_000);
+    expect((await s.getLock('renew'))?.expiresAtMs).toBe(T0 + 1_100_000);
+    expect(shorter).toMatchObject({ owner: 'exec-a', token: lock.token });
+  });
+
+  test('an expired lock nobody took over is still renewable by its holder', async () => {
+    const { lock } = await s.acquireLock('late', 'exec-a', { now: T0, ttlSeconds: 60 });
+    const r = await s.renewLock('late', 'exec-a', lock.token, { now: T0 + 120_000, ttlSeconds: 60 });
+    expect(r.expiresAtMs).toBe(T0 + 180_000);
+    // ...and then it is no longer free: a takeover at that time fails.
+    await expect(s.acquireLock('late', 'exec-b', { now: T0 + 130_000, ttlSeconds: 60 })).rejects.toBeInstanceOf(LockHeldError);
+  });
+
+  test('another owner, a wrong token, an old generation, or no lock: LockLostError, nothing changed', async () => {
+    const { lock } = await s.acquireLock('fenced', 'exec-a', { now: T0, ttlSeconds: 60 });
+    await expect(s.renewLock('fenced', 'exec-b', lock.token, { now: T0, ttlSeconds: 600 })).rejects.toBeInstanceOf(LockLostError);
+    await expect(s.renewLock('fenced', 'exec-a', 'not-the-token', { now: T0, ttlSeconds: 600 })).rejects.toBeInstanceOf(LockLostError);
+    await expect(s.renewLock('fenced', 'exec-a', undefined, { now: T0, ttlSeconds: 600 })).rejects.toBeInstanceOf(LockLostError);
+    expect((await s.getLock('fenced'))?.expiresAtMs).toBe(T0 + 60_000);
+
+    // Expired and taken over: the old holder is fenced out, naming the new holder; the new lock is untouched.
+    const b = await s.acquireLock('fenced', 'exec-b', { now: T0 + 61_000, ttlSeconds: 60 });
+    const err = await s.renewLock('fenced', 'exec-a', lock.token, { now: T0 + 62_000, ttlSeconds: 600 }).catch((e) => e);
+    expect(err).toBeInstanceOf(LockLostError);
+    expect(err.holder).toBe('exec-b');
+    expect(await s.getLock('fenced')).toMatchObject({ owner: 'exec-b', token: b.lock.token, expiresAtMs: T0 + 121_000 });
+
+    // The same owner's lock after it was lost and taken again is a new generation: the old token is fenced out.
+    await s.releaseLock('fenced', 'exec-b');
+    const a2 = await s.acquireLock('fenced', 'exec-a', { now: T0 + 130_000, ttlSeconds: 60 });
+    await expect(s.renewLock('fenced', 'exec-a', lock.token, { now: T0 + 131_000, ttlSeconds: 600 })).rejects.toBeInstanceOf(LockLostError);
+    await expect(s.renewLock('fenced', 'exec-a', a2.lock.token, { now: T0 + 131_000, ttlSeconds: 600 })).resolves.toMatchObject({ expiresAtMs: T0 + 731_000 });
+
+    await s.releaseLock('fenced', 'exec-a');
+    await expect(s.renewLock('fenced', 'exec-a', a2.lock.token, { now: T0 + 140_000, ttlSeconds: 600 })).rejects.toBeInstanceOf(LockLostError);
+    expect(await s.getLock('fenced')).toBeUndefined(); // renewing never creates a lock
+  });
+
+  test('a renewal racing a takeover of the expired lock: exactly one of them wins', async () => {
+    const { lock } = await s.acquireLock('race-renew', 'exec-a', { now: T0, ttlSeconds: 60 });
+    const [renew, take] = await Promise.allSettled([
+      s.renewLock('race-renew', 'exec-a', lock.token, { now: T0 + 61_000, ttlSeconds: 60 }),
+      s.acquireLock('race-renew', 'exec-b', { now: T0 + 61_000, ttlSeconds: 60 }),
+    ]);
+    expect([renew.status, take.status].filter((x) => x === 'fulfilled')).toHaveLength(1);
+    const holder = (await s.getLock('race-renew'))?.owner;
+    expect(holder).toBe(renew.status === 'fulfilled' ? 'exec-a' : 'exec-b');
+  });
+
+  test('rejects a non-positive ttl', async () => {
+    const { lock } = await s.acquireLock('ttl0', 'exec-a', { now: T0, ttlSeconds: 60 });
+    await expect(s.renewLock('ttl0', 'exec-a', lock.token, { now: T0, ttlSeconds: 0 })).rejects.toThrow(/ttlSeconds must be > 0/);
   });
 });

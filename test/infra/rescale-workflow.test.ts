@@ -33,14 +33,19 @@ test('every task has a timeout, retries transient errors with capped backoff, an
     const transient = s.Retry.find((r: any) => r.ErrorEquals.includes('Transient'));
     expect(transient).toMatchObject({ MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' });
     if (name === RESCALE_STATES.notify || name === RESCALE_STATES.notifyFailure) continue;
-    expect({ name, catch: s.Catch?.[0]?.ErrorEquals }).toEqual({ name, catch: ['States.ALL'] });
+    // (The catch-all comes last: Step Functions matches Catchers in order.)
+    expect({ name, catch: s.Catch?.at(-1)?.ErrorEquals }).toEqual({ name, catch: ['States.ALL'] });
   }
 });
 
 test('failures route by phase: before the cancel to Abort, from the cancel on to Rollback, after the rescale to RecordFailure', () => {
-  const catchOf = (n: string) => asl.States[n].Catch[0].Next;
-  for (const n of ['EnsureCapacity', 'CheckSlots', 'Savepoint', 'PollSavepoint', 'PutRequirements', 'ShrinkCapacity', 'CheckParallelism']) expect([n, catchOf(n)]).toEqual([n, 'Abort']);
-  for (const n of ['Cancel', 'Resubmit', 'CheckRunning']) expect([n, catchOf(n)]).toEqual([n, 'Rollback']);
+  const catchOf = (n: string, error = 'States.ALL') => asl.States[n].Catch.find((c: any) => c.ErrorEquals.includes(error))?.Next;
+  const beforeCancel = ['EnsureCapacity', 'CheckSlots', 'Savepoint', 'PollSavepoint', 'PutRequirements', 'ShrinkCapacity', 'CheckParallelism'];
+  for (const n of beforeCancel) expect([n, catchOf(n)]).toEqual([n, 'Abort']);
+  // A step that lost the lock acted on nothing: before the cancel no Abort either (it would undo what the new holder
+  // may rely on); from the cancel on, Rollback (which fences its own actions) still restores a job this one stopped.
+  for (const n of beforeCancel) expect([n, asl.States[n].Catch[0]]).toEqual([n, { ErrorEquals: ['LockLost'], Next: 'RecordFailure', ResultPath: '$.error' }]);
+  for (const n of ['Cancel', 'Resubmit', 'CheckRunning']) expect([n, catchOf(n), catchOf(n, 'LockLost')]).toEqual([n, 'Rollback', undefined]);
   for (const n of ['CheckDrained', 'ReleaseIdle', 'Lock']) expect([n, catchOf(n)]).toEqual([n, 'RecordFailure']);
   expect(catchOf('Validate')).toBe('NotifyFailure');
   // Recovery failing still records, unlocks and notifies; the execution then fails visibly.

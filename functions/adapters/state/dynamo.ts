@@ -8,6 +8,7 @@
  *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
  * Every mutation is a conditional write, so concurrent callers behave as DynamoDB guarantees.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -20,6 +21,7 @@ import {
   LockLostError,
   PolicyState,
   ReleaseLockResult,
+  RenewLockOptions,
   StateStore,
   VersionConflictError,
 } from './types';
@@ -54,6 +56,7 @@ export class DynamoStateStore implements StateStore {
     if (!owner) throw new Error('acquireLock: owner is required');
     if (!(opts.ttlSeconds > 0)) throw new Error(`acquireLock: ttlSeconds must be > 0 (got ${opts.ttlSeconds})`);
     const expiresAtMs = opts.now + opts.ttlSeconds * 1000;
+    const token = randomUUID();
     // Step 1: take a free or expired lock. The same owner never overwrites its own lock (progress would be lost).
     let previous: Record<string, unknown> | undefined;
     try {
@@ -68,6 +71,7 @@ export class DynamoStateStore implements StateStore {
             expiresAtMs,
             expiresAt: Math.ceil(expiresAtMs / 1000),
             reason: opts.reason,
+            token,
             progress: opts.progress ?? {},
           },
           ConditionExpression: 'attribute_not_exists(pk) OR (expiresAtMs < :now AND #owner <> :owner)',
@@ -77,7 +81,7 @@ export class DynamoStateStore implements StateStore {
         }),
       );
       previous = r.Attributes;
-      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs, reason: opts.reason, progress: { ...opts.progress } };
+      const lock: LockInfo = { job, owner, acquiredAt: opts.now, expiresAtMs, reason: opts.reason, token, progress: { ...opts.progress } };
       return previous
         ? { lock, acquired: true, tookOverFrom: { owner: String(previous.owner), expiresAtMs: Number(previous.expiresAtMs) } }
         : { lock, acquired: true };
@@ -113,6 +117,32 @@ export class DynamoStateStore implements StateStore {
   async getLock(job: string): Promise<LockInfo | undefined> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'lock' }, ConsistentRead: true }));
     return r.Item ? toLock(job, r.Item) : undefined;
+  }
+
+  async renewLock(job: string, owner: string, token: string | undefined, opts: RenewLockOptions): Promise<LockInfo> {
+    if (!(opts.ttlSeconds > 0)) throw new Error(`renewLock: ttlSeconds must be > 0 (got ${opts.ttlSeconds})`);
+    const expiresAtMs = opts.now + opts.ttlSeconds * 1000;
+    const tokenCondition = token === undefined ? 'attribute_not_exists(#token)' : '#token = :token';
+    try {
+      const r = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: 'lock' },
+          UpdateExpression: 'SET expiresAtMs = :exp, expiresAt = :expSec',
+          // Never shortened: a lock kept on purpose (or renewed further by a later step) keeps its later expiry.
+          ConditionExpression: `#owner = :owner AND ${tokenCondition} AND expiresAtMs < :exp`,
+          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
+          ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAtMs, ':expSec': Math.ceil(expiresAtMs / 1000), ...(token === undefined ? {} : { ':token': token }) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toLock(job, r.Attributes!);
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const current = await this.getLock(job);
+      if (current && current.owner === owner && current.token === token) return current; // already valid for longer
+      throw new LockLostError(job, owner, current?.owner);
+    }
   }
 
   async recordLockProgress(job: string, owner: string, progress: Record<string, string | number | boolean>): Promise<void> {
@@ -269,6 +299,7 @@ function toLock(job: string, item: Record<string, unknown>): LockInfo {
     acquiredAt: Number(item.acquiredAt),
     expiresAtMs: Number(item.expiresAtMs),
     reason: item.reason === undefined ? undefined : String(item.reason),
+    ...(item.token === undefined ? {} : { token: String(item.token) }),
     progress: (item.progress as LockInfo['progress']) ?? {},
   };
 }

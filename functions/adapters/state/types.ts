@@ -13,6 +13,12 @@ export interface LockInfo {
   /** Epoch ms after which anyone may take the lock over. */
   expiresAtMs: number;
   reason?: string;
+  /**
+   * Fencing token: a fresh random id each time the lock is taken (a takeover, or the same owner taking it again after
+   * it was lost, gets a new one). Every mutating step renews the lock conditionally on owner *and* token just before
+   * it acts (`renewLock`), so an execution whose lock moved on acts on nothing. Absent on locks written before tokens.
+   */
+  token?: string;
   /** Rescale progress the owner records while it holds the lock (e.g. the savepoint path before a cancel). */
   progress: Record<string, string | number | boolean>;
 }
@@ -28,6 +34,13 @@ export interface AcquireLockOptions {
    * that ended without its own recovery). Ignored when this owner already holds the lock.
    */
   progress?: Record<string, string | number | boolean>;
+}
+
+export interface RenewLockOptions {
+  /** Current time, epoch ms. */
+  now: number;
+  /** The lock is valid for at least this long from `now` afterwards (an expiry already later is kept, never shortened). */
+  ttlSeconds: number;
 }
 
 export interface AcquireLockResult {
@@ -75,6 +88,13 @@ export interface StateStore {
   /** Releases the lock only if `owner` holds it. Idempotent: releasing twice returns `released: false` the second time. */
   releaseLock(job: string, owner: string): Promise<ReleaseLockResult>;
   getLock(job: string): Promise<LockInfo | undefined>;
+  /**
+   * Heartbeat and fence in one conditional write: extends the lock's expiry if `owner` still holds it with this
+   * `token` (undefined: a lock written without one). Throws `LockLostError` when the lock is gone or another owner or
+   * another generation of the lock holds it. An expired lock nobody took over is still this owner's: renewing it is
+   * atomic with respect to a takeover, so at most one of the two wins.
+   */
+  renewLock(job: string, owner: string, token: string | undefined, opts: RenewLockOptions): Promise<LockInfo>;
   /** Records progress on a held lock; throws `LockLostError` when `owner` no longer holds it. */
   recordLockProgress(job: string, owner: string, progress: Record<string, string | number | boolean>): Promise<void>;
 
