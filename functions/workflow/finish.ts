@@ -301,8 +301,8 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
         );
       }
       todo =
-        `Watch GET ${plan?.flinkUrl}/jobs/${jobId}/savepoints/${trigger} (Flink keeps the result for rest.async.store-duration, 5 min by default). If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
-        `(POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "<location>", "parallelism": ${from}}). If it fails, the job keeps running and nothing is needed.`;
+        `Watch GET $FLINK_URL/jobs/${jobId}/savepoints/${trigger} (Flink keeps the result for rest.async.store-duration, 5 min by default). If it ends with a location, Flink has stopped the job: restore it from that savepoint at parallelism ${from} ` +
+        `(POST $FLINK_URL/jars/${plan?.jarId}/run with {"savepointPath": "<location>", "parallelism": ${from}}). If it fails, the job keeps running and nothing is needed.`;
       break;
     }
     case 'failed-recovery-incomplete': {
@@ -313,7 +313,7 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
         `Where the job is now is not known: it may still run at parallelism ${from}, run rescaled, or be stopped.`,
       );
       todo =
-        `Look at ${plan?.flinkUrl}/jobs/overview for Flink jobs ${ids.join(', ')} (the original, the rescaled one, the rollback). If one of them is RUNNING, nothing is lost: leave it. ` +
+        `Look at $FLINK_URL/jobs/overview for Flink jobs ${ids.join(', ')} (the original, the rescaled one, the rollback). If one of them is RUNNING, nothing is lost: leave it. ` +
         (plan?.stopWithSavepoint ? `A stop-with-savepoint may be pending: GET /jobs/${plan.from.jobId}/savepoints/${state.savepoint?.triggerId ?? plan.savepointTriggerId} tells. ` : '') +
         (sp
           ? `Only if none runs, restore from savepoint ${sp} at parallelism ${from} (POST /jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}}).`
@@ -337,14 +337,14 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
       lines.push(
         `This execution stopped the job (savepoint ${sp}) and then lost the job's rescale lock to another owner before it could resubmit or roll back, so it acted on nothing more: ${causeMessage(state.recoveryError)}.`,
       );
-      todo = `Look at ${plan?.flinkUrl}/jobs/overview. If no Flink job "${plan?.flinkJobName}" is RUNNING, restore it from savepoint ${sp} at parallelism ${from}: POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}}.`;
+      todo = `Look at $FLINK_URL/jobs/overview. If no Flink job "${plan?.flinkJobName}" is RUNNING, restore it from savepoint ${sp} at parallelism ${from}: POST $FLINK_URL/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}}.`;
       break;
     case 'failed-job-down':
     case 'failed-rollback-failed':
       subject = `ACTION REQUIRED: ${jobName} is not running; restore it from ${sp ? 'savepoint' : 'checkpoint'}`;
       lines.push(`The rescale failed after the job was stopped (${err}), and the automatic rollback ${outcome === 'failed-job-down' ? 'had no savepoint to use' : `failed: ${causeMessage(state.recoveryError)}`}.`);
       todo = sp
-        ? `Restore the job from savepoint ${sp} at parallelism ${from}: POST ${plan?.flinkUrl}/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}} (or flink run -s ${sp} -p ${from} ...).`
+        ? `Restore the job from savepoint ${sp} at parallelism ${from}: POST $FLINK_URL/jars/${plan?.jarId}/run with {"savepointPath": "${sp}", "parallelism": ${from}} (or flink run -s ${sp} -p ${from} ...).`
         : (state.recovery?.manualAction ?? 'Resubmit the job from its latest retained checkpoint.');
       break;
   }
@@ -361,7 +361,7 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
     '',
     ...lines,
     '',
-    `Job:        ${jobName}${plan ? ` (Flink job "${plan.flinkJobName}" on ${plan.flinkUrl}, Flink ${plan.flinkVersion})` : ''}`,
+    `Job:        ${jobName}${plan ? ` (Flink job "${plan.flinkJobName}" at its flink.url, written $FLINK_URL below; Flink ${plan.flinkVersion})` : ''}`,
     plan ? `Plan:       ${plan.summary}` : undefined,
     plan ? `Reason:     ${plan.reason}` : undefined,
     plan ? `Started by: ${plan.startedBy}` : undefined,

@@ -49,7 +49,7 @@ test("the JobManager's address never reaches a message (they go to logs and noti
     });
   });
   const api = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 500, retries: 0, version: '1.19' });
-  const err = await api.overview().catch((x: unknown) => x as FlinkApiError);
+  const err = (await api.overview().then(() => undefined, (x: unknown) => x)) as FlinkApiError;
   expect(err).toBeInstanceOf(FlinkApiError);
   expect(err.message).not.toContain('127.0.0.1');
   expect(err.message).not.toContain(String(port));

@@ -50,7 +50,10 @@ test('rollback failed: ACTION REQUIRED, with the exact savepoint and parallelism
   expect(outcomeOf(s)).toBe('failed-rollback-failed');
   const m = formatNotification(s, execution);
   expect(m.subject).toBe('flink-elastic: ACTION REQUIRED: orders is not running; restore it from savepoint');
-  expect(m.body).toContain(`Restore the job from savepoint ${sp} at parallelism 4: POST http://10.0.1.10:8081/jars/x_orders.jar/run with {"savepointPath": "${sp}", "parallelism": 4}`);
+  expect(m.body).toContain(`Restore the job from savepoint ${sp} at parallelism 4: POST $FLINK_URL/jars/x_orders.jar/run with {"savepointPath": "${sp}", "parallelism": 4}`);
+  // the JobManager's address is never in a notification: the job's flink.url stands for it
+  expect(m.body).not.toContain('10.0.1.10');
+  expect(m.body).toContain('at its flink.url, written $FLINK_URL below');
   expect(m.body).toContain('RollbackFailed: rollback Flink job ddd ended FAILED');
 });
 
