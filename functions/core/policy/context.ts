@@ -54,6 +54,8 @@ export interface Plan {
   inBand?: { p: number; perVertex?: Record<string, number> };
   /** The parallelism the level needs without catch-up (recorded with a scale-up, for its planned give-back). */
   level?: number;
+  /** The same per vertex (adaptive mode). */
+  levelPer?: Record<string, number>;
   /**
    * Sources running more subtasks than partitions (the rest read nothing) are brought down to the partition count:
    * no capacity is lost, so like a bounds repair it waits for no delay. Vertex ids (adaptive) or 'job'.

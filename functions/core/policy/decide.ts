@@ -39,6 +39,7 @@ export function decide(snapshot: JobSnapshot, job: JobConfig, state?: PolicyStat
     ...(prev.pendingScaleDown ? { pendingScaleDown: prev.pendingScaleDown } : {}),
     ...(prev.pendingCapacityIn ? { pendingCapacityIn: prev.pendingCapacityIn } : {}),
     ...(prev.lastScaleUp ? { lastScaleUp: prev.lastScaleUp } : {}),
+    ...(prev.catchUpGiveBack ? { catchUpGiveBack: prev.catchUpGiveBack } : {}),
     ...(prev.baseline ? { baseline: prev.baseline } : {}),
   };
   const x = new Ctx(snapshot, job, prev, next);

@@ -55,7 +55,10 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
         const why = [...(driver ? [`${needs(driver)}${ups.length + downs.length > 1 ? ` (${moving.length} vertices change)` : ''}`] : []), ...repairs.map(idleWhy)].join('; ');
         plan = { p: Math.max(...Object.values(per)), perVertex: per, rule: 'rate', why, limits: [...limitsOf(moving), ...(repairs.length ? (['source-partitions'] as Limit[]) : [])] };
         if (repairs.length > 0) plan.repair = repairs.map((c) => c.v.id);
-        if (ups.length > 0) plan.level = Math.max(...Object.values({ ...per, ...Object.fromEntries(moving.map((c) => [c.v.id, c.levelWant!])) }));
+        if (ups.length > 0) {
+          plan.levelPer = { ...per, ...Object.fromEntries(moving.map((c) => [c.v.id, c.levelWant!])) };
+          plan.level = Math.max(...Object.values(plan.levelPer));
+        }
       }
     } else {
       // one job-level parallelism: the tightest vertex sets it; up when some vertex is over its band, down only when

@@ -116,6 +116,14 @@ export const PolicyStateSchema = strict({
     rateBefore: num(0, Number.MAX_VALUE),
     expectedRate: num(0, Number.MAX_VALUE),
   }).optional(),
+  catchUpGiveBack: strict({
+    at: epochMs('When the scale-up that carried catch-up capacity was decided'),
+    toParallelism: int(1, 32768).describe('The parallelism that scale-up went to'),
+    level: int(1, 32768).describe('The parallelism its level needed without the catch-up rate'),
+    perVertex: z.record(z.string(), int(1, 32768)).optional().describe('The same per vertex (adaptive mode)'),
+  })
+    .optional()
+    .describe('A scale-up sized with catch-up capacity, given back once the backlog is worked off'),
   trend: z
     .record(
       z.string(),
