@@ -236,6 +236,37 @@ describe('rule 6: alignment to key groups and source partitions', () => {
     expect(big.decision.perVertex![SRC]).toBe(12);
     expect(big.decision.limitedBy).toContain('source-partitions');
   });
+  // issue 19, 2a: a source with more subtasks than partitions (the rest read nothing) stayed over its band for good
+  describe('a source over its band with more subtasks than partitions is brought down to the partition count at once', () => {
+    // Source p=16 over 12 partitions, saturated: 1,000 rec/s × 1/12 ÷ 1.0 = 83 rec/s per reading subtask, 1,000 in all
+    // < demand 1,200: over its band, and more subtasks cannot help
+    const snap = (mode: 'adaptive' | 'savepoint', sinkBusy: number) =>
+      parseSnapshot({
+        now: T0,
+        vertices: [
+          { id: SRC, name: 'Source', parallelism: 16, maxParallelism: 128, sourcePartitions: 12, inputRate: 1000, outputRate: 1000, busyTimeMsPerSecond: 1000, pendingRecords: 0 },
+          { id: SINK, name: 'Sink', parallelism: 16, maxParallelism: 128, inputs: [SRC], inputRate: 1000, busyTimeMsPerSecond: sinkBusy },
+        ],
+        cluster: { taskManagers: 16, slotsTotal: 16, slotsFree: 0 },
+        signals: { produceRate: 1200 },
+        ...(mode === 'savepoint' ? { parallelism: 16 } : {}),
+      });
+
+    test('adaptive: Source 16 → 12, no scale-down delay (no capacity lost), the Sink (in its band at 700 ms/s) untouched', () => {
+      const { decision: d } = decide(snap('adaptive', 700), job({ mode: 'adaptive', scaleDownDelaySeconds: 600 }));
+      expect(d.figures['Source.capacity']).toBeCloseTo(1000);
+      expect(d).toMatchObject({ action: 'rescale', direction: 'down', perVertex: { [SRC]: 12, [SINK]: 16 }, targetParallelism: 16 });
+      expect(d.reason).toContain('Source runs 16 subtasks for 12 partitions (4 read nothing): down to 12, no capacity lost');
+      expect(d.limitedBy).toContain('source-partitions');
+    });
+
+    test('savepoint: the source caps the job-level parallelism too: 16 → 12 at once (the Sink needs 11), never up for the source', () => {
+      const { decision: d } = decide(snap('savepoint', 400), job({ scaleDownDelaySeconds: 600 }));
+      expect(d.figures['Source.wantedParallelism']).toBe(12);
+      expect(d).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 12 });
+      expect(d.reason).toContain('Source runs 16 subtasks for 12 partitions (4 read nothing): down to 12, no capacity lost');
+    });
+  });
 });
 
 describe('rule 7: bounds', () => {
@@ -344,14 +375,50 @@ describe('rule 8: stability', () => {
     expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 3 });
   });
 
-  test('a "no change" in the window restarts the scale-down delay', () => {
+  // Changed deliberately (issue 19, 2b): an in-band reading used to restart the delay, so a load hovering at the
+  // band's lower edge was never scaled down (one run restarted it 148 times in 6 h). Now it is one more
+  // recommendation in the delay's window, which keeps the highest; only a reading that needs the current parallelism
+  // (or a backlog) stops the delay.
+  test('an in-band reading in the window does not restart the scale-down delay: 3 wanted at 0 s, 5 (in the band) at 300 s, 3 at 600 s → down to 5, the highest', () => {
     const j = job({ scaleDownDelaySeconds: 600 });
     const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);
+    // busy 400: capacity 1,000 ÷ 8 ÷ 0.4 × 8 = 2,500 rec/s = 1,000 ÷ 0.4, on the band's edge; 1,429 ÷ 312.5 = 4.57 → 5
     const b = decide(chain({ p: 8, inputRate: 1000, busy: 400, now: T0 + 300_000 }), j, noSmoothing(a.state));
-    expect(b.decision.action).toBe('none');
+    expect(b.decision).toMatchObject({ action: 'none', limitedBy: [] });
+    expect(b.state.pendingScaleDown).toMatchObject({ since: T0, parallelism: 5, lowest: 3, rebounded: true });
+    expect(b.decision.reason).toContain('the scale-down delay runs on (a scale-down wanted for 300 s of the 600 s, highest wanted 5, 5 now): a reading inside the band does not restart it');
+    const c = decide(chain({ p: 8, inputRate: 1000, busy: 200, now: T0 + 600_000 }), j, noSmoothing(b.state));
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 3 });
+  });
+
+  test('a reading that needs the current parallelism stops the scale-down delay: 3 wanted at 0 s, 8 at 300 s → at 600 s the clock starts again', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);
+    // 1,000 ÷ 8 ÷ 0.66 = 190 rec/s per subtask: 1,429 ÷ 190 = 7.5 → 8, the current parallelism
+    const b = decide(chain({ p: 8, inputRate: 1000, busy: 660, now: T0 + 300_000 }), j, noSmoothing(a.state));
+    expect(b.decision.figures['Work.wantedParallelism']).toBe(8);
     expect(b.state.pendingScaleDown).toBeUndefined();
+    expect(b.decision.steps).toContain('scale-down delay stopped: the load needs the current parallelism again');
     const c = decide(chain({ p: 8, inputRate: 1000, busy: 200, now: T0 + 600_000 }), j, noSmoothing(b.state));
     expect(c.decision).toMatchObject({ action: 'none', limitedBy: ['scale-down-delay'] });
+    expect(c.decision.figures.scaleDownWantedForSeconds).toBe(0);
+  });
+
+  test('a load hovering at the band\'s lower edge (under it, then inside it, every 2 minutes) is scaled down at the first reading under the band after the 600 s delay (720 s), to 5, the highest wanted', () => {
+    // before issue 19 every in-band reading restarted the delay and this job stayed at 8 for the whole 30 minutes
+    const j = job({ scaleDownDelaySeconds: 600 });
+    let state: PolicyState | undefined;
+    const acted: [number, number][] = [];
+    for (let i = 0; i < 15; i++) {
+      const { decision: d, state: next } = decide(chain({ p: 8, inputRate: 1000, busy: i % 2 === 0 ? 200 : 400, now: T0 + i * 120_000 }), j, state && noSmoothing(state));
+      state = next;
+      if (d.action === 'rescale') {
+        acted.push([i * 120, d.targetParallelism]);
+        break;
+      }
+    }
+    // at 600 s the reading is inside the band (no change is made inside it); the next one, at 720 s, is under it
+    expect(acted).toEqual([[720, 5]]);
   });
 
   test('no scale-down while a backlog is worked off: 30,000 records ÷ 1,000 rec/s = 30 s > 10 s', () => {
