@@ -421,6 +421,25 @@ describe('rule 8: stability', () => {
     expect(acted).toEqual([[720, 5]]);
   });
 
+  test('catch-up give-back (issue 19, 2c): up 4 → 9 for 2,800 rec/s + 96,000 records ÷ 300 s; kept while that rescale is in progress; at 9 with the backlog worked off, 9 → 8 = 2,800 ÷ 0.7 ÷ 500 at once, then nothing more', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const a = decide(chain({ p: 4, inputRate: 2000, busy: 1000, produceRate: 2800, pendingRecords: 96000 }), j);
+    expect(a.decision).toMatchObject({ action: 'rescale', direction: 'up', targetParallelism: 9 });
+    expect(a.state.catchUpGiveBack).toEqual({ at: T0, toParallelism: 9, level: 8 });
+    const inProgress = { history: { decisions: [{ at: T0, action: 'rescale' as const, fromParallelism: 4, toParallelism: 9, outcome: 'in-progress' as const }] } };
+    const b = decide(chain({ p: 4, inputRate: 2000, busy: 1000, produceRate: 2800, pendingRecords: 110000, now: T0 + 30_000, extra: inProgress }), j, a.state);
+    expect(b.decision.limitedBy).toContain('in-progress');
+    expect(b.state.catchUpGiveBack).toEqual(a.state.catchUpGiveBack);
+    const at9 = (t: number) => chain({ p: 9, inputRate: 2800, busy: (2800 / 9 / 500) * 1000, produceRate: 2800, pendingRecords: 0, now: T0 + t * 1000 });
+    const c = decide(at9(120), j, b.state);
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 8, limitedBy: [] });
+    expect(c.decision.reason).toBe('scale down 9 → 8: the backlog the scale-up to 9 was sized for is worked off, its catch-up capacity is given back (Work needs 8 subtasks for 4,000 rec/s at 500 rec/s each)');
+    expect(c.state.catchUpGiveBack).toBeUndefined();
+    // without the give-back (before issue 19) 9 is inside the band (2,800 ÷ 4,500 = 62 %) and stays for good
+    const { catchUpGiveBack: _, ...without } = b.state;
+    expect(decide(at9(120), j, without).decision).toMatchObject({ action: 'none', targetParallelism: 9 });
+  });
+
   test('no scale-down while a backlog is worked off: 30,000 records ÷ 1,000 rec/s = 30 s > 10 s', () => {
     const { decision: d } = decide(chain({ p: 8, inputRate: 1000, busy: 200, pendingRecords: 30000, produceRate: 500 }), job());
     expect(d).toMatchObject({ action: 'none', targetParallelism: 8, limitedBy: ['backlog-freeze'] });

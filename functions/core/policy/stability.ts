@@ -230,7 +230,10 @@ function giveBack(x: Ctx, plan: Plan, f: Finish, direction: 'up' | 'down' | unde
     delete x.next.catchUpGiveBack;
     return undefined;
   };
-  if (x.job.mode === 'reactive' || f.boundsRepair || g.toParallelism !== f.cur) return drop();
+  if (x.job.mode === 'reactive' || f.boundsRepair) return drop();
+  // the scale-up itself may still be under way (the job runs at the old parallelism until it is done)
+  if (x.snap.history.decisions.some((d) => d.outcome === 'in-progress')) return undefined;
+  if (g.toParallelism !== f.cur) return drop(`the parallelism is ${f.cur}, not the ${g.toParallelism} of the scale-up that carried it: nothing to give back`);
   // a new scale-up records its own level; without rates (or during a backlog) it waits
   if (direction === 'up' || plan.rule !== 'rate' || f.backlog || f.measured.length === 0) return undefined;
   const draining = f.measured.filter((c) => c.levelWant !== undefined && c.levelWant < c.want!);
