@@ -391,6 +391,18 @@ describe('rule 8: stability', () => {
     expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 3 });
   });
 
+  test('a fall right after readings inside the band is no steady decline: 5 wanted (under the band) at 0 s, 5 (inside) at 300 s, 2 at 600 s → down to 5, the highest, not 2', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const at = (busy: number, t: number) => chain({ p: 8, inputRate: 1000, busy, now: T0 + t * 1000 });
+    const a = decide(at(390, 0), j); // 1,000 ÷ 8 ÷ 0.39 = 320.5 per subtask: 2,564 > 2,500 (under); 4.46 → 5
+    const b = decide(at(410, 300), j, noSmoothing(a.state)); // 2,439 ≤ 2,500 (inside); 4.69 → 5, no rebound
+    expect(b.state.pendingScaleDown).toMatchObject({ since: T0, parallelism: 5, lowest: 5, inBand: true });
+    expect(b.state.pendingScaleDown?.rebounded).toBeUndefined();
+    const c = decide(at(150, 600), j, noSmoothing(b.state)); // 833 per subtask: 1.71 → 2
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 2 });
+    expect(c.decision.steps).toContain('scale-down delay over: the load was inside the band for part of the last 600 s (not a steady decline), so going to 5, the highest value wanted in it');
+  });
+
   test('a reading that needs the current parallelism stops the scale-down delay: 3 wanted at 0 s, 8 at 300 s → at 600 s the clock starts again', () => {
     const j = job({ scaleDownDelaySeconds: 600 });
     const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);

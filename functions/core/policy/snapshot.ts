@@ -107,6 +107,7 @@ export const PolicyStateSchema = strict({
     lowest: int(1, 32768).optional().describe('Lowest parallelism wanted since then'),
     lowestPerVertex: z.record(z.string(), int(1, 32768)).optional(),
     rebounded: z.boolean().optional().describe('The wanted value rose again by at least policy.minChangeFraction over its lowest'),
+    inBand: z.boolean().optional().describe('A reading inside the band was kept in the window (so the window is no steady decline)'),
   }).optional(),
   pendingCapacityIn: strict({ since: epochMs('When surplus TaskManagers were first seen'), taskManagers: int(0, 10_000) }).optional(),
   lastScaleUp: strict({

@@ -88,7 +88,7 @@ export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
     if (x.prev.pendingScaleDown && ib && !f.backlog && job.scaleDownDelaySeconds > 0 && wantsDown(f, job.policy.minChangeFraction, ib.p, ib.perVertex)) {
       // a reading inside the band, while a scale-down delay runs, is one more recommendation in its window (kept at
       // its highest): it does not restart the delay, so a load hovering at the band's edge is scaled down in the end
-      const d = delayClock(x, tmsFor, ib.p, ib.perVertex);
+      const d = delayClock(x, tmsFor, ib.p, ib.perVertex, true);
       return none(
         `no change at ${cur}: ${plan.why}; the scale-down delay runs on (a scale-down wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s, highest wanted ${d.highest}, ${ib.p} now): a reading inside the band does not restart it`,
       );
@@ -172,13 +172,18 @@ export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
     if (d.waited < job.scaleDownDelaySeconds) {
       return none(`no change at ${cur}: ${change} wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay (highest wanted so far ${d.highest}; ${plan.why})`, ['scale-down-delay']);
     }
-    if (d.rebounded) {
-      // the load came back within the delay: keep what it needed at its highest
+    if (d.rebounded || d.inBand) {
+      // the load came back within the delay (or sat inside the band in it, so the fall now may be a dip): keep what
+      // it needed at its highest
       target = d.highest;
       targetPer = d.highestPer;
       if (target !== wanted) {
         limits.add('scale-down-delay');
-        x.step(`scale-down delay over: the wanted parallelism fell to ${d.lowest} and rose again within the last ${fmt(d.waited)} s, so going to ${target}, the highest value wanted in it`);
+        x.step(
+          d.rebounded
+            ? `scale-down delay over: the wanted parallelism fell to ${d.lowest} and rose again within the last ${fmt(d.waited)} s, so going to ${target}, the highest value wanted in it`
+            : `scale-down delay over: the load was inside the band for part of the last ${fmt(d.waited)} s (not a steady decline), so going to ${target}, the highest value wanted in it`,
+        );
       }
     } else if (d.highest !== wanted) {
       // a steady decline has no dip to guard against: the highest value is the oldest, most stale one
@@ -264,13 +269,15 @@ interface DelayClock {
   highestPer?: Record<string, number>;
   lowest: number;
   rebounded: boolean;
+  inBand: boolean;
 }
 
 /**
  * Rule 8, the scale-down delay's clock: since when a scale-down has been wanted, the highest and lowest values
- * wanted since, and whether the wanted value rebounded (rose by at least the minimum change over its lowest).
+ * wanted since, whether the wanted value rebounded (rose by at least the minimum change over its lowest), and whether
+ * a reading inside the band (not a receding one) was kept in the window: then it was no steady decline either.
  */
-function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?: Record<string, number>): DelayClock {
+function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?: Record<string, number>, inBandReading = false): DelayClock {
   const { snap, job } = x;
   const pend = x.prev.pendingScaleDown;
   const since = pend?.since ?? snap.now;
@@ -282,6 +289,7 @@ function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?:
   const rebounded =
     pend?.rebounded === true ||
     (pend !== undefined && (rose(wanted, pend.lowest ?? pend.parallelism) || Object.entries(per ?? {}).some(([id, q]) => rose(q, pend.lowestPerVertex?.[id] ?? q))));
+  const inBand = pend?.inBand === true || inBandReading;
   x.next.pendingScaleDown = {
     since,
     parallelism: highest,
@@ -290,12 +298,13 @@ function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?:
     lowest,
     ...(lowestPer ? { lowestPerVertex: lowestPer } : {}),
     ...(rebounded ? { rebounded } : {}),
+    ...(inBand ? { inBand } : {}),
   };
   const waited = (snap.now - since) / 1000;
   x.fig('scaleDownWantedForSeconds', waited);
   x.fig('scaleDownHighestWanted', highest);
   x.fig('scaleDownLowestWanted', lowest);
-  return { waited, highest, ...(highestPer ? { highestPer } : {}), lowest, rebounded };
+  return { waited, highest, ...(highestPer ? { highestPer } : {}), lowest, rebounded, inBand };
 }
 
 type Partial = Omit<Decision, 'action' | 'figures' | 'steps' | 'missing' | 'targetTaskManagers' | 'direction'> & { direction: 'up' | 'down' };
