@@ -236,6 +236,37 @@ describe('rule 6: alignment to key groups and source partitions', () => {
     expect(big.decision.perVertex![SRC]).toBe(12);
     expect(big.decision.limitedBy).toContain('source-partitions');
   });
+  // issue 19, 2a: a source with more subtasks than partitions (the rest read nothing) stayed over its band for good
+  describe('a source over its band with more subtasks than partitions is brought down to the partition count at once', () => {
+    // Source p=16 over 12 partitions, saturated: 1,000 rec/s × 1/12 ÷ 1.0 = 83 rec/s per reading subtask, 1,000 in all
+    // < demand 1,200: over its band, and more subtasks cannot help
+    const snap = (mode: 'adaptive' | 'savepoint', sinkBusy: number) =>
+      parseSnapshot({
+        now: T0,
+        vertices: [
+          { id: SRC, name: 'Source', parallelism: 16, maxParallelism: 128, sourcePartitions: 12, inputRate: 1000, outputRate: 1000, busyTimeMsPerSecond: 1000, pendingRecords: 0 },
+          { id: SINK, name: 'Sink', parallelism: 16, maxParallelism: 128, inputs: [SRC], inputRate: 1000, busyTimeMsPerSecond: sinkBusy },
+        ],
+        cluster: { taskManagers: 16, slotsTotal: 16, slotsFree: 0 },
+        signals: { produceRate: 1200 },
+        ...(mode === 'savepoint' ? { parallelism: 16 } : {}),
+      });
+
+    test('adaptive: Source 16 → 12, no scale-down delay (no capacity lost), the Sink (in its band at 700 ms/s) untouched', () => {
+      const { decision: d } = decide(snap('adaptive', 700), job({ mode: 'adaptive', scaleDownDelaySeconds: 600 }));
+      expect(d.figures['Source.capacity']).toBeCloseTo(1000);
+      expect(d).toMatchObject({ action: 'rescale', direction: 'down', perVertex: { [SRC]: 12, [SINK]: 16 }, targetParallelism: 16 });
+      expect(d.reason).toContain('Source runs 16 subtasks for 12 partitions (4 read nothing): down to 12, no capacity lost');
+      expect(d.limitedBy).toContain('source-partitions');
+    });
+
+    test('savepoint: the source caps the job-level parallelism too: 16 → 12 at once (the Sink needs 11), never up for the source', () => {
+      const { decision: d } = decide(snap('savepoint', 400), job({ scaleDownDelaySeconds: 600 }));
+      expect(d.figures['Source.wantedParallelism']).toBe(12);
+      expect(d).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 12 });
+      expect(d.reason).toContain('Source runs 16 subtasks for 12 partitions (4 read nothing): down to 12, no capacity lost');
+    });
+  });
 });
 
 describe('rule 7: bounds', () => {
@@ -344,14 +375,81 @@ describe('rule 8: stability', () => {
     expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 3 });
   });
 
-  test('a "no change" in the window restarts the scale-down delay', () => {
+  // Changed deliberately (issue 19, 2b): an in-band reading used to restart the delay, so a load hovering at the
+  // band's lower edge was never scaled down (one run restarted it 148 times in 6 h). Now it is one more
+  // recommendation in the delay's window, which keeps the highest; only a reading that needs the current parallelism
+  // (or a backlog) stops the delay.
+  test('an in-band reading in the window does not restart the scale-down delay: 3 wanted at 0 s, 5 (in the band) at 300 s, 3 at 600 s → down to 5, the highest', () => {
     const j = job({ scaleDownDelaySeconds: 600 });
     const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);
+    // busy 400: capacity 1,000 ÷ 8 ÷ 0.4 × 8 = 2,500 rec/s = 1,000 ÷ 0.4, on the band's edge; 1,429 ÷ 312.5 = 4.57 → 5
     const b = decide(chain({ p: 8, inputRate: 1000, busy: 400, now: T0 + 300_000 }), j, noSmoothing(a.state));
-    expect(b.decision.action).toBe('none');
+    expect(b.decision).toMatchObject({ action: 'none', limitedBy: [] });
+    expect(b.state.pendingScaleDown).toMatchObject({ since: T0, parallelism: 5, lowest: 3, rebounded: true });
+    expect(b.decision.reason).toContain('the scale-down delay runs on (a scale-down wanted for 300 s of the 600 s, highest wanted 5, 5 now): a reading inside the band does not restart it');
+    const c = decide(chain({ p: 8, inputRate: 1000, busy: 200, now: T0 + 600_000 }), j, noSmoothing(b.state));
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 3 });
+  });
+
+  test('a fall right after readings inside the band is no steady decline: 5 wanted (under the band) at 0 s, 5 (inside) at 300 s, 2 at 600 s → down to 5, the highest, not 2', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const at = (busy: number, t: number) => chain({ p: 8, inputRate: 1000, busy, now: T0 + t * 1000 });
+    const a = decide(at(390, 0), j); // 1,000 ÷ 8 ÷ 0.39 = 320.5 per subtask: 2,564 > 2,500 (under); 4.46 → 5
+    const b = decide(at(410, 300), j, noSmoothing(a.state)); // 2,439 ≤ 2,500 (inside); 4.69 → 5, no rebound
+    expect(b.state.pendingScaleDown).toMatchObject({ since: T0, parallelism: 5, lowest: 5, inBand: true });
+    expect(b.state.pendingScaleDown?.rebounded).toBeUndefined();
+    const c = decide(at(150, 600), j, noSmoothing(b.state)); // 833 per subtask: 1.71 → 2
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 5, wantedParallelism: 2 });
+    expect(c.decision.steps).toContain('scale-down delay over: the load was inside the band for part of the last 600 s (not a steady decline), so going to 5, the highest value wanted in it');
+  });
+
+  test('a reading that needs the current parallelism stops the scale-down delay: 3 wanted at 0 s, 8 at 300 s → at 600 s the clock starts again', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const a = decide(chain({ p: 8, inputRate: 1000, busy: 200 }), j);
+    // 1,000 ÷ 8 ÷ 0.66 = 190 rec/s per subtask: 1,429 ÷ 190 = 7.5 → 8, the current parallelism
+    const b = decide(chain({ p: 8, inputRate: 1000, busy: 660, now: T0 + 300_000 }), j, noSmoothing(a.state));
+    expect(b.decision.figures['Work.wantedParallelism']).toBe(8);
     expect(b.state.pendingScaleDown).toBeUndefined();
+    expect(b.decision.steps).toContain('scale-down delay stopped: the load needs the current parallelism again');
     const c = decide(chain({ p: 8, inputRate: 1000, busy: 200, now: T0 + 600_000 }), j, noSmoothing(b.state));
     expect(c.decision).toMatchObject({ action: 'none', limitedBy: ['scale-down-delay'] });
+    expect(c.decision.figures.scaleDownWantedForSeconds).toBe(0);
+  });
+
+  test('a load hovering at the band\'s lower edge (under it, then inside it, every 2 minutes) is scaled down at the first reading under the band after the 600 s delay (720 s), to 5, the highest wanted', () => {
+    // before issue 19 every in-band reading restarted the delay and this job stayed at 8 for the whole 30 minutes
+    const j = job({ scaleDownDelaySeconds: 600 });
+    let state: PolicyState | undefined;
+    const acted: [number, number][] = [];
+    for (let i = 0; i < 15; i++) {
+      const { decision: d, state: next } = decide(chain({ p: 8, inputRate: 1000, busy: i % 2 === 0 ? 200 : 400, now: T0 + i * 120_000 }), j, state && noSmoothing(state));
+      state = next;
+      if (d.action === 'rescale') {
+        acted.push([i * 120, d.targetParallelism]);
+        break;
+      }
+    }
+    // at 600 s the reading is inside the band (no change is made inside it); the next one, at 720 s, is under it
+    expect(acted).toEqual([[720, 5]]);
+  });
+
+  test('catch-up give-back (issue 19, 2c): up 4 → 9 for 2,800 rec/s + 96,000 records ÷ 300 s; kept while that rescale is in progress; at 9 with the backlog worked off, 9 → 8 = 2,800 ÷ 0.7 ÷ 500 at once, then nothing more', () => {
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const a = decide(chain({ p: 4, inputRate: 2000, busy: 1000, produceRate: 2800, pendingRecords: 96000 }), j);
+    expect(a.decision).toMatchObject({ action: 'rescale', direction: 'up', targetParallelism: 9 });
+    expect(a.state.catchUpGiveBack).toEqual({ at: T0, toParallelism: 9, level: 8 });
+    const inProgress = { history: { decisions: [{ at: T0, action: 'rescale' as const, fromParallelism: 4, toParallelism: 9, outcome: 'in-progress' as const }] } };
+    const b = decide(chain({ p: 4, inputRate: 2000, busy: 1000, produceRate: 2800, pendingRecords: 110000, now: T0 + 30_000, extra: inProgress }), j, a.state);
+    expect(b.decision.limitedBy).toContain('in-progress');
+    expect(b.state.catchUpGiveBack).toEqual(a.state.catchUpGiveBack);
+    const at9 = (t: number) => chain({ p: 9, inputRate: 2800, busy: (2800 / 9 / 500) * 1000, produceRate: 2800, pendingRecords: 0, now: T0 + t * 1000 });
+    const c = decide(at9(120), j, b.state);
+    expect(c.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 8, limitedBy: [] });
+    expect(c.decision.reason).toBe('scale down 9 → 8: the backlog the scale-up to 9 was sized for is worked off, its catch-up capacity is given back (Work needs 8 subtasks for 4,000 rec/s at 500 rec/s each)');
+    expect(c.state.catchUpGiveBack).toBeUndefined();
+    // without the give-back (before issue 19) 9 is inside the band (2,800 ÷ 4,500 = 62 %) and stays for good
+    const { catchUpGiveBack: _, ...without } = b.state;
+    expect(decide(at9(120), j, without).decision).toMatchObject({ action: 'none', targetParallelism: 9 });
   });
 
   test('no scale-down while a backlog is worked off: 30,000 records ÷ 1,000 rec/s = 30 s > 10 s', () => {

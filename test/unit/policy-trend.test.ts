@@ -111,15 +111,24 @@ describe('decide: a receding demand runs the scale-down delay inside the band (r
     expect(ds[12].figures.scaleDownWantedForSeconds).toBe(0);
   });
 
-  test('a demand that stops falling inside the band stops the clock ("no change" restarts the delay)', () => {
+  // Changed deliberately (issue 19, 2b): a demand that stopped falling inside the band used to stop the clock ("no
+  // change" restarted the delay). Now the in-band readings are kept in the delay's window (at its highest) and only a
+  // demand that needs the current parallelism again stops it.
+  test('a demand that stops falling inside the band keeps the clock running (highest wanted kept); one that needs p=10 again stops it', () => {
     let state: PolicyState | undefined;
-    let last;
-    for (const [i, r] of [3000, 2900, 2800, 2700, 2600, 2700, 2750].entries()) {
+    const out: ReturnType<typeof decide>[] = [];
+    for (const [i, r] of [3000, 2900, 2800, 2700, 2600, 2700, 2750, 3400, 3400, 3400].entries()) {
       const res = decide(snap(i, r), j, state);
       state = parsePolicyState(JSON.parse(JSON.stringify(res.state)));
-      last = res;
+      out.push(res);
     }
-    expect(last!.decision).toMatchObject({ action: 'none', limitedBy: [] });
-    expect(last!.state.pendingScaleDown).toBeUndefined();
+    // 2,700 and 2,750 rec/s (smoothed 2,718 and 2,731): 8 wanted, in the band, not falling any more: the clock runs on
+    expect(out[6].decision).toMatchObject({ action: 'none', limitedBy: [] });
+    expect(out[6].decision.reason).toContain('a reading inside the band does not restart it');
+    expect(out[6].state.pendingScaleDown).toMatchObject({ since: T0 + 3 * 60_000, parallelism: 9, lowest: 8 });
+    // 3,400 rec/s twice: smoothed 3,162 → 9.39 → 10 wanted, the current parallelism: the delay stops
+    expect(out[8].decision.figures['Work.wantedParallelism']).toBe(10);
+    expect(out[8].state.pendingScaleDown).toBeUndefined();
+    expect(out.every((r) => r.decision.action === 'none')).toBe(true);
   });
 });

@@ -12,6 +12,10 @@ export interface VertexCalc {
   /** Alignment units (key groups or partitions), when alignment applies to this vertex. */
   units?: number;
   unitsKind?: 'key groups' | 'partitions';
+  /** A source's partition count, when known: it never uses more subtasks than that. */
+  partitions?: number;
+  /** The parallelism the level needs without the backlog's catch-up rate (what a scale-up's catch-up gives back). */
+  levelWant?: number;
   lower: number;
   upper: number;
   upperWhy: Limit[];
@@ -43,6 +47,20 @@ export interface Plan {
   urgent?: boolean;
   /** Within the band, but the demand is receding: the parallelism wanted, for the scale-down delay's clock. */
   receding?: number;
+  /**
+   * No change is wanted now: what the rules would recommend, capped at the current values (job-level and per vertex),
+   * recorded in a running scale-down delay's window (a reading inside the band does not restart the delay).
+   */
+  inBand?: { p: number; perVertex?: Record<string, number> };
+  /** The parallelism the level needs without catch-up (recorded with a scale-up, for its planned give-back). */
+  level?: number;
+  /** The same per vertex (adaptive mode). */
+  levelPer?: Record<string, number>;
+  /**
+   * Sources running more subtasks than partitions (the rest read nothing) are brought down to the partition count:
+   * no capacity is lost, so like a bounds repair it waits for no delay. Vertex ids (adaptive) or 'job'.
+   */
+  repair?: string[];
 }
 
 export class Ctx {

@@ -13,10 +13,13 @@
  *  4 cpu: sustained high CPU ⇒ × cpu ÷ target CPU; sustained low CPU ⇒ the same ratio down, after the delay.
  *  5 EWMA smoothing of demand and capacity (α from the config), with a level-shift detector; a clearly rising demand
  *    trend (Holt level + slope) sizes scale-ups for the forecast at now + restart + capacity lead.
- *  6 alignment (seed 004) to key groups / source partitions, never reversing direction, never leaving bounds.
+ *  6 alignment (seed 004) to key groups / source partitions, never reversing direction, never leaving bounds; a
+ *    source never gets more subtasks than partitions, and one over its band with more is brought down at once.
  *  7 bounds: min/max parallelism, ≤ maxParallelism, ≤ max TMs × slots, pinned vertices untouched.
  *  8 stability: cooldown, immediate scale-up, delayed scale-down (to the highest value wanted in the delay when the
- *    wanted value rebounded in it, else to the value wanted now), backlog freeze, minimum change.
+ *    wanted value rebounded in it, else to the value wanted now; an in-band reading is kept in the window, it does
+ *    not restart the delay), backlog freeze, minimum change; a scale-up's catch-up capacity is given back, at once
+ *    and once, when the backlog is worked off.
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
  */
 import type { JobConfig } from '../config';
@@ -39,6 +42,7 @@ export function decide(snapshot: JobSnapshot, job: JobConfig, state?: PolicyStat
     ...(prev.pendingScaleDown ? { pendingScaleDown: prev.pendingScaleDown } : {}),
     ...(prev.pendingCapacityIn ? { pendingCapacityIn: prev.pendingCapacityIn } : {}),
     ...(prev.lastScaleUp ? { lastScaleUp: prev.lastScaleUp } : {}),
+    ...(prev.catchUpGiveBack ? { catchUpGiveBack: prev.catchUpGiveBack } : {}),
     ...(prev.baseline ? { baseline: prev.baseline } : {}),
   };
   const x = new Ctx(snapshot, job, prev, next);

@@ -58,7 +58,8 @@ export function evaluate(x: Ctx): Evaluation {
     let upper = job.bounds.maxParallelism;
     if (v.maxParallelism < upper) [upper, upperWhy[0]] = [v.maxParallelism, 'bounds'];
     if (maxSlots < upper) [upper, upperWhy[0]] = [maxSlots, 'max-task-managers'];
-    if (job.mode === 'adaptive' && partitions !== undefined && partitions < upper) [upper, upperWhy[0]] = [partitions, 'source-partitions'];
+    // a source never uses more subtasks than partitions, in every mode (the job-level value may still be higher)
+    if (partitions !== undefined && partitions < upper) [upper, upperWhy[0]] = [partitions, 'source-partitions'];
     if (upperWhy.length === 0) upperWhy.push('bounds');
     calcs.set(v.id, {
       v,
@@ -67,6 +68,7 @@ export function evaluate(x: Ctx): Evaluation {
       isSource,
       units,
       unitsKind,
+      ...(partitions !== undefined ? { partitions } : {}),
       lower: Math.min(job.bounds.minParallelism, upper),
       upper,
       upperWhy,
@@ -201,9 +203,11 @@ export function evaluate(x: Ctx): Evaluation {
     }
     // capacity per subtask from busy time
     const busy = v.busyTimeMsPerSecond;
+    // a source with more subtasks than partitions: only as many subtasks as partitions read, each one partition
+    const shareUnits = c.units ?? (c.partitions !== undefined && v.parallelism > c.partitions ? c.partitions : undefined);
     let capRaw: number | undefined;
     if (v.inputRate !== undefined && busy !== undefined && v.inputRate > 0 && busy > 0) {
-      capRaw = (v.inputRate * busiestShare(c.units, v.parallelism)) / (busy / 1000);
+      capRaw = (v.inputRate * busiestShare(shareUnits, v.parallelism)) / (busy / 1000);
     }
     // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
     if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
@@ -247,7 +251,9 @@ export function evaluate(x: Ctx): Evaluation {
       limits.push(`raised to the minimum ${c.lower}`);
     }
     c.want = x.fig(`${c.key}.wantedParallelism`, want);
-    c.capacity = c.cap / busiestShare(c.units, v.parallelism);
+    // what the level alone needs (no backlog to work off): a scale-up's catch-up capacity above it is given back
+    c.levelWant = c.catchUp! > 0 ? Math.min(want, Math.max(c.lower, Math.min(c.upper, alignUp(c.units, (c.need - c.catchUp!) / c.cap)))) : want;
+    c.capacity = c.cap / busiestShare(shareUnits, v.parallelism);
     const upAt = c.catchUp! + c.target / uMax;
     const downAt = uMin > 0 ? c.catchUp! + restartComp + c.target / uMin : Infinity;
     c.outsideUp = c.capacity < upAt;
@@ -257,7 +263,7 @@ export function evaluate(x: Ctx): Evaluation {
     x.step(
       `${c.key}: ` +
         (inShare
-          ? `capacity per subtask = ${fmt(v.inputRate!)} rec/s × ${c.units ? `${Math.ceil(c.units / Math.min(v.parallelism, c.units))}/${c.units} ${c.unitsKind}` : `1/${v.parallelism}`} ÷ ${fmt(busy! / 1000)} busy = ${fmt(capRaw!)} (smoothed ${fmt(c.cap)}) rec/s; `
+          ? `capacity per subtask = ${fmt(v.inputRate!)} rec/s × ${shareUnits ? `${Math.ceil(shareUnits / Math.min(v.parallelism, shareUnits))}/${shareUnits} ${c.unitsKind ?? 'partitions'}` : `1/${v.parallelism}`} ÷ ${fmt(busy! / 1000)} busy = ${fmt(capRaw!)} (smoothed ${fmt(c.cap)}) rec/s; `
           : `capacity per subtask ${fmt(c.cap)} rec/s (last known); `) +
         `required = ${fmt(c.target)} ÷ ${fmt(u)} + catch-up ${fmt(c.catchUp!)} + restart ${fmt(restartComp)} = ${fmt(c.need)} rec/s ` +
         `→ ${fmt(c.need)} ÷ ${fmt(c.cap)} = ${fmt(c.r)} subtasks → ${want}${c.units ? ` (aligned to ${c.units} ${c.unitsKind})` : ''}` +

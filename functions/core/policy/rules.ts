@@ -33,6 +33,9 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
   const curPer: Record<string, number> = Object.fromEntries(free.map((c) => [c.v.id, c.v.parallelism]));
   if (rateAvailable) {
     const limitsOf = (cs: VertexCalc[]): Limit[] => cs.flatMap((c) => [...(c.aligned ? (['alignment'] as Limit[]) : []), ...(c.capped ? c.upperWhy : [])]);
+    // rule 6: a source over its band with more subtasks than partitions: the subtasks above them read nothing
+    const idle = measured.filter((c) => c.isSource && c.partitions !== undefined && c.v.parallelism > c.partitions && c.outsideUp);
+    const idleWhy = (c: VertexCalc) => `${c.key} runs ${c.v.parallelism} subtasks for ${c.partitions} partitions (${c.v.parallelism - c.partitions!} read nothing): down to ${c.partitions}, no capacity lost`;
     const needs = (c: VertexCalc) => `${c.key} needs ${fmt(c.r!)} subtasks for ${fmt(c.need!)} rec/s at ${fmt(c.cap!)} rec/s each`;
     const within = `every vertex is within the utilization band ${pct(uMin)}–${pct(uMax)}`;
     if (job.mode === 'adaptive') {
@@ -40,12 +43,22 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
       const ups = measured.filter((c) => c.outsideUp && c.want! > c.v.parallelism);
       const downs = measured.filter((c) => c.outsideDown && c.want! < c.v.parallelism);
       const moving = ups.length > 0 ? measured.filter((c) => c.want! > c.v.parallelism) : downs.length > 0 ? measured.filter((c) => c.want! < c.v.parallelism) : [];
-      if (moving.length === 0) plan = { p: cur, rule: 'rate', why: within, limits: [] };
-      else {
+      const repairs = idle.filter((c) => !moving.includes(c));
+      if (moving.length === 0 && repairs.length === 0) {
+        const capped = Object.fromEntries(measured.map((c) => [c.v.id, Math.min(c.want!, c.v.parallelism)]));
+        plan = { p: cur, rule: 'rate', why: within, limits: [], inBand: { p: Math.max(...Object.values({ ...curPer, ...capped })), perVertex: { ...curPer, ...capped } } };
+      } else {
         const per: Record<string, number> = { ...curPer };
         for (const c of moving) per[c.v.id] = c.want!;
+        for (const c of repairs) per[c.v.id] = c.partitions!;
         const driver = (ups.length > 0 ? ups : downs)[0];
-        plan = { p: Math.max(...Object.values(per)), perVertex: per, rule: 'rate', why: `${needs(driver)}${ups.length + downs.length > 1 ? ` (${moving.length} vertices change)` : ''}`, limits: limitsOf(moving) };
+        const why = [...(driver ? [`${needs(driver)}${ups.length + downs.length > 1 ? ` (${moving.length} vertices change)` : ''}`] : []), ...repairs.map(idleWhy)].join('; ');
+        plan = { p: Math.max(...Object.values(per)), perVertex: per, rule: 'rate', why, limits: [...limitsOf(moving), ...(repairs.length ? (['source-partitions'] as Limit[]) : [])] };
+        if (repairs.length > 0) plan.repair = repairs.map((c) => c.v.id);
+        if (ups.length > 0) {
+          plan.levelPer = { ...per, ...Object.fromEntries(moving.map((c) => [c.v.id, c.levelWant!])) };
+          plan.level = Math.max(...Object.values(plan.levelPer));
+        }
       }
     } else {
       // one job-level parallelism: the tightest vertex sets it; up when some vertex is over its band, down only when
@@ -53,7 +66,10 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
       const b = measured.reduce((a, c) => (c.want! > a.want! ? c : a));
       const upDriver = measured.find((c) => c.outsideUp && c.want! > cur);
       if (b.want! > cur && upDriver) {
-        plan = { p: b.want!, rule: 'rate', why: `${needs(b)}${upDriver !== b ? ` (${upDriver.key} is over its band)` : ''}`, limits: limitsOf([b]) };
+        plan = { p: b.want!, rule: 'rate', why: `${needs(b)}${upDriver !== b ? ` (${upDriver.key} is over its band)` : ''}`, limits: limitsOf([b]), level: Math.max(...measured.map((c) => c.levelWant!)) };
+      } else if (b.want! < cur && idle.length > 0 && !b.outsideDown) {
+        // every vertex wants less than now, and a source over its band cannot use the subtasks above its partitions
+        plan = { p: b.want!, rule: 'rate', why: `${idle.map(idleWhy).join('; ')}; the tightest vertex, ${needs(b)}`, limits: ['source-partitions'], repair: ['job'] };
       } else if (b.want! < cur && b.outsideDown) {
         plan = { p: b.want!, rule: 'rate', why: `the tightest vertex, ${needs(b)}`, limits: limitsOf([b]) };
       } else if (b.want! === cur) {
@@ -62,8 +78,9 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
         const falls = Math.min(...sources.map((c) => c.trend!.falls ?? 0));
         plan = { p: cur, rule: 'rate', why: `${within}, but the demand fell at the last ${falls} decisions and the tightest vertex, ${needs(b)}`, limits: [], receding: b.want! };
       } else {
-        plan = { p: cur, rule: 'rate', why: within, limits: [] };
+        plan = { p: cur, rule: 'rate', why: b.want! < cur ? `${within} (the tightest vertex, ${needs(b)})` : within, limits: [] };
       }
+      if (plan.p === cur) plan.inBand = { p: Math.min(cur, b.want!) };
     }
     plan.urgent = backlog;
   } else {

@@ -107,6 +107,7 @@ export const PolicyStateSchema = strict({
     lowest: int(1, 32768).optional().describe('Lowest parallelism wanted since then'),
     lowestPerVertex: z.record(z.string(), int(1, 32768)).optional(),
     rebounded: z.boolean().optional().describe('The wanted value rose again by at least policy.minChangeFraction over its lowest'),
+    inBand: z.boolean().optional().describe('A reading inside the band was kept in the window (so the window is no steady decline)'),
   }).optional(),
   pendingCapacityIn: strict({ since: epochMs('When surplus TaskManagers were first seen'), taskManagers: int(0, 10_000) }).optional(),
   lastScaleUp: strict({
@@ -116,6 +117,14 @@ export const PolicyStateSchema = strict({
     rateBefore: num(0, Number.MAX_VALUE),
     expectedRate: num(0, Number.MAX_VALUE),
   }).optional(),
+  catchUpGiveBack: strict({
+    at: epochMs('When the scale-up that carried catch-up capacity was decided'),
+    toParallelism: int(1, 32768).describe('The parallelism that scale-up went to'),
+    level: int(1, 32768).describe('The parallelism its level needed without the catch-up rate'),
+    perVertex: z.record(z.string(), int(1, 32768)).optional().describe('The same per vertex (adaptive mode)'),
+  })
+    .optional()
+    .describe('A scale-up sized with catch-up capacity, given back once the backlog is worked off'),
   trend: z
     .record(
       z.string(),

@@ -1,6 +1,7 @@
 /**
- * Stage 3, stability: rules 8 (cooldown, in-progress, min change, scale-down delay, backlog freeze) and 9
- * (ineffective scale-up), then capacity: turns the plan the rules want into the action taken.
+ * Stage 3, stability: rules 8 (cooldown, in-progress, min change, scale-down delay, backlog freeze, the catch-up
+ * give-back, the idle-source repair) and 9 (ineffective scale-up), then capacity: turns the plan the rules want into
+ * the action taken.
  */
 import { taskManagersFor } from '../config';
 import { fmt } from './math';
@@ -12,9 +13,10 @@ import type { Action, Decision, Limit } from './types';
 export const EFFECTIVENESS_THRESHOLD = 0.1;
 
 /** Rule 8 and 9 (stability, effectiveness), then capacity: turns the wanted plan into an action. */
-export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
+export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
   const { snap, job } = x;
   const { cur, curTMs, s } = f;
+  let plan = proposed;
   const reactive = job.mode === 'reactive';
   const tmsFor = (p: number) => taskManagersFor({ ...job, slotsPerTaskManager: s }, Math.max(p, f.pinnedSlots));
   const limits = new Set<Limit>(plan.limits);
@@ -27,7 +29,6 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     x.step(`reactive mode: ${wanted} subtasks need ${tms} TaskManagers × ${s} slots${tms === curTMs ? ', which the cluster has' : `; the job will run at ${eff}`}`);
     wanted = tms === curTMs ? cur : eff;
   }
-  x.fig('wantedParallelism', wanted);
   const dirOf = (p: number, pv?: Record<string, number>): 'up' | 'down' | undefined => {
     if (pv) {
       const ups = Object.entries(pv).some(([id, q]) => q > (f.curPer[id] ?? q));
@@ -36,12 +37,25 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     }
     return p > cur ? 'up' : p < cur ? 'down' : undefined;
   };
+  // the catch-up give-back: a scale-up's surplus for a backlog now worked off goes, whatever the band says
+  const back = giveBack(x, plan, f, dirOf(wanted, per));
+  if (back) {
+    plan = { ...plan, p: back.p, perVertex: back.per, rule: 'rate', why: back.why, limits: [] };
+    [wanted, per] = [back.p, back.per];
+  }
+  x.fig('wantedParallelism', wanted);
   const direction = dirOf(wanted, per);
+  const repair = plan.repair !== undefined && !f.boundsRepair;
   if (per && direction === 'up') {
-    // scale-ups are immediate; the scale-downs of other vertices wait for the delay
-    per = Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.max(q, f.curPer[id] ?? q)]));
+    // scale-ups are immediate; the scale-downs of other vertices wait for the delay (an idle-source repair does not:
+    // the subtasks it removes read nothing)
+    const repaired = new Set(plan.repair ?? []);
+    per = Object.fromEntries(Object.entries(per).map(([id, q]) => [id, repaired.has(id) ? q : Math.max(q, f.curPer[id] ?? q)]));
     wanted = Math.max(...Object.values(per));
   }
+  // like a bounds repair, these wait for no scale-down delay: the give-back because the load did not fall, the repair
+  // because no capacity is lost
+  const undelayed = f.boundsRepair || back !== undefined || (repair && direction === 'down');
   const base = {
     policy: 'flink-elastic',
     currentParallelism: cur,
@@ -70,6 +84,16 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
         ['scale-down-delay'],
       );
     }
+    const ib = plan.inBand;
+    if (x.prev.pendingScaleDown && ib && !f.backlog && job.scaleDownDelaySeconds > 0 && wantsDown(f, job.policy.minChangeFraction, ib.p, ib.perVertex)) {
+      // a reading inside the band, while a scale-down delay runs, is one more recommendation in its window (kept at
+      // its highest): it does not restart the delay, so a load hovering at the band's edge is scaled down in the end
+      const d = delayClock(x, tmsFor, ib.p, ib.perVertex, true);
+      return none(
+        `no change at ${cur}: ${plan.why}; the scale-down delay runs on (a scale-down wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s, highest wanted ${d.highest}, ${ib.p} now): a reading inside the band does not restart it`,
+      );
+    }
+    if (x.prev.pendingScaleDown) x.step(`scale-down delay stopped: ${f.backlog ? 'a backlog is being worked off' : 'the load needs the current parallelism again'}`);
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${plan.why}`);
   }
@@ -87,7 +111,7 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     : Math.abs(wanted - cur) / Math.max(1, cur);
   x.fig('changeFraction', rel);
   x.fig('minChangeFraction', job.policy.minChangeFraction);
-  if (!f.boundsRepair && rel < job.policy.minChangeFraction && !(direction === 'up' && plan.urgent)) {
+  if (!undelayed && rel < job.policy.minChangeFraction && !(direction === 'up' && plan.urgent)) {
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${change} is a ${pct(rel)} change, below the ${pct(job.policy.minChangeFraction)} minimum (${plan.why})`, ['min-change']);
   }
@@ -121,17 +145,25 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     if (rate !== undefined) {
       x.next.lastScaleUp = { at: snap.now, fromParallelism: cur, toParallelism: wanted, rateBefore: rate, expectedRate: (rate * wanted) / Math.max(1, cur) };
     }
+    // sized with catch-up capacity for a backlog: record what the level needs, to give the rest back once it is worked off
+    if (!reactive && plan.level !== undefined && plan.level < wanted) {
+      const level = Math.max(plan.level, cur);
+      const levelPer = per && plan.levelPer ? Object.fromEntries(Object.entries(per).map(([id, q]) => [id, Math.min(q, Math.max(plan.levelPer![id] ?? q, f.curPer[id] ?? 1))])) : undefined;
+      x.next.catchUpGiveBack = { at: snap.now, toParallelism: wanted, level, ...(levelPer ? { perVertex: levelPer } : {}) };
+      if (level < wanted) x.step(`catch-up: the level alone needs ${level} of the ${wanted}; the rest is given back once the backlog is worked off`);
+      else delete x.next.catchUpGiveBack;
+    } else delete x.next.catchUpGiveBack;
     return act(x, f, { ...base, direction, targetParallelism: wanted, perVertex: per, reason: `${change}: ${plan.why}`, limitedBy: [...limits] }, tmsFor);
   }
 
   // direction down
-  if (f.backlog && !f.boundsRepair) {
+  if (f.backlog && !f.boundsRepair && !repair) {
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${change} wanted, but a backlog is being worked off (scale-down frozen)`, ['backlog-freeze']);
   }
   let target = wanted;
   let targetPer = per;
-  if (!f.boundsRepair && job.scaleDownDelaySeconds > 0) {
+  if (!undelayed && job.scaleDownDelaySeconds > 0) {
     // the clock runs on while one sample of a sharp change waits for its confirmation
     const d = delayClock(x, tmsFor, wanted, per);
     if (x.unconfirmed.length > 0) {
@@ -140,13 +172,18 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
     if (d.waited < job.scaleDownDelaySeconds) {
       return none(`no change at ${cur}: ${change} wanted for ${fmt(d.waited)} s of the ${job.scaleDownDelaySeconds} s scale-down delay (highest wanted so far ${d.highest}; ${plan.why})`, ['scale-down-delay']);
     }
-    if (d.rebounded) {
-      // the load came back within the delay: keep what it needed at its highest
+    if (d.rebounded || d.inBand) {
+      // the load came back within the delay (or sat inside the band in it, so the fall now may be a dip): keep what
+      // it needed at its highest
       target = d.highest;
       targetPer = d.highestPer;
       if (target !== wanted) {
         limits.add('scale-down-delay');
-        x.step(`scale-down delay over: the wanted parallelism fell to ${d.lowest} and rose again within the last ${fmt(d.waited)} s, so going to ${target}, the highest value wanted in it`);
+        x.step(
+          d.rebounded
+            ? `scale-down delay over: the wanted parallelism fell to ${d.lowest} and rose again within the last ${fmt(d.waited)} s, so going to ${target}, the highest value wanted in it`
+            : `scale-down delay over: the load was inside the band for part of the last ${fmt(d.waited)} s (not a steady decline), so going to ${target}, the highest value wanted in it`,
+        );
       }
     } else if (d.highest !== wanted) {
       // a steady decline has no dip to guard against: the highest value is the oldest, most stale one
@@ -154,12 +191,13 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
         `scale-down delay over: the wanted parallelism only fell in the last ${fmt(d.waited)} s (from ${d.highest} to ${wanted}, never rising ${pct(job.policy.minChangeFraction)} or more over its lowest), so going to ${wanted}, the value wanted now`,
       );
     }
-  } else if (x.unconfirmed.length > 0 && !f.boundsRepair) {
+  } else if (x.unconfirmed.length > 0 && !f.boundsRepair && !repair) {
     return none(`${change} wanted, but the load just changed sharply (${x.unconfirmed.join(', ')}); waiting one more sample to size the change once`, ['smoothing']);
   }
   if (cooling) return none(`${change} wanted, but the last rescale was ${fmt((snap.now - lastRescaleAt!) / 1000)} s ago (cooldown ${job.cooldownSeconds} s)`, ['cooldown']);
   delete x.next.pendingScaleDown;
   delete x.next.lastScaleUp;
+  delete x.next.catchUpGiveBack;
   return act(
     x,
     f,
@@ -175,19 +213,71 @@ export function finish(x: Ctx, plan: Plan, f: Finish): Decision {
   );
 }
 
+/** Whether a recommendation (job-level, or per vertex) is a scale-down worth the minimum change. */
+function wantsDown(f: Finish, minChange: number, p: number, per?: Record<string, number>): boolean {
+  const down = (q: number, now: number) => q < now && (now - q) / Math.max(1, now) >= minChange;
+  return per ? Object.entries(per).some(([id, q]) => down(q, f.curPer[id] ?? q)) : down(p, f.cur);
+}
+
+/**
+ * Rule 8, the catch-up give-back. A scale-up sized with catch-up capacity for a backlog recorded what its level
+ * needed without it. Once the backlog is worked off (no backlog over the SLO, and the lag left changes no vertex's
+ * wanted parallelism), the surplus is given back at once: down to the larger of that level and what the rules want
+ * now, never below either (a further fall of the load is a scale-down like any other, after the delay). Once: the
+ * record goes when it is given back, when the change would be under the minimum, or when anything else moved the
+ * parallelism. Savepoint and adaptive modes (reactive mode sizes TaskManagers, not a level).
+ */
+function giveBack(x: Ctx, plan: Plan, f: Finish, direction: 'up' | 'down' | undefined): { p: number; per?: Record<string, number>; why: string } | undefined {
+  const g = x.prev.catchUpGiveBack;
+  if (!g) return undefined;
+  const drop = (why?: string) => {
+    if (why) x.step(`catch-up give-back: ${why}`);
+    delete x.next.catchUpGiveBack;
+    return undefined;
+  };
+  if (x.job.mode === 'reactive' || f.boundsRepair) return drop();
+  // the scale-up itself may still be under way (the job runs at the old parallelism until it is done)
+  if (x.snap.history.decisions.some((d) => d.outcome === 'in-progress')) return undefined;
+  if (g.toParallelism !== f.cur) return drop(`the parallelism is ${f.cur}, not the ${g.toParallelism} of the scale-up that carried it: nothing to give back`);
+  // a new scale-up records its own level; without rates (or during a backlog) it waits
+  if (direction === 'up' || plan.rule !== 'rate' || f.backlog || f.measured.length === 0) return undefined;
+  const draining = f.measured.filter((c) => c.levelWant !== undefined && c.levelWant < c.want!);
+  if (draining.length > 0) {
+    x.step(`catch-up give-back: waiting, the lag left still needs ${draining.map((c) => `${c.key} at ${c.want} (${c.levelWant} without it)`).join(', ')}`);
+    return undefined;
+  }
+  const tight = f.measured.reduce((a, c) => (c.want! > a.want! ? c : a));
+  const needs = `${tight.key} needs ${fmt(tight.r!)} subtasks for ${fmt(tight.need!)} rec/s at ${fmt(tight.cap!)} rec/s each`;
+  let p: number;
+  let per: Record<string, number> | undefined;
+  if (x.job.mode === 'adaptive') {
+    per = { ...f.curPer };
+    for (const c of f.measured) per[c.v.id] = Math.min(f.curPer[c.v.id] ?? c.v.parallelism, Math.max(c.want!, g.perVertex?.[c.v.id] ?? g.level));
+    p = Math.max(...Object.values(per));
+    if (!wantsDown(f, x.job.policy.minChangeFraction, p, per)) return drop(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${needs})`);
+  } else {
+    p = Math.min(f.cur, Math.max(tight.want!, g.level));
+    if (!wantsDown(f, x.job.policy.minChangeFraction, p)) return drop(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${f.cur} → ${p}; ${needs})`);
+  }
+  x.step(`catch-up give-back: the scale-up to ${g.toParallelism} carried catch-up capacity for a backlog that is now worked off; the level needs ${g.level} then, ${tight.want} now → ${p}`);
+  return { p, ...(per ? { per } : {}), why: `the backlog the scale-up to ${g.toParallelism} was sized for is worked off, its catch-up capacity is given back (${needs})` };
+}
+
 interface DelayClock {
   waited: number;
   highest: number;
   highestPer?: Record<string, number>;
   lowest: number;
   rebounded: boolean;
+  inBand: boolean;
 }
 
 /**
  * Rule 8, the scale-down delay's clock: since when a scale-down has been wanted, the highest and lowest values
- * wanted since, and whether the wanted value rebounded (rose by at least the minimum change over its lowest).
+ * wanted since, whether the wanted value rebounded (rose by at least the minimum change over its lowest), and whether
+ * a reading inside the band (not a receding one) was kept in the window: then it was no steady decline either.
  */
-function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?: Record<string, number>): DelayClock {
+function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?: Record<string, number>, inBandReading = false): DelayClock {
   const { snap, job } = x;
   const pend = x.prev.pendingScaleDown;
   const since = pend?.since ?? snap.now;
@@ -199,6 +289,7 @@ function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?:
   const rebounded =
     pend?.rebounded === true ||
     (pend !== undefined && (rose(wanted, pend.lowest ?? pend.parallelism) || Object.entries(per ?? {}).some(([id, q]) => rose(q, pend.lowestPerVertex?.[id] ?? q))));
+  const inBand = pend?.inBand === true || inBandReading;
   x.next.pendingScaleDown = {
     since,
     parallelism: highest,
@@ -207,12 +298,13 @@ function delayClock(x: Ctx, tmsFor: (p: number) => number, wanted: number, per?:
     lowest,
     ...(lowestPer ? { lowestPerVertex: lowestPer } : {}),
     ...(rebounded ? { rebounded } : {}),
+    ...(inBand ? { inBand } : {}),
   };
   const waited = (snap.now - since) / 1000;
   x.fig('scaleDownWantedForSeconds', waited);
   x.fig('scaleDownHighestWanted', highest);
   x.fig('scaleDownLowestWanted', lowest);
-  return { waited, highest, ...(highestPer ? { highestPer } : {}), lowest, rebounded };
+  return { waited, highest, ...(highestPer ? { highestPer } : {}), lowest, rebounded, inBand };
 }
 
 type Partial = Omit<Decision, 'action' | 'figures' | 'steps' | 'missing' | 'targetTaskManagers' | 'direction'> & { direction: 'up' | 'down' };
