@@ -354,7 +354,12 @@ export async function runFlinkElastic(sc: RealScenario, log: (l: string) => void
     const wall = (Date.now() - t0) / 1000;
     const v = await verdictOf(job);
     const f = figures(sc, 'flink-elastic (adaptive)', { alarmPeriodSeconds: FE_PERIOD_S, collectEverySeconds: FE_PERIOD_S, reevaluateEverySeconds: FE_PERIOD_S, ...FLINK_ELASTIC_SETTINGS, taskManagers: `1..${MAX_TMS}` }, samples, wall, v);
-    return { ...f, executions: r.executions.map((e) => ({ atS: Math.round((e.start - t0) / 1000), status: e.status, parallelism: e.input.parallelism })) } as RunFigures;
+    return {
+      ...f,
+      executions: r.executions.map((e) => ({ atS: Math.round((e.start - t0) / 1000), status: e.status, parallelism: e.input.parallelism, perVertex: (e.input as { perVertex?: Record<string, number> }).perVertex, outcome: e.outcome })),
+      // every decision that was not "nothing to do", with its explanation
+      decisions: r.decisions.filter((d) => d.result.outcome !== 'no-change').map((d) => ({ atS: Math.round((d.at - t0) / 1000), trigger: d.trigger, outcome: d.result.outcome, reason: (d.result as { reason?: string }).reason })),
+    } as RunFigures;
   } finally {
     await job.stop();
   }
