@@ -22,6 +22,7 @@ import type * as eks from 'aws-cdk-lib/aws-eks';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -33,6 +34,7 @@ import { ElasticFunction, importVpcPlacement, type VpcPlacement } from './constr
 import { grantCapacityTargets, grantFlinkSecrets, grantStateTable } from './constructs/job-access';
 import { JobAlarms } from './constructs/job-alarms';
 import { JobDashboard } from './constructs/job-dashboard';
+import { grantPublish } from './constructs/nag';
 import { chunkByLength } from './constructs/patterns';
 import { RescaleWorkflow } from './constructs/rescale-workflow';
 import { hookedGroups, TerminationDrain } from './constructs/termination-drain';
@@ -153,7 +155,20 @@ export class FlinkElastic extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
 
-    this.topic = props.topic ?? new sns.Topic(this, 'Notifications', { displayName: 'flink-elastic', enforceSSL: true });
+    // Notifications carry job names, parallelism and savepoint paths: encrypted at rest with a key of this stack's
+    // (rotated yearly). Every publisher is a Lambda role, which grantPublish also lets use the key.
+    this.topic =
+      props.topic ??
+      new sns.Topic(this, 'Notifications', {
+        displayName: 'flink-elastic',
+        enforceSSL: true,
+        masterKey: new kms.Key(this, 'NotificationsKey', {
+          description: 'flink-elastic: encrypts the notification topic',
+          enableKeyRotation: true,
+          removalPolicy: RemovalPolicy.DESTROY,
+          pendingWindow: Duration.days(30),
+        }),
+      });
     const emails = new Set([config.deployment.notificationEmail, ...config.jobs.map((j) => j.notificationEmail)].filter((e): e is string => !!e));
     for (const email of emails) this.topic.addSubscription(new subs.EmailSubscription(email));
 
@@ -193,7 +208,7 @@ export class FlinkElastic extends Construct {
       environment: common,
     });
     grantStateTable(this.table, this.scaler);
-    this.topic.grantPublish(this.scaler);
+    grantPublish(this.topic, this.scaler);
     grantFlinkSecrets(this.scaler, stack, config);
     grantCapacityTargets(this.scaler, stack, config);
     this.scaler.allowOnAnyResource('ReadScalingMetrics', ['cloudwatch:GetMetricData'], 'cloudwatch:GetMetricData supports no resource-level permissions; read-only');

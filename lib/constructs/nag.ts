@@ -4,6 +4,7 @@
  */
 import { Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 
 export function acknowledge(scope: IConstruct, id: string, reason: string): void {
@@ -23,4 +24,16 @@ function principalScope(grantee: iam.IGrantable): IConstruct | undefined {
 export function acknowledgeWildcard(grantee: iam.IGrantable, resource: string, reason: string): void {
   const scope = principalScope(grantee);
   if (scope) acknowledge(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+}
+
+/**
+ * `topic.grantPublish(grantee)`; when the topic is KMS-encrypted, CDK also grants `kms:Decrypt` and
+ * `kms:GenerateDataKey*` on its key (what SNS requires of a publisher), acknowledged here for that one key.
+ */
+export function grantPublish(topic: sns.ITopic, grantee: iam.IGrantable): void {
+  topic.grantPublish(grantee);
+  const scope = principalScope(grantee);
+  if (topic.masterKey && scope) {
+    acknowledge(scope, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'SNS requires kms:GenerateDataKey* and kms:Decrypt of a publisher to an encrypted topic; granted on the topic\'s key only');
+  }
 }

@@ -33,7 +33,7 @@ import { Construct } from 'constructs';
 import type { Config } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
 import { grantCapacityTargets, grantFlinkSecrets, grantJarObjects, grantStateTable } from './job-access';
-import { acknowledge } from './nag';
+import { acknowledge, grantPublish } from './nag';
 import {
   EXECUTION_TIMEOUT_SECONDS,
   STEP_TIMEOUT_SECONDS,
@@ -130,7 +130,7 @@ export class RescaleWorkflow extends Construct {
       environment: { STATE_TABLE_NAME: props.table.tableName, NOTIFICATION_TOPIC_ARN: props.topic.topicArn, STATE_MACHINE_ARN: stateMachineArn },
     });
     grantStateTable(props.table, this.stepFunction);
-    props.topic.grantPublish(this.stepFunction);
+    grantPublish(props.topic, this.stepFunction);
     grantFlinkSecrets(this.stepFunction, stack, props.config);
     grantCapacityTargets(this.stepFunction, stack, props.config);
     grantJarObjects(this.stepFunction, stack, props.config);
@@ -320,7 +320,9 @@ export class RescaleWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(validate),
       timeout: Duration.seconds(EXECUTION_TIMEOUT_SECONDS),
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every state transition is logged, but without its input and output (which hold the plan: endpoints, savepoint
+      // paths); they stay in the execution history, which IAM guards and the CLI reads.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.watchdogRule = this.addWatchdog(props.topic, stateMachineName);
     this.acknowledgeNagFindings();
@@ -335,6 +337,7 @@ export class RescaleWorkflow extends Construct {
    */
   private addWatchdog(topic: sns.ITopic, stateMachineName: string): events.Rule {
     this.watchdogFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SnsDestination(topic) });
+    grantPublish(topic, this.watchdogFunction);
     return new events.Rule(this, 'WatchdogRule', {
       description: `flink-elastic: ${stateMachineName} executions ending ABORTED / TIMED_OUT / FAILED -> watchdog (recover the job, release the lock, notify)`,
       eventPattern: {

@@ -32,7 +32,7 @@ import { Construct } from 'constructs';
 import type { Config, JobConfig } from '../../functions/core/config';
 import { ElasticFunction, type VpcPlacement } from './elastic-function';
 import { asgArn, DESCRIBE_ACTIONS, grantFlinkSecrets } from './job-access';
-import { acknowledge, acknowledgeWildcard } from './nag';
+import { acknowledge, acknowledgeWildcard, grantPublish } from './nag';
 import { chunkByLength } from './patterns';
 
 /** EC2 Auto Scaling limits for a lifecycle hook's HeartbeatTimeout (seconds). */
@@ -185,7 +185,7 @@ export class TerminationDrain extends Construct {
       [...DESCRIBE_ACTIONS],
       `${DESCRIBE_ACTIONS.join(', ')} support no resource-level permissions (Service Authorization Reference); they only read, to map the instance to its TaskManager`,
     );
-    topic.grantPublish(fn);
+    grantPublish(topic, fn);
     grantFlinkSecrets(fn, stack, { ...config, jobs: asgJobs });
 
     // --- the drain loop ---
@@ -236,7 +236,8 @@ export class TerminationDrain extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(check),
       timeout: Duration.seconds(maxDrain + EXECUTION_MARGIN_SECONDS),
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every state transition is logged, without its input and output (instance ids, endpoints).
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
 
     // --- the rules ---

@@ -134,6 +134,8 @@ def policy_documents(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
                 out.append((f"{lid}/Policies/{i}", "identity", pol["PolicyDocument"]))
         elif t in ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::Events::EventBusPolicy"):
             out.append((f"{lid}/PolicyDocument", "resource", p["PolicyDocument"]))
+        elif t == "AWS::KMS::Key":
+            out.append((f"{lid}/KeyPolicy", "resource", p["KeyPolicy"]))
         elif "PolicyDocument" in p or "KeyPolicy" in p:
             raise SystemExit(f"{lid} ({t}) holds a policy document this check does not know yet: add its type here")
     return out

@@ -40,6 +40,7 @@ ARN = {
     "AWS::StepFunctions::StateMachine": "arn:aws:states:{r}:{a}:stateMachine:{n}",
     "AWS::Events::Rule": "arn:aws:events:{r}:{a}:rule/{n}",
     "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",
+    "AWS::KMS::Key": "arn:aws:kms:{r}:{a}:key/{n}",
 }
 
 

@@ -86,7 +86,7 @@ test('one dispatching Lambda; the payload carries the step, the whole state and 
 test('logging at ALL with execution data, tracing on', () => {
   template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
     TracingConfiguration: { Enabled: true },
-    LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+    LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
   });
 });
 

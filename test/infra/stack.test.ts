@@ -364,6 +364,23 @@ describe('state, notifications, dashboards, schedules', () => {
     expect(subs).toEqual(['flink-oncall@example.com', 'orders-team@example.com']);
   });
 
+  test('topic: encrypted at rest with a rotated key of the stack, which every publisher may use and nothing else', () => {
+    const keys = b.template.findResources('AWS::KMS::Key');
+    expect(Object.keys(keys)).toHaveLength(1);
+    const [keyId, key] = Object.entries(keys)[0] as [string, any];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const topics = Object.values(b.template.findResources('AWS::SNS::Topic')) as any[];
+    expect(topics.map((t) => t.Properties.KmsMasterKeyId)).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    // the workflow's step function and its watchdog share a role
+    const publishers = ['ScalerServiceRole', 'RescaleWorkflowStepFunctionServiceRole', 'TerminationDrainFunctionServiceRole'];
+    for (const role of publishers) {
+      const stmts = statementsOf(b.template, role);
+      expect({ role, publishes: stmts.some((s) => s.Action.includes('sns:Publish')) }).toEqual({ role, publishes: true });
+      const useKey = stmts.find((s) => JSON.stringify(s.Resource) === JSON.stringify([`{${keyId}.Arn}`]));
+      expect({ role, actions: [useKey?.Action ?? []].flat().sort() }).toEqual({ role, actions: ['kms:Decrypt', 'kms:GenerateDataKey*'] });
+    }
+  });
+
   test('one dashboard per job with input rate, lag with thresholds, parallelism, TMs, CPU, decisions, rescale durations', () => {
     const dashboards = Object.values(b.template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     expect(dashboards.map((d) => d.Properties.DashboardName).sort()).toEqual(

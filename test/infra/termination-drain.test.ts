@@ -148,7 +148,7 @@ describe('drain state machine', () => {
     expect(asl.States.NotifyFailure).toMatchObject({ Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Next: 'Failed' });
     expect(asl.States.Failed).toMatchObject({ Type: 'Fail', Error: 'DrainCheckFailed' });
     // Standard (drains outlast Express's 5 minutes), bounded, logged and traced
-    expect(sm.props).toMatchObject({ StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true } });
+    expect(sm.props).toMatchObject({ StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false } });
     expect(asl.TimeoutSeconds).toBe(300 + 900);
     const [long] = aslFromTemplate(variant.template).filter((a) => a.StartAt === 'Check');
     expect(long.TimeoutSeconds).toBe(7200 + 900);
