@@ -81,6 +81,17 @@ export class MotoServer {
     return (await res.json()) as Record<string, Record<string, Array<Record<string, unknown>>>>;
   }
 
+  /**
+   * What SNS delivered to `topicArn`, oldest first, read from moto's model (sent_notifications: the real API has no
+   * way to read a published message back without a subscriber).
+   */
+  async published(topicArn: string): Promise<Array<{ subject: string | null; message: string }>> {
+    const topics = (await this.modelData()).sns?.Topic ?? [];
+    const topic = topics.find((t) => t.arn === topicArn);
+    if (!topic) throw new Error(`moto has no SNS topic ${topicArn}`);
+    return (topic.sent_notifications as Array<[string, string, string | null]>).map(([, message, subject]) => ({ subject, message }));
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
