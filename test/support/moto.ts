@@ -85,11 +85,16 @@ export class MotoServer {
    * What SNS delivered to `topicArn`, oldest first, read from moto's model (sent_notifications: the real API has no
    * way to read a published message back without a subscriber).
    */
-  async published(topicArn: string): Promise<Array<{ subject: string | null; message: string }>> {
+  async published(topicArn: string): Promise<Array<{ subject: string | null; message: string; attributes: Record<string, string> }>> {
     const topics = (await this.modelData()).sns?.Topic ?? [];
     const topic = topics.find((t) => t.arn === topicArn);
     if (!topic) throw new Error(`moto has no SNS topic ${topicArn}`);
-    return (topic.sent_notifications as Array<[string, string, string | null]>).map(([, message, subject]) => ({ subject, message }));
+    // moto 5.2.6 keeps (id, message, subject, {name: {Type, Value}}, group id); this internal format may change with moto
+    return (topic.sent_notifications as Array<[string, string, string | null, Record<string, { Value: string }> | null]>).map(([, message, subject, attrs]) => ({
+      subject,
+      message,
+      attributes: Object.fromEntries(Object.entries(attrs ?? {}).map(([k, v]) => [k, v.Value])),
+    }));
   }
 
   async stop(): Promise<void> {
