@@ -8,6 +8,8 @@ module.exports = {
   // examples/cdk-app imports the construct library by its package name, as another team's app would
   moduleNameMapper: { '^flink-elastic$': '<rootDir>/lib/index.ts' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // installs the pinned moto (scripts/moto-server.sh) once before any test file; fails the run clearly without it
+  globalSetup: '<rootDir>/test/global-setup.ts',
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   // @kubernetes/client-node 1.x and its OIDC dependencies ship ES modules only; swc compiles them to CommonJS for jest
   // (Node 20's jest runtime cannot require(esm)). Everything else in node_modules stays untransformed.

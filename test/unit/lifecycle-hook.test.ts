@@ -1,3 +1,9 @@
+/**
+ * The lifecycle-hook handler (drain a TaskManager before its instance terminates) against the Flink emulator.
+ * Auto Scaling stays on aws-sdk-client-mock here, not moto (test/README.md): moto 5.2.6 does not implement
+ * CompleteLifecycleAction or RecordLifecycleActionHeartbeat (it answers them with an HTML 404 page), and it never
+ * puts an instance in Terminating:Wait (it terminates at once, hooks or not), so the group answers are given too.
+ */
 import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,

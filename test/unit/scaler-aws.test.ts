@@ -1,15 +1,18 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { executionArnOf, sfnStarter, snsNotifier } from '../../functions/scaler/aws';
 import { executionName, triggerId } from '../../functions/scaler/scaler';
+import { useMoto } from '../support/moto';
 
+// StartExecution stays on aws-sdk-client-mock: the workflow itself runs on aws-local-stepfunctions (test/workflow), and
+// the starter's contract (ExecutionAlreadyExists is success, throttling propagates) needs faults a local service
+// does not produce on demand. SNS Publish runs against moto (test/README.md).
 const sfn = mockClient(SFNClient);
-const sns = mockClient(SNSClient);
+const moto = useMoto();
 beforeEach(() => {
   sfn.reset();
-  sns.reset();
 });
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:FlinkElasticRescale';
 const input = { job: 'orders-enrichment', parallelism: 8, reason: 'lag', startedBy: 'scaler: t' };
@@ -30,13 +33,19 @@ test('other StartExecution errors propagate', async () => {
   await expect(sfnStarter(new SFNClient({}), SM)('n1', input)).rejects.toThrow('Rate exceeded');
 });
 
-test('SNS subject is ASCII and at most 99 characters', async () => {
-  sns.on(PublishCommand).resolves({ MessageId: 'm' });
-  await snsNotifier(new SNSClient({}), 'arn:aws:sns:us-east-1:123456789012:t')(`orders: rescale 4 → 8 ${'x'.repeat(200)}`, 'body ✓');
-  const call = sns.commandCalls(PublishCommand)[0].args[0].input;
-  expect(call.Subject).toMatch(/^orders: rescale 4 -> 8 x+$/);
-  expect(call.Subject!.length).toBe(99);
-  expect(call.Message).toBe('body ✓');
+test('SNS: the message arrives on the topic with an ASCII subject of at most 99 characters (moto)', async () => {
+  const sns = new SNSClient(moto.config);
+  const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'flink-elastic' }));
+  await snsNotifier(sns, TopicArn!)(`orders: rescale 4 → 8 ${'x'.repeat(200)}`, 'body ✓');
+  const sent = await moto.server.published(TopicArn!);
+  expect(sent).toHaveLength(1);
+  expect(sent[0].subject).toMatch(/^orders: rescale 4 -> 8 x+$/);
+  expect(sent[0].subject!.length).toBe(99);
+  expect(sent[0].message).toBe('body ✓');
+});
+
+test('SNS: publishing to a topic that does not exist is an error, not a silent success (moto)', async () => {
+  await expect(snsNotifier(new SNSClient(moto.config), 'arn:aws:sns:us-east-1:123456789012:missing')('s', 'm')).rejects.toThrow(/not exist|NotFound/i);
 });
 
 describe('execution names', () => {

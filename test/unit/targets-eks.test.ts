@@ -1,6 +1,8 @@
 /**
  * EKS Deployment target and EKS credentials against a loopback fake Kubernetes API server (HTTPS, test CA), reached the
- * production way: eks:DescribeCluster (mocked) gives the endpoint and CA, a presigned STS token is the bearer.
+ * production way: eks:DescribeCluster gives the endpoint and CA, a presigned STS token is the bearer. DescribeCluster
+ * is mocked here (aws-sdk-client-mock) because it must name the fake server's loopback URL and test CA, and moto
+ * invents its clusters' endpoint and CA; DescribeCluster itself runs against moto in eks-describe-cluster-moto.test.ts.
  */
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -118,12 +120,6 @@ describe('EKS token', () => {
     expect(err).toMatchObject({ code: 'UNAUTHORIZED', target: `eks-deployment:${NS}/flink-taskmanager` });
     expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(2);
     expect((await t.describe([])).desired).toBe(4); // the same server accepts a fresh token
-  });
-
-  test('a cluster that does not exist is NOT_FOUND naming the cluster', async () => {
-    eks.on(DescribeClusterCommand).rejects(Object.assign(new Error('No cluster found for name: flink-prod.'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } }));
-    const err = await target().describe([]).catch((e) => e);
-    expect(err).toMatchObject({ code: 'NOT_FOUND', operation: `eks:DescribeCluster ${CLUSTER}` });
   });
 });
 

@@ -5,14 +5,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetInstanceProtectionCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { mockClient } from 'aws-sdk-client-mock';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import type { TaskManagerInfo } from '../../functions/adapters/flink/types';
 import { isIdle, mapMembers } from '../../functions/adapters/targets/common';
 import { AsgCapacityTarget } from '../../functions/adapters/targets';
 import { drainStateOf } from '../../functions/adapters/targets/lifecycle-hook';
+import { useMoto } from '../support/moto';
+import { createGroup, groupState } from '../support/moto-asg';
 import { tm } from '../support/task-managers';
+
+const moto = useMoto();
 
 const ID = 'i-000000a1';
 
@@ -81,25 +84,15 @@ describe('capacity targets never take an unknown TaskManager for idle', () => {
     expect(drainStateOf(ID, d, [unknown])).toMatchObject({ state: 'unknown' });
   });
 
-  test('an ASG release named on it terminates nothing; protectBusy protects it like a busy member', async () => {
-    const asg = mockClient(AutoScalingClient);
-    asg.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [{ AutoScalingGroupName: 'g', DesiredCapacity: 2, MinSize: 0, MaxSize: 4, Instances: [
-        { InstanceId: ID, LifecycleState: 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: false, AvailabilityZone: 'a' },
-        { InstanceId: 'i-000000a2', LifecycleState: 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: false, AvailabilityZone: 'a' },
-      ], AvailabilityZones: ['a'], DefaultCooldown: 300, HealthCheckType: 'EC2', CreatedTime: new Date(0) } as any],
-    });
-    asg.on(SetInstanceProtectionCommand).resolves({});
-    asg.on(TerminateInstanceInAutoScalingGroupCommand).resolves({ Activity: {} as any });
-    const target = new AsgCapacityTarget({ autoScalingGroupName: 'g', bounds: { minTaskManagers: 0, maxTaskManagers: 4 }, client: new AutoScalingClient({}) });
-    const tms = [{ ...unknown, host: ID }, tm('i-000000a2', 'i-000000a2', 2, 0)];
-    const r = await target.release([ID], tms);
+  test('an ASG release named on it terminates nothing; protectBusy protects it like a busy member (Auto Scaling on moto)', async () => {
+    const asg = new AutoScalingClient(moto.config);
+    const [a, b] = await createGroup(asg, 'g', { desired: 2 });
+    const target = new AsgCapacityTarget({ autoScalingGroupName: 'g', bounds: { minTaskManagers: 0, maxTaskManagers: 4 }, client: asg });
+    const tms = [{ ...unknown, id: a, host: a }, tm(b, b, 2, 0)];
+    const r = await target.release([a], tms);
     expect(r.released).toEqual([]);
-    expect(r.skipped).toEqual([{ id: ID, code: 'busy', reason: expect.stringMatching(/slot counts are unknown/) }]);
-    expect(asg.commandCalls(TerminateInstanceInAutoScalingGroupCommand)).toHaveLength(0);
+    expect(r.skipped).toEqual([{ id: a, code: 'busy', reason: expect.stringMatching(/slot counts are unknown/) }]);
     await target.protectBusy(tms);
-    const protectedIds = asg.commandCalls(SetInstanceProtectionCommand).filter((c) => c.args[0].input.ProtectedFromScaleIn).flatMap((c) => c.args[0].input.InstanceIds);
-    expect(protectedIds).toContain(ID);
-    asg.restore();
+    expect(await groupState(asg, 'g')).toEqual({ desired: 2, instances: [[a, true], [b, false]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))) });
   });
 });

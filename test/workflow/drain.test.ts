@@ -4,14 +4,15 @@
  * state machine with the real step handlers, against the emulator (which places tasks on TaskManagers in
  * registration order, as the one a drain names is often the busiest).
  */
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { JobConfigInput } from '../../functions/core/config';
 import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness } from '../support/workflow-harness';
+import { useMoto } from '../support/moto';
+import { TOPIC_ARN, WorkflowHarness } from '../support/workflow-harness';
 
-const snsMock = mockClient(SNSClient);
+// SNS on moto (loopback): the notification is read back from the topic it was published to (test/README.md)
+const moto = useMoto();
 let dynamo: LocalDynamo;
 let emu: Emulator | undefined;
 
@@ -19,9 +20,9 @@ beforeAll(async () => {
   dynamo = await startDynalite();
 });
 afterAll(async () => dynamo.stop());
-beforeEach(() => {
-  snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+beforeEach(async () => {
+  const { TopicArn } = await new SNSClient(moto.config).send(new CreateTopicCommand({ Name: TOPIC_ARN.split(':').pop()! }));
+  expect(TopicArn).toBe(TOPIC_ARN);
 });
 afterEach(async () => {
   await emu?.close();
@@ -43,7 +44,7 @@ async function setup(o: { taskManagers: number; parallelism: number; otherJob?: 
     bounds: { minParallelism: 1, maxParallelism: 8, minTaskManagers: 1, maxTaskManagers: 4 },
     drainTimeoutSeconds: o.drainTimeoutSeconds ?? 30,
   } as JobConfigInput;
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target, sns: new SNSClient({}), jobs: [job] });
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target, sns: new SNSClient(moto.config), jobs: [job] });
   emu.model.startJob({ name: 'orders', parallelism: o.parallelism, inputRate: 1000 });
   await h.elapse(40_000);
   const members = (await target.describe(await h.flink.taskManagers())).members;
@@ -67,8 +68,9 @@ test('the named TaskManager is the one released, though the job filled it first'
   expect(target.desiredCount).toBe(1);
   expect(ordersJob(emu).vertices.map((v) => v.parallelism)).toEqual([2, 2, 2]);
   expect(ordersJob(emu).state).toBe('RUNNING');
-  const n = snsMock.commandCalls(PublishCommand)[0].args[0].input;
-  expect(n.Message).toContain(`Released:   ${named.id}`);
+  const sent = await moto.server.published(TOPIC_ARN);
+  expect(sent).toHaveLength(1);
+  expect(sent[0].message).toContain(`Released:   ${named.id}`);
 }, 60_000);
 
 test('the capacity member id works as well as the Flink TaskManager id', async () => {

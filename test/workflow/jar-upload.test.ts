@@ -7,19 +7,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { JarSourceError, LocalOrS3JarSource } from '../../functions/adapters/jar-source';
 import type { JobConfigInput } from '../../functions/core/config';
 import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness } from '../support/workflow-harness';
+import { useMoto } from '../support/moto';
+import { TOPIC_ARN, WorkflowHarness } from '../support/workflow-harness';
 
-const snsMock = mockClient(SNSClient);
-// S3 is mocked (aws-sdk-client-mock): no S3 emulator (moto, MinIO) is available on the build box. The mock answers
-// GetObject only for the exact bucket and key, so a wrong key fails the test as S3 would (NoSuchKey).
-const s3Mock = mockClient(S3Client);
+// S3 and SNS on moto (loopback): the jar is a real object in a real bucket (a wrong key is moto's own NoSuchKey), and
+// notifications are read back from the topic (test/README.md).
+const moto = useMoto();
+const BUCKET = 'example-flink-artifacts';
+const s3 = () => new S3Client({ ...moto.config, forcePathStyle: true });
 let dynamo: LocalDynamo;
 let emu: Emulator | undefined;
 
@@ -27,11 +28,10 @@ beforeAll(async () => {
   dynamo = await startDynalite();
 });
 afterAll(async () => dynamo.stop());
-beforeEach(() => {
-  snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
-  s3Mock.reset();
-  s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
+beforeEach(async () => {
+  const { TopicArn } = await new SNSClient(moto.config).send(new CreateTopicCommand({ Name: TOPIC_ARN.split(':').pop()! }));
+  expect(TopicArn).toBe(TOPIC_ARN);
+  await s3().send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 afterEach(async () => {
   await emu?.close();
@@ -54,8 +54,8 @@ async function setup(jarPath: string) {
     slotsPerTaskManager: 2,
     bounds: { minParallelism: 1, maxParallelism: 8, minTaskManagers: 1, maxTaskManagers: 4 },
   } as JobConfigInput;
-  const jars = new LocalOrS3JarSource(new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target, sns: new SNSClient({}), jobs: [job], jars });
+  const jars = new LocalOrS3JarSource(s3());
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target, sns: new SNSClient(moto.config), jobs: [job], jars });
   const running = emu.model.startJob({ name: 'orders', parallelism: 2, program: PROGRAM, inputRate: 1000 });
   await h.elapse(40_000);
   // The session cluster restarts: its web upload directory is gone, the job keeps running (HA restores it).
@@ -92,17 +92,18 @@ test('a local jarPath is uploaded when GET /jars shows no jar of that name, and 
   expect(now.vertices.map((v) => v.parallelism)).toEqual([4, 4, 4]);
 }, 60_000);
 
-test('an s3:// jarPath is read with GetObject on exactly that object and uploaded', async () => {
-  s3Mock.on(GetObjectCommand, { Bucket: 'example-flink-artifacts', Key: 'jobs/orders-1.4.0.jar' }).resolves({
-    Body: { transformToByteArray: async () => new Uint8Array(jarBytes()) } as never,
-  });
+test('an s3:// jarPath is read from exactly that object and uploaded', async () => {
+  await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'jobs/orders-1.4.0.jar', Body: jarBytes() }));
+  // a decoy next to it: reading the wrong key would upload a jar with another entry class
+  await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'jobs/orders-1.3.0.jar', Body: Buffer.from(JSON.stringify({ ...PROGRAM, entryClass: 'com.example.Wrong' })) }));
   const { h, emu } = await setup('s3://example-flink-artifacts/jobs/orders-1.4.0.jar');
 
   const r = await h.run({ job: 'orders', parallelism: 3 }, 'upload-s3');
 
   expect(r.status).toBe('SUCCEEDED');
-  expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: 'example-flink-artifacts', Key: 'jobs/orders-1.4.0.jar' }]);
-  expect((await h.flink.jars()).map((j) => j.name)).toEqual(['orders-1.4.0.jar']);
+  const jars = await h.flink.jars();
+  expect(jars.map((j) => j.name)).toEqual(['orders-1.4.0.jar']);
+  expect(jars[0].entryClasses).toEqual([PROGRAM.entryClass]); // the object's bytes
   expect(emu.model.findJob('orders')!.vertices.map((v) => v.parallelism)).toEqual([3, 3, 3]);
 }, 60_000);
 
@@ -123,10 +124,10 @@ test('a jar that cannot be read fails the rescale before anything touches the jo
   const r = await h.run({ job: 'orders', parallelism: 4 }, 'upload-missing');
 
   expect(r.status).toBe('FAILED');
-  const n = snsMock.commandCalls(PublishCommand)[0].args[0].input;
-  expect(n.Message).toContain('no uploaded jar named "missing.jar"');
-  expect(n.Message).toContain('cannot read the jar s3://example-flink-artifacts/jobs/missing.jar: NoSuchKey: The specified key does not exist.');
-  expect(n.Message).toContain('the job was not touched');
+  const [n] = await moto.server.published(TOPIC_ARN);
+  expect(n.message).toContain('no uploaded jar named "missing.jar"');
+  expect(n.message).toContain('cannot read the jar s3://example-flink-artifacts/jobs/missing.jar: NoSuchKey: The specified key does not exist.');
+  expect(n.message).toContain('the job was not touched');
   // untouched: the same Flink job still runs at its old parallelism, no savepoint was taken
   expect(emu.model.findJob('orders')!.id).toBe(running.id);
   expect(emu.model.requireJob(running.id).state).toBe('RUNNING');

@@ -6,25 +6,26 @@
  *  - while a stop-with-savepoint may still be pending, an unreadable status answer is not Flink's "unknown trigger":
  *    recovery does not conclude "untouched" and does not release the lock under a stop that may still happen.
  */
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { FlinkApiError } from '../../functions/adapters/flink/client';
 import type { FlinkApi, SavepointStatus } from '../../functions/adapters/flink/types';
 import type { JobConfigInput } from '../../functions/core/config';
 import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness } from '../support/workflow-harness';
+import { useMoto } from '../support/moto';
+import { TOPIC_ARN, WorkflowHarness } from '../support/workflow-harness';
 
-const snsMock = mockClient(SNSClient);
+// SNS on moto (loopback): notifications are read back from the topic (test/README.md)
+const moto = useMoto();
 let dynamo: LocalDynamo;
 let emu: Emulator | undefined;
 beforeAll(async () => {
   dynamo = await startDynalite();
 });
 afterAll(async () => dynamo.stop());
-beforeEach(() => {
-  snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+beforeEach(async () => {
+  const { TopicArn } = await new SNSClient(moto.config).send(new CreateTopicCommand({ Name: TOPIC_ARN.split(':').pop()! }));
+  expect(TopicArn).toBe(TOPIC_ARN);
 });
 afterEach(async () => {
   await emu?.close();
@@ -34,7 +35,7 @@ afterEach(async () => {
 let runs = 0;
 /** A fresh execution name per run: the one-notification claim is per execution. */
 const execName = (base: string) => `${base}-${++runs}`;
-const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+const notifications = () => moto.server.published(TOPIC_ARN);
 
 /** The harness with its Flink client's savepointStatus replaced by `status` (the rest talks to the emulator). */
 async function setup(status: (real: FlinkApi, jobId: string, triggerId: string) => Promise<SavepointStatus>) {
@@ -50,7 +51,7 @@ async function setup(status: (real: FlinkApi, jobId: string, triggerId: string) 
     bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
     drainTimeoutSeconds: 120,
   } as JobConfigInput;
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 }), sns: new SNSClient({}), jobs: [job] });
+  const h = new WorkflowHarness({ emulator: emu, dynamo, target: new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 }), sns: new SNSClient(moto.config), jobs: [job] });
   const real = h.flink;
   const tampered: FlinkApi = Object.create(real);
   tampered.savepointStatus = (jobId, triggerId) => status(real, jobId, triggerId);
@@ -81,10 +82,10 @@ describe('a completed savepoint whose location is not under savepoint.directory:
       expect(emu.model.jobs).toHaveLength(1);
       expect(r.finalState.recovery.outcome).toBe('untouched');
       expect(await h.deps.store.getLock('orders')).toBeUndefined();
-      const n = notifications();
+      const n = await notifications();
       expect(n).toHaveLength(1);
-      expect(n[0].MessageAttributes?.outcome.StringValue).toBe('failed-untouched');
-      expect(n[0].Message).toMatch(/not a URI under the savepoint directory s3:\/\/state\/savepoints\/orders/);
+      expect(n[0].attributes.outcome).toBe('failed-untouched');
+      expect(n[0].message).toMatch(/not a URI under the savepoint directory s3:\/\/state\/savepoints\/orders/);
     },
   );
 });
@@ -110,9 +111,9 @@ describe('recovering a pending stop-with-savepoint', () => {
     expect(r.finalState.recoveryError.Error).toBe('StopPending');
     expect((await h.flink.job(jobId)).state).toBe('RUNNING');
     expect(await h.deps.store.getLock('orders')).toBeDefined(); // kept: Flink may still stop the job
-    const n = notifications();
+    const n = await notifications();
     expect(n).toHaveLength(1);
-    expect(n[0].MessageAttributes?.outcome.StringValue).toBe('failed-stop-pending');
+    expect(n[0].attributes.outcome).toBe('failed-stop-pending');
     await h.deps.store.releaseLock('orders', h.executionArn('unreadable-stop'));
   });
 

@@ -2,7 +2,8 @@
  * The drain state machine exactly as CDK synthesizes it (lib/constructs/termination-drain.ts), run by
  * aws-local-stepfunctions: every Check invokes the real lifecycle handler (makeLifecycleHookHandler, with the
  * settings the stack gives the function) against the Flink emulator over loopback via FlinkRestClient; Auto Scaling
- * under aws-sdk-client-mock. Time is virtual: Wait states sleep on a VirtualClock that the emulator follows.
+ * under aws-sdk-client-mock (moto 5.2.6 implements neither CompleteLifecycleAction nor RecordLifecycleActionHeartbeat,
+ * nor Terminating:Wait; test/README.md). Time is virtual: Wait states sleep on a VirtualClock that the emulator follows.
  */
 import {
   AutoScalingClient,
