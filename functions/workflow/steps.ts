@@ -358,16 +358,33 @@ export async function cancelStep(deps: WorkflowDeps, state: WorkflowState): Prom
   return { jobId: plan.from.jobId, at: deps.now(), finalState };
 }
 
-function submitRequest(job: JobConfig, parallelism: number, savepointPath: string, jobId: string) {
+/** Flink's per-vertex parallelism override key (FLINK-30213, Flink ≥ 1.17), read by the JobMaster at submission. */
+export const VERTEX_OVERRIDES_KEY = 'pipeline.jobvertex-parallelism-overrides';
+
+/**
+ * The per-vertex overrides that make a submission run exactly one side of the plan (`to` for the resubmission, `from`
+ * for a rollback): every vertex, when the plan sets some vertex on its own (`vertexParallelism`) or that side is not
+ * uniform — a vertex rescaled on its own before, or one whose parallelism the job's code sets (overriding it with its
+ * own value changes nothing); undefined for a uniform plan, whose job-level `parallelism` says it all.
+ */
+export function vertexOverrides(plan: Plan, side: 'from' | 'to'): string | undefined {
+  const level = plan.vertices.reduce((m, v) => Math.max(m, v[side]), 0);
+  const perVertex = plan.vertices.some((v) => v.rule === 'vertex') || plan.vertices.some((v) => v[side] !== level);
+  return perVertex ? plan.vertices.map((v) => `${v.id}:${v[side]}`).join(',') : undefined;
+}
+
+async function submitRequest(flink: FlinkApi, job: JobConfig, plan: Plan, side: 'from' | 'to', savepointPath: string, jobId: string) {
   const s = job.submit!;
+  const overrides = vertexOverrides(plan, side);
+  const supported = overrides !== undefined && (await flink.version()).features.parallelismOverrides;
   return {
-    parallelism,
+    parallelism: plan[side].parallelism,
     savepointPath,
     jobId,
     allowNonRestoredState: s.allowNonRestoredState,
     programArgs: s.programArgs.length ? s.programArgs : undefined,
     entryClass: s.entryClass,
-    flinkConfiguration: s.flinkConfiguration,
+    flinkConfiguration: supported ? { ...s.flinkConfiguration, [VERTEX_OVERRIDES_KEY]: overrides } : s.flinkConfiguration,
   };
 }
 
@@ -397,7 +414,7 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
     if (old && !isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
     if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, state);
     await fence(deps, state, `resubmit job "${plan.job}" from ${location} at parallelism ${plan.to.parallelism}`);
-    await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
+    await flink.runJar(await jarToRun(deps, flink, plan), await submitRequest(flink, jobConfig(deps, plan.job), plan, 'to', location, plan.newJobId));
   }
   // Only a breadcrumb (the new job id is derived from the execution; recovery and the watchdog find it without it): a
   // store that keeps failing here must not turn a resubmission that worked into a rollback (issue 17, defect 6).
@@ -765,7 +782,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     }
   }
   await guard(`resubmit job "${plan.job}" from ${location} at its old parallelism ${plan.from.parallelism}`, true);
-  await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
+  await flink.runJar(await jarToRun(deps, flink, plan), await submitRequest(flink, job, plan, 'from', location, plan.rollbackJobId));
   actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
   const r = await pollInline(deps, async () => {
     const d = await flink.job(plan.rollbackJobId);

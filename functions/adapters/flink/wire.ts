@@ -26,6 +26,7 @@ export function featuresFor(v: { major: number; minor: number }): FlinkVersionIn
     triggerId: atLeast(v, 1, 15),
     restoreMode: atLeast(v, 1, 15),
     flinkConfiguration: atLeast(v, 1, 16),
+    parallelismOverrides: atLeast(v, 1, 17),
     resourceRequirements: atLeast(v, 1, 18),
     jobJobManagerConfig: atLeast(v, 1, 16),
     blocklist: atLeast(v, 1, 16),
