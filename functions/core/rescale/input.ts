@@ -129,3 +129,19 @@ export function rescaleInputProblems(raw: unknown): { input?: RescaleInput; prob
   }
   return problems.length || !r.success ? { problems } : { input: r.data, problems };
 }
+
+/** The job-level parallelism an input asks for, when it says one: `parallelism`, else the widest named vertex. */
+export function requestedParallelism(input: RescaleInput): number | undefined {
+  if (input.parallelism !== undefined) return input.parallelism;
+  const per = Object.values(input.vertexParallelism ?? {});
+  return per.length ? Math.max(...per) : undefined;
+}
+
+/** One line for logs: "p 8", "per vertex a1b2…=1, work=3", "change +2", "TaskManagers 4". */
+export function describeTarget(input: RescaleInput): string {
+  const per = input.vertexParallelism ? `per vertex ${Object.entries(input.vertexParallelism).map(([k, p]) => `${k.length > 12 ? `${k.slice(0, 8)}…` : k}=${p}`).join(', ')}` : undefined;
+  if (input.parallelism !== undefined) return per ? `p ${input.parallelism}, ${per}` : `p ${input.parallelism}`;
+  if (per) return per;
+  if (input.change !== undefined) return `change ${input.change}`;
+  return `TaskManagers ${String(input.taskManagers)}`;
+}
