@@ -434,7 +434,7 @@ export class FlinkRestClient implements FlinkApi {
     const path = `${this.jobPath(jobId, 'vertexMetrics')}/vertices/${encodeURIComponent(vertexId)}/subtasks/metrics`;
     const available = await this.getChecked('vertexMetrics', path, R.MetricsResponse, undefined, jobId);
     const ids = new Set(available.map((m) => m.id));
-    const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
+    const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'numRecordsOut', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
     const pending = [...ids].filter((id) => id.endsWith('.pendingRecords'));
     const out: VertexMetrics = { vertexId };
     const want = [...task, ...pending];
@@ -447,6 +447,7 @@ export class FlinkRestClient implements FlinkApi {
     };
     set('numRecordsInPerSecond', sum('numRecordsInPerSecond'));
     set('numRecordsOutPerSecond', sum('numRecordsOutPerSecond'));
+    set('numRecordsOut', sum('numRecordsOut'));
     set('busyTimeMsPerSecondMax', num(by.get('busyTimeMsPerSecond')?.max));
     set('busyTimeMsPerSecondAvg', num(by.get('busyTimeMsPerSecond')?.avg));
     set('backPressuredTimeMsPerSecondMax', num(by.get('backPressuredTimeMsPerSecond')?.max));

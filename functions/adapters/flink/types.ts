@@ -111,6 +111,11 @@ export interface VertexMetrics {
   numRecordsInPerSecond?: number;
   /** Sum over subtasks, records/s. */
   numRecordsOutPerSecond?: number;
+  /**
+   * Sum over subtasks of the records emitted since each subtask started (a counter). Its change between two reads is
+   * the exact rate over that interval; Flink's ...PerSecond meters average over the last 60 s, so after a step they lag.
+   */
+  numRecordsOut?: number;
   /** Max and average over subtasks, ms/s (0..1000). NaN from Flink becomes undefined. */
   busyTimeMsPerSecondMax?: number;
   busyTimeMsPerSecondAvg?: number;
