@@ -725,7 +725,17 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
         const r = await target.release(idle, tms, { minRequired: capacity.previous });
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
-      if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);
+      if (idle.length < added) {
+        // Say which: a member whose TaskManager never registered holds no slots, but cannot be shown to be idle either.
+        const unregistered = desc.members.filter((m) => m.taskManagerId === undefined).map((m) => m.id).sort();
+        const busy = added - idle.length - Math.min(unregistered.length, added - idle.length);
+        if (busy > 0) actions.push(`kept ${busy} added member(s) that hold slots`);
+        if (unregistered.length && busy < added - idle.length) {
+          actions.push(
+            `kept ${added - idle.length - busy} added member(s) whose TaskManager never registered with Flink (${unregistered.join(', ')}): not known to be idle, so not released; check them, and lower the capacity of ${target.kind} ${target.name} to ${capacity.previous} if they are not needed`,
+          );
+        }
+      }
     } else if (capacity?.changed && plan.direction === 'in') {
       // Reactive scale-in shrank the capacity first; the job did not settle at the smaller size: give it back.
       const target = await targetOf(deps, plan);

@@ -273,6 +273,7 @@ test('drain timeout: surplus TaskManagers still hold slots, so they are kept and
   expect(r.output.drain.at - r.output.drain.since).toBeGreaterThanOrEqual(120_000);
   expect(r.output.drain.at - r.output.drain.since).toBeLessThan(180_000);
   const live = (await h.flink.findJobByName('orders'))!;
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
   expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
   expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
   expect(sim.desiredCount).toBe(4); // nothing busy was removed

@@ -57,6 +57,10 @@ test('throttle bursts on every store call are ridden out inside the steps: no st
   expect(Object.values(count).reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
   expect(r.status).toBe('SUCCEEDED');
   expect(r.retries).toBe(0);
+  const live = (await h.flink.findJobByName('payments'))!;
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
+  expect((await h.flink.job(live.id)).vertices.map((v) => v.parallelism)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(r.output.savepointStatus.location);
   expect(notifications().map((x) => x.MessageAttributes?.outcome.StringValue)).toEqual(['succeeded']);
 });
 
