@@ -10,7 +10,7 @@
  */
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LOCK_TTL_SECONDS } from '../../functions/workflow/validate';
-import type { Emulator, EmulatorServer } from '../../local/emulator';
+import { EmulatorServer, type Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
 import { useMoto } from '../support/moto';
 import { TOPIC_ARN, type RunResult, type StateWrapper } from '../support/workflow-harness';
@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 const MODES: Mode[] = ['savepoint', 'adaptive', 'reactive'];
-/** Flink client timeout in these tests (real ms); a "slow" answer comes later than this. */
+/** Flink client timeout in the slow-JobManager tests (real ms); a "slow" answer comes later than this. */
 const TIMEOUT_MS = 1000;
 
 let jobCounter = 0;
@@ -51,7 +51,6 @@ async function world(mode: Mode, o: Partial<WorldOptions> = {}): Promise<World> 
     mode,
     taskManagers: 2,
     parallelism: 4,
-    flinkTimeoutMs: TIMEOUT_MS,
     onEmulator: (e) => (emu = e),
     ...o,
   });
@@ -323,7 +322,7 @@ const before =
 
 describe('slow JobManager (answers later than the client waits; what it was asked is done all the same)', () => {
   test('savepoint mode: the savepoint trigger and the resubmission are answered late; one savepoint, one submission', async () => {
-    const w = await world('savepoint');
+    const w = await world('savepoint', { flinkTimeoutMs: TIMEOUT_MS });
     await rescalesDespite(
       w,
       'slow',
@@ -335,13 +334,13 @@ describe('slow JobManager (answers later than the client waits; what it was aske
   });
 
   test('adaptive mode: the resource-requirements PUT is answered late (applied); the retries do not meet Flink\'s 409 "update in progress" as a failure', async () => {
-    const w = await world('adaptive');
+    const w = await world('adaptive', { flinkTimeoutMs: TIMEOUT_MS });
     await rescalesDespite(w, 'slow', before({ PutRequirements: () => answerLate(w, 'PUT', /\/resource-requirements$/) }));
     expect(w.emu.model.faults.slowCalls).toBe(0);
   });
 
   test('reactive mode: the reads of the slot check are answered late, three times over (one whole client call)', async () => {
-    const w = await world('reactive');
+    const w = await world('reactive', { flinkTimeoutMs: TIMEOUT_MS });
     const r = await rescalesDespite(w, 'slow', before({ CheckSlots: () => w.emu.model.faults.slowResponses(TIMEOUT_MS + 300, 3, (m) => m === 'GET') }));
     expect(w.emu.model.faults.slowCalls).toBe(0);
     expect(r.retries).toBeGreaterThanOrEqual(1);
@@ -363,7 +362,7 @@ test('savepoint mode, Lambda retry of each task on the rollback route: the resub
 });
 
 test('adaptive mode, JobManager unreachable right after it applied the PUT (its answer lost): Abort restores the requirements it recorded; the job is back at its old parallelism', async () => {
-  const w = await world('adaptive');
+  const w = await world('adaptive', { flinkTimeoutMs: TIMEOUT_MS });
   const port = Number(new URL(w.emu.url).port);
   let closed = false;
   const r = await w.h.run({ job: w.name, parallelism: 6 }, 'put-then-down', async (state, invoke, event) => {
@@ -373,7 +372,6 @@ test('adaptive mode, JobManager unreachable right after it applied the PUT (its 
       return invoke(event).finally(() => w.emu.server.close()); // gone for every retry of the step
     }
     if (state === 'Abort' && closed && servers.length === 0) {
-      const { EmulatorServer } = await import('../../local/emulator');
       const s = new EmulatorServer(w.emu.model, { port });
       await s.listen();
       servers.push(s);
