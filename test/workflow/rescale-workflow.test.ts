@@ -5,10 +5,10 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { JobConfigInput } from '../../functions/core/config';
-import { EmulatorServer, startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
+import type { EmulatorServer, Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness, type RunResult } from '../support/workflow-harness';
+import type { WorkflowHarness, RunResult } from '../support/workflow-harness';
+import { deliveredTwice, jobManagerDown, startWorld, type WorldOptions } from '../support/workflow-world';
 
 const snsMock = mockClient(SNSClient);
 let dynamo: LocalDynamo;
@@ -31,43 +31,10 @@ afterEach(async () => {
 
 const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
 
-function jobConfig(name: string, url: string, mode: 'savepoint' | 'adaptive' | 'reactive', extra: Partial<JobConfigInput> = {}, version = '1.19'): JobConfigInput {
-  return {
-    name,
-    flink: { url, version, jobName: name },
-    mode,
-    ...(mode === 'savepoint'
-      ? { submit: { jarPath: `s3://artifacts/${name}.jar` }, savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 } }
-      : {}),
-    target: { kind: 'asg', autoScalingGroupName: `${name}-tms` },
-    slotsPerTaskManager: 2,
-    bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
-    drainTimeoutSeconds: 120,
-    ...extra,
-  } as JobConfigInput;
-}
-
-interface SetupOptions {
-  name?: string;
-  mode?: 'savepoint' | 'adaptive' | 'reactive';
-  taskManagers: number;
-  parallelism?: number;
-  slotAllocation?: 'pack' | 'spread';
-  extra?: Partial<JobConfigInput>;
-  version?: '1.14' | '1.19';
-}
+type SetupOptions = Omit<WorldOptions, 'dynamo' | 'sns' | 'onEmulator'>;
 
 async function setup(o: SetupOptions) {
-  const name = o.name ?? 'orders';
-  const mode = o.mode ?? 'savepoint';
-  const scheduler = mode === 'savepoint' ? 'default' : mode;
-  emu = await startEmulator({ version: o.version ?? '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
-  const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra, o.version)] });
-  const job = emu.model.startJob({ name, parallelism: mode === 'reactive' ? undefined : o.parallelism, inputRate: 1000 });
-  await h.elapse(40_000); // deployed, RUNNING, first checkpoint completed
-  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
-  return { h, sim, job, emu: emu!, name };
+  return startWorld({ ...o, dynamo, sns: new SNSClient({}), onEmulator: (e) => (emu = e) });
 }
 
 async function parallelismOf(h: WorkflowHarness, jobId: string): Promise<number[]> {
@@ -270,22 +237,9 @@ test('resubmit and rollback both fail: ACTION REQUIRED names the savepoint path 
 
 test('JobManager unreachable mid-way (after the cancel): retries ride it out and the rescale completes', async () => {
   const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
-  const port = Number(new URL(emu.url).port);
-  let down = false;
-  let attemptsWhileDown = 0;
-  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-unreachable', async (state, invoke, event) => {
-    if (state === 'Resubmit' && !down && attemptsWhileDown === 0) {
-      down = true;
-      await emu.server.close(); // connection refused on 127.0.0.1:<port>
-    }
-    if (down && ++attemptsWhileDown === 3) {
-      const s = new EmulatorServer(emu.model, { port });
-      await s.listen();
-      extraServers.push(s);
-      down = false;
-    }
-    return invoke(event);
-  });
+  const down = jobManagerDown(emu, 'Resubmit');
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-unreachable', down.wrap);
+  extraServers.push(...down.servers);
   expect(r.status).toBe('SUCCEEDED');
   expect(r.retries).toBeGreaterThanOrEqual(2);
   const live = (await h.flink.findJobByName('orders'))!;
@@ -319,6 +273,7 @@ test('drain timeout: surplus TaskManagers still hold slots, so they are kept and
   expect(r.output.drain.at - r.output.drain.since).toBeGreaterThanOrEqual(120_000);
   expect(r.output.drain.at - r.output.drain.since).toBeLessThan(180_000);
   const live = (await h.flink.findJobByName('orders'))!;
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
   expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
   expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
   expect(sim.desiredCount).toBe(4); // nothing busy was removed
@@ -355,11 +310,7 @@ test('two executions for one job at once: one rescales, the other fails fast nam
 test('a task delivered twice acts once: one savepoint, one submission, one release, one history record, one notification', async () => {
   const { h, sim, job, emu } = await setup({ taskManagers: 4, parallelism: 8 });
   const twice = new Set(['Lock', 'Savepoint', 'PollSavepoint', 'Cancel', 'Resubmit', 'CheckRunning', 'CheckDrained', 'ReleaseIdle', 'Record', 'Unlock', 'Notify']);
-  const r = await h.run({ job: 'orders', parallelism: 4 }, 'twice', async (state, invoke, event) => {
-    if (!twice.has(state)) return invoke(event);
-    await invoke(event);
-    return invoke(event);
-  });
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'twice', deliveredTwice(twice));
   expect(r.status).toBe('SUCCEEDED');
   expect(emu.model.savepoints.size).toBe(1);
   expect(emu.model.jobs).toHaveLength(2); // the original and exactly one resubmission

@@ -86,3 +86,10 @@ export function isUnknownSavepointTrigger(e: unknown): boolean {
   if (!err || err.status !== 404 || !Array.isArray(err.errors)) return false;
   return err.errors.some((m) => typeof m === 'string' && /There is no savepoint operation with triggerId=|Operation not found under key:/.test(m));
 }
+
+/** Flink's 409 to a resource-requirements PUT while another update of them is still in progress. */
+export function isRequirementsUpdateInProgress(e: unknown): boolean {
+  const err = e as { status?: unknown; errors?: unknown } | null;
+  if (!err || err.status !== 409 || !Array.isArray(err.errors)) return false;
+  return err.errors.some((m) => typeof m === 'string' && /resource requirements is in progress/.test(m));
+}
