@@ -5,6 +5,7 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { JobConfigInput } from '../../functions/core/config';
 import type { EmulatorServer, Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
 import type { WorkflowHarness, RunResult } from '../support/workflow-harness';
