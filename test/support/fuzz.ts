@@ -213,7 +213,8 @@ function segments(path: string): string[] {
 
 /**
  * Whether a problem reported at `problem` (with `message`) names a field one of the mutations changed: the field
- * itself or one inside it; its object or the object above (a missing discriminator, an unknown key); one of the
+ * itself or one inside it; its object or the object above (a missing discriminator, an unknown key); anything in
+ * the object whose discriminator it changed; one of the
  * `scopes` both sit in (cross-field rules relate fields of one job, one vertex...); or a message quoting the path.
  */
 export function namesMutatedField(problem: string, message: string, mutated: readonly string[], scopes: (path: string) => string | undefined = () => undefined): boolean {
@@ -222,8 +223,10 @@ export function namesMutatedField(problem: string, message: string, mutated: rea
     const ms = segments(m);
     const below = ms.every((s, i) => ps[i] === s);
     const above = ps.every((s, i) => ms[i] === s) && ms.length - ps.length <= 2 && (ps.length > 0 || ms.length <= 1);
+    // a changed discriminator ("source", "kind", "type") selects another schema for its whole object
+    const selector = ['source', 'kind', 'type'].includes(ms[ms.length - 1]) && ms.slice(0, -1).every((s, i) => ps[i] === s);
     const scope = scopes(m);
-    return below || above || (scope !== undefined && scope === scopes(problem)) || (m !== '' && message.includes(m));
+    return below || above || selector || (scope !== undefined && scope === scopes(problem)) || (m !== '' && message.includes(m));
   });
 }
 
