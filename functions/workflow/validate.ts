@@ -114,7 +114,8 @@ export function parseRescaleInput(input: unknown): RescaleInput {
       problems.push({ field: 'drainTaskManager', message: 'only with "taskManagers": "-1" (draining one named TaskManager removes exactly one)' });
     }
   }
-  if (problems.length) throw new InvalidInputError(problems, typeof raw.job === 'string' ? raw.job : undefined);
+  // the job is named only when it is a job name: a 100,000-character "job" was echoed whole (found by fuzzing)
+  if (problems.length) throw new InvalidInputError(problems, typeof raw.job === 'string' && JOB_NAME_PATTERN.test(raw.job) ? raw.job : undefined);
   return r.data as RescaleInput;
 }
 

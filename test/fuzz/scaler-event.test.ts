@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { parseScalerEvent, ScalerEventError, type Trigger } from '../../functions/scaler/event';
 import { alarmEvent, scheduleEvent } from '../fixtures/events';
-import { expectNamedRefusal, fuzzParams, hostileInProcess, materialize, mutated, randomDoc, surfaceCounts, timed } from '../support/fuzz';
+import { attempt, expectNamedRefusal, fuzzParams, hostileInProcess, materialize, mutated, randomDoc, surfaceCounts } from '../support/fuzz';
 
 const counts = surfaceCounts();
 
@@ -51,20 +51,14 @@ function violations(t: Trigger): string[] {
 function check(input: unknown, mutatedPaths: string[] | undefined, surface: string): void {
   const c = counts.of(surface);
   c.tried++;
-  let trigger: Trigger | undefined;
-  let err: unknown;
-  try {
-    trigger = timed(1000, 'parseScalerEvent', () => parseScalerEvent(input));
-  } catch (e) {
-    err = e;
-  }
-  if (trigger) {
+  const r = attempt(1000, 'parseScalerEvent', () => parseScalerEvent(input));
+  if (r.ok) {
     c.accepted++;
-    expect(violations(trigger)).toEqual([]);
+    expect(violations(r.value)).toEqual([]);
     return;
   }
   c.refused++;
-  expectNamedRefusal(err, ScalerEventError, mutatedPaths);
+  expectNamedRefusal(r.error, ScalerEventError, mutatedPaths);
 }
 
 test.each(bases)('%s, mutated: only ScalerEventErrors naming the field; accepted triggers are sane', (_what, base) => {

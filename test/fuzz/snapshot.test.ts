@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { POLICIES, parsePolicyState, parseSnapshot, SnapshotError, topoOrder, type JobSnapshot } from '../../functions/core/policy';
 import type { JobConfig } from '../../functions/core/config';
 import { exampleConfig } from '../support/example-config';
-import { expectNamedRefusal, fuzzParams, hostileInProcess, materialize, mutated, randomDoc, surfaceCounts, timed } from '../support/fuzz';
+import { attempt, expectNamedRefusal, fuzzParams, hostileInProcess, materialize, mutated, randomDoc, surfaceCounts, timed } from '../support/fuzz';
 
 const counts = surfaceCounts();
 const example = (): unknown => JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'snapshot.json'), 'utf8'));
@@ -49,19 +49,14 @@ function decisionViolations(d: ReturnType<(typeof POLICIES)[string]>['decision']
 function check(input: unknown, mutatedPaths: string[] | undefined, surface: string, pick: { job: number; policy: string }): void {
   const c = counts.of(surface);
   c.tried++;
-  let s: JobSnapshot | undefined;
-  let err: unknown;
-  try {
-    s = timed(1000, 'parseSnapshot', () => parseSnapshot(input));
-  } catch (e) {
-    err = e;
-  }
-  if (!s) {
+  const r = attempt(1000, 'parseSnapshot', () => parseSnapshot(input));
+  if (!r.ok) {
     c.refused++;
-    expectNamedRefusal(err, SnapshotError, mutatedPaths, snapshotScope);
+    expectNamedRefusal(r.error, SnapshotError, mutatedPaths, snapshotScope);
     return;
   }
   c.accepted++;
+  const s = r.value;
   expect(snapshotViolations(s)).toEqual([]);
   const job = jobs[pick.job % jobs.length];
   const policy = POLICIES[pick.policy];

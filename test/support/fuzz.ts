@@ -266,6 +266,15 @@ export function timed<T>(ms: number, what: string, fn: () => T): T {
   return out;
 }
 
+/** Runs a validator under a time bound (timed): what it returned, or what it threw (a bound exceeded included). */
+export function attempt<T>(ms: number, what: string, fn: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: timed(ms, what, fn) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /** Rejects when `p` has not settled within `ms`: a call that hangs fails the property instead of the test timing out. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
