@@ -31,18 +31,20 @@ function snapshotViolations(s: JobSnapshot): string[] {
   return bad;
 }
 
-function decisionViolations(d: ReturnType<(typeof POLICIES)[string]>['decision'], job: JobConfig): string[] {
+function decisionViolations(d: ReturnType<(typeof POLICIES)[string]>['decision'], job: JobConfig, s: JobSnapshot): string[] {
   const bad: string[] = [];
   const b = job.bounds;
+  // Flink runs no vertex above its key groups: a snapshot with fewer than bounds.minParallelism lowers the floor
+  const floor = Math.min(b.minParallelism, ...s.vertices.map((v) => v.maxParallelism));
   const isCount = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
   if (![d.currentParallelism, d.targetParallelism, d.currentTaskManagers, d.targetTaskManagers].every(isCount)) bad.push('counts are non-negative integers');
   if (d.action !== 'none') {
-    if (!(d.targetParallelism >= b.minParallelism && d.targetParallelism <= b.maxParallelism)) bad.push(`targetParallelism ${d.targetParallelism} within bounds`);
+    if (!(d.targetParallelism >= floor && d.targetParallelism <= b.maxParallelism)) bad.push(`targetParallelism ${d.targetParallelism} within bounds`);
     if (!(d.targetTaskManagers >= b.minTaskManagers && d.targetTaskManagers <= b.maxTaskManagers)) bad.push(`targetTaskManagers ${d.targetTaskManagers} within bounds`);
     for (const [id, p] of Object.entries(d.perVertex ?? {})) if (!(Number.isInteger(p) && p >= 1 && p <= 32768)) bad.push(`perVertex.${id} = ${p}`);
   }
   for (const [k, v] of Object.entries(d.figures)) if (Number.isNaN(v)) bad.push(`figure ${k} is NaN`);
-  if (!(typeof d.reason === 'string' && d.reason.length > 0)) bad.push('a reason');
+  if (!(typeof d.reason === 'string' && d.reason.length > 0) || /NaN|Infinity subtasks/.test(d.reason)) bad.push(`a reason without NaN or "Infinity subtasks": ${d.reason}`);
   return bad;
 }
 
@@ -61,11 +63,11 @@ function check(input: unknown, mutatedPaths: string[] | undefined, surface: stri
   const job = jobs[pick.job % jobs.length];
   const policy = POLICIES[pick.policy];
   const first = timed(1000, 'decide', () => policy(s, job));
-  expect(decisionViolations(first.decision, job)).toEqual([]);
+  expect(decisionViolations(first.decision, job, s)).toEqual([]);
   // `decide --state FILE` writes the state as JSON and reads it back on the next call
   const state = parsePolicyState(JSON.parse(JSON.stringify(first.state)));
   const second = policy({ ...s, now: s.now + 60_000 }, job, state);
-  expect(decisionViolations(second.decision, job)).toEqual([]);
+  expect(decisionViolations(second.decision, job, s)).toEqual([]);
 }
 
 const pick = fc.record({ job: fc.nat(), policy: fc.constantFrom(...Object.keys(POLICIES)) });
@@ -78,9 +80,7 @@ test('the example snapshot, mutated: only SnapshotErrors naming the field; accep
 });
 
 test('the example snapshot with small numeric changes only (most are accepted): decisions stay within bounds', () => {
-  // Not subnormal rates (5e-324 records/s): they make the figure processingRate NaN (the decision itself stays
-  // within bounds); left to the policy, see test/README.md "Fuzzing".
-  const numbers = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.double({ min: 1e-6, max: 1e7, noNaN: true }), fc.constantFrom(0, 1, 1000, 1e15));
+  const numbers = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.double({ min: 0, max: 1e7, noNaN: true }), fc.constantFrom(0, 1, 1000, 1e15, 5e-324));
   fc.assert(
     fc.property(mutated(example(), 4, numbers), pick, ({ doc, paths }, p) => check(doc, paths, 'snapshot (numeric changes)', p)),
     fuzzParams(800),
@@ -92,4 +92,21 @@ test('random documents: only SnapshotErrors, every problem printed with its path
     fc.property(randomDoc(['now', 'vertices', 'cluster', 'signals', 'history']), pick, (doc, p) => check(materialize(doc), undefined, 'snapshot (random)', p)),
     fuzzParams(300),
   );
+});
+
+describe('found by fuzzing (kept as regression examples)', () => {
+  test('a subnormal source rate (5e-324 records/s) gives no "Infinity subtasks" and no NaN figure', () => {
+    const snap = example() as any;
+    snap.vertices[0].inputRate = 5e-324;
+    check(snap, ['vertices[0].inputRate'], 'snapshot (regression examples)', { job: 0, policy: 'flink-elastic' });
+    const { decision } = POLICIES['flink-elastic'](parseSnapshot(snap), jobs[0]);
+    expect(decision.reason).not.toMatch(/Infinity subtasks|NaN/);
+    expect(decision.targetParallelism).toBeLessThan(jobs[0].bounds.maxParallelism);
+  });
+
+  test('a subnormal busy time (5e-324 ms/s) keeps the policy state readable by the next decide --state', () => {
+    const snap = example() as any;
+    snap.vertices[1].busyTimeMsPerSecond = 5e-324;
+    check(snap, ['vertices[1].busyTimeMsPerSecond'], 'snapshot (regression examples)', { job: 0, policy: 'flink-elastic' });
+  });
 });

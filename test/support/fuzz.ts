@@ -129,13 +129,13 @@ export interface Mutation {
 export const mutationArb = (values: fc.Arbitrary<unknown> = hostile): fc.Arbitrary<Mutation> =>
   fc.record({ at: fc.nat(), kind: fc.constantFrom(...KINDS), value: values, from: fc.nat(), pick: fc.nat() });
 
-/** A small variation of a valid leaf: off by one, sign, scale, case, cut, padded. */
+/** A small variation of a valid value: off by one, sign, scale, case, cut, padded; fewer or reordered entries. */
 function tweak(v: unknown, pick: number): unknown {
   if (typeof v === 'number') return [v + 1, v - 1, -v, v * 1000, v + 0.5, 0, v * 2 ** 40][pick % 7];
   if (typeof v === 'string') return [v + 'x', v.toUpperCase(), v.slice(1), v.slice(0, -1), ` ${v}`, v + '\u0000', v.repeat(50), ''][pick % 8];
   if (typeof v === 'boolean') return [!v, String(v), Number(v)][pick % 3];
   if (Array.isArray(v)) return [[], v.slice(1), [...v, ...v], v.slice(0, 1)][pick % 4];
-  if (v !== null && typeof v === 'object') return [{}, Object.fromEntries(Object.entries(v).slice(1)), JSON.parse(JSON.stringify(v ?? null)) as unknown][pick % 3];
+  if (v !== null && typeof v === 'object') return [{}, Object.fromEntries(Object.entries(v).slice(1)), Object.fromEntries(Object.entries(v).reverse())][pick % 3];
   return v;
 }
 
