@@ -103,7 +103,7 @@ describe('config: validateConfig / parseConfig', () => {
   ])('%s, mutated: no crash, refusals name the field, accepted configs are sane', (_what, base) => {
     fc.assert(
       fc.property(mutated(base(), 3, values), ({ doc, paths }) => check(materialize(doc), paths, 'config (mutated examples)')),
-      fuzzParams(700),
+      fuzzParams(500),
     );
   });
 

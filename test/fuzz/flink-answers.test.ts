@@ -208,6 +208,23 @@ test.each(calls.map((c) => [c.name, c] as const))('%s: through a tampering proxy
   );
 });
 
+test.each(calls.flatMap((c) => [[c.name, 'hang', c], [c.name, 'reset', c]] as const))('%s: a JobManager whose answer does not come (%s) fails the call in bounded time', async (_name, how, call) => {
+  const c = counts.of('Flink REST answers (no answer, or the connection broken mid-body)');
+  c.tried++;
+  const path = call.path();
+  proxy.tamper.transport = (req) => (req.path === path ? how : undefined);
+  const quick = new FlinkRestClient({ baseUrl: proxy.url, timeoutMs: 200, retries: 1, retryDelayMs: 1, version: call.name === 'version' ? undefined : '1.19' });
+  try {
+    const run = call.name === 'version' ? quick.version() : call.run(quick);
+    const err = await within(3000, call.name, run).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlinkApiError);
+    expect(err).toMatchObject({ retryable: true, attempts: 2 });
+    c.refused++;
+  } finally {
+    proxy.tamper.transport = undefined;
+  }
+});
+
 test.each(calls.map((c) => [c.name, c] as const))('%s: the untouched answer passes through the proxy and is sane', async (_name, call) => {
   expect(call.sane(await call.run(api))).toEqual([]);
 });

@@ -1,7 +1,8 @@
 /**
  * A loopback HTTP proxy in front of the Flink emulator that can change answers on their way to the client:
  * `tamper.fn` rewrites successful JSON bodies (JSON in, JSON out); `tamper.raw` rewrites any answer as text
- * (status, body, content type), for bodies that are not JSON at all (HTML pages, truncated JSON, nothing).
+ * (status, body, content type), for bodies that are not JSON at all (HTML pages, truncated JSON, nothing);
+ * `tamper.transport` makes the answer hang (never sent) or breaks the connection half-way through the body.
  * Everything else on the wire is what a JobManager (the emulator) sends.
  */
 import { createServer, type Server } from 'node:http';
@@ -14,10 +15,11 @@ export interface Answer {
   contentType: string;
 }
 export type RawTamper = (req: { path: string; method: string }, answer: Answer) => Answer;
+export type TransportTamper = (req: { path: string; method: string }) => 'hang' | 'reset' | undefined;
 
 export interface TamperingProxy {
   url: string;
-  tamper: { fn?: Tamper; raw?: RawTamper };
+  tamper: { fn?: Tamper; raw?: RawTamper; transport?: TransportTamper };
   close(): Promise<void>;
 }
 
@@ -37,6 +39,14 @@ export async function startTamperingProxy(target: string): Promise<TamperingProx
       const method = req.method ?? 'GET';
       if (tamper.fn && upstream.ok && answer.text) answer = { ...answer, text: JSON.stringify(tamper.fn(path, JSON.parse(answer.text), method)) };
       if (tamper.raw) answer = tamper.raw({ path, method }, answer);
+      const transport = tamper.transport?.({ path, method });
+      if (transport === 'hang') return; // the client's timeout must end it (close() drops the connection)
+      if (transport === 'reset') {
+        res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Content-Length': String(Buffer.byteLength(answer.text) + 100) });
+        res.write(answer.text.slice(0, Math.floor(answer.text.length / 2)));
+        res.socket?.destroy();
+        return;
+      }
       res.writeHead(answer.status, { 'Content-Type': answer.contentType });
       res.end(answer.text);
     })().catch((e: unknown) => {
