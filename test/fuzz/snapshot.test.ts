@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { POLICIES, parsePolicyState, parseSnapshot, SnapshotError, topoOrder, type JobSnapshot } from '../../functions/core/policy';
 import type { JobConfig } from '../../functions/core/config';
-import { exampleConfig } from '../support/example-config';
-import { attempt, expectNamedRefusal, fuzzParams, hostileInProcess, materialize, mutated, randomDoc, surfaceCounts, timed } from '../support/fuzz';
+import { EXAMPLE_CONFIG_FILE, exampleConfig } from '../support/example-config';
+import { asFileText, attempt, cliWithFile, expectNamedRefusal, fuzzParams, hostile, hostileInProcess, materialize, mutated, parsedJson, randomDoc, surfaceCounts, timed } from '../support/fuzz';
 
 const counts = surfaceCounts();
 const example = (): unknown => JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'snapshot.json'), 'utf8'));
@@ -91,6 +91,33 @@ test('random documents: only SnapshotErrors, every problem printed with its path
   fc.assert(
     fc.property(randomDoc(['now', 'vertices', 'cluster', 'signals', 'history']), pick, (doc, p) => check(materialize(doc), undefined, 'snapshot (random)', p)),
     fuzzParams(300),
+  );
+});
+
+test('flink-elastic decide --snapshot FILE: a decision within the bounds (exit 0), or exit 1 naming every problem; never a crash', async () => {
+  await fc.assert(
+    fc.asyncProperty(asFileText(mutated(example(), 2, hostile)), async ({ text, form, paths }) => {
+      const c = counts.of('snapshot (decide --snapshot FILE)');
+      c.tried++;
+      const { code, out, err } = await cliWithFile(['decide', '--config', EXAMPLE_CONFIG_FILE, '--snapshot', 'FILE'], text);
+      const doc = parsedJson(text);
+      const parsed = doc.ok ? attempt(1000, 'parseSnapshot', () => parseSnapshot(doc.value)) : undefined;
+      const job = parsed?.ok ? jobs.find((j) => j.name === parsed.value.job) : undefined;
+      if (!parsed?.ok || !job) {
+        c.refused++;
+        expect(code).toBe(1);
+        if (!doc.ok) expect(err).toMatch(/\(root\): not valid JSON/);
+        else if (!parsed!.ok) {
+          for (const p of (parsed!.error as SnapshotError).problems) expect(err).toContain(`${p.path || '(root)'}: ${p.message}`);
+          if (form === 'json') expectNamedRefusal(parsed!.error, SnapshotError, paths, snapshotScope);
+        } else expect(err).toMatch(/job: (no job named|the config has 4 jobs)/);
+        return;
+      }
+      c.accepted++;
+      expect(code).toBe(0);
+      expect(decisionViolations(JSON.parse(out), job, parsed.value)).toEqual([]);
+    }),
+    fuzzParams(100),
   );
 });
 

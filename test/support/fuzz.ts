@@ -3,7 +3,11 @@
  * examples, hostile values, per-surface counters, and the "names the field" relation between a mutation and the
  * problems it caused. Paths are JSON paths as the validators print them: `jobs[0].bounds.maxParallelism`.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { runCli } from '../../bin/cli';
 import { jsonPath, type ConfigProblem } from '../../functions/core/config';
 
 /** Runs per property: FUZZ_RUNS when set (a longer local run), else the property's default (CI). */
@@ -283,5 +287,45 @@ export async function within<T>(ms: number, what: string, p: Promise<T>): Promis
     return await Promise.race([p, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// ------------------------------------------------------------------ files for the command line
+
+export type FileForm = 'json' | 'cut' | 'html' | 'bom' | 'empty';
+
+/** A mutated document as file text: its JSON, or that cut short, wrapped in HTML, with a byte-order mark, or empty. */
+export const asFileText = (docs: fc.Arbitrary<{ doc: unknown; paths: string[] }>) =>
+  fc.tuple(docs, fc.nat(), fc.constantFrom<FileForm>('json', 'json', 'cut', 'html', 'bom', 'empty')).map(([m, cut, form]) => {
+    const text = jsonText(m.doc);
+    const body = { json: text, cut: text.slice(0, cut % Math.max(1, text.length)), html: `<html><body>${text.slice(0, 50)}</body></html>`, bom: `\ufeff${text}`, empty: '' }[form];
+    return { ...m, text: body, form };
+  });
+
+let cliFiles: string | undefined;
+let cliFileCount = 0;
+
+/**
+ * Runs `flink-elastic ARGS` with `text` written to a fresh file that replaces "FILE" in the arguments. What it
+ * printed on stderr never shows a crash (TypeError, RangeError, a stack overflow).
+ */
+export async function cliWithFile(args: string[], text: string): Promise<{ code: number; out: string; err: string }> {
+  cliFiles ??= mkdtempSync(join(tmpdir(), 'flink-elastic-fuzz-'));
+  const file = join(cliFiles, `input-${cliFileCount++}.json`);
+  writeFileSync(file, text);
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args.map((a) => (a === 'FILE' ? file : a)), { out: (x) => void out.push(x), err: (x) => void err.push(x) });
+  const said = err.join('\n');
+  expect(said).not.toMatch(/TypeError|RangeError|call stack|undefined is not|Cannot read/);
+  return { code, out: out.join('\n'), err: said };
+}
+
+/** JSON.parse, or undefined with `ok: false` for text that is not JSON. */
+export function parsedJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
   }
 }
