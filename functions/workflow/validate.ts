@@ -5,7 +5,7 @@
  * field and the allowed range, and nothing about the job has been changed.
  */
 import { createHash } from 'node:crypto';
-import type { JobConfig, JobMode } from '../core/config';
+import { JOB_NAME_PATTERN, type JobConfig, type JobMode } from '../core/config';
 import { type RescaleInput, rescaleInputProblems } from '../core/rescale/input';
 import {
   EXECUTION_TIMEOUT_SECONDS,
@@ -47,7 +47,8 @@ export function parseRescaleInput(input: unknown): RescaleInput {
   const r = rescaleInputProblems(input);
   if (!r.input) {
     const job = input !== null && typeof input === 'object' ? (input as { job?: unknown }).job : undefined;
-    throw new InvalidInputError(r.problems, typeof job === 'string' ? job : undefined);
+    // the job is named only when it is a job name: a 100,000-character "job" was echoed whole (found by fuzzing)
+    throw new InvalidInputError(r.problems, typeof job === 'string' && JOB_NAME_PATTERN.test(job) ? job : undefined);
   }
   return r.input;
 }
