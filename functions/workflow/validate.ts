@@ -5,7 +5,7 @@
  * field and the allowed range, and nothing about the job has been changed.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { JOB_MODES, JOB_NAME_PATTERN, JobConfig, JobMode } from '../core/config';
 import {
   EXECUTION_TIMEOUT_SECONDS,

@@ -27,7 +27,7 @@
  * same time; the other one waits for it in place and then finds the lock released (or marked) and does nothing.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import * as z from 'zod';
 import { INLINE_POLL_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type {
   CheckpointSummary,
   ClusterOverview,
