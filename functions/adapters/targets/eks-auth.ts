@@ -8,9 +8,9 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { KubeConfig } from '@kubernetes/client-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { KubeConfig } from './kube-client';
 import { CapacityTargetError, type TargetKind } from './types';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -72,14 +72,7 @@ export interface EksClusterInfo {
 
 /** A KubeConfig that talks to `server` with the cluster CA and a bearer token; TLS is always verified. */
 export function kubeConfigFor(cluster: EksClusterInfo, token: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: cluster.name, server: cluster.endpoint, caData: cluster.caData, skipTLSVerify: false }],
-    users: [{ name: 'flink-elastic', token }],
-    contexts: [{ name: 'flink-elastic', cluster: cluster.name, user: 'flink-elastic' }],
-    currentContext: 'flink-elastic',
-  });
-  return kc;
+  return new KubeConfig({ name: cluster.name, server: cluster.endpoint, caData: cluster.caData, skipTLSVerify: false }, { name: 'flink-elastic', token });
 }
 
 export interface EksAccessOptions {
