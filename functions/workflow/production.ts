@@ -5,7 +5,6 @@
  */
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
@@ -32,7 +31,9 @@ export function createProductionDeps({ config, logger, tracer, metrics }: { conf
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
     sns,
     // s3:GetObject is granted on exactly the jobs' submit.jarPath objects (lib/constructs/job-access.ts)
-    jars: new LocalOrS3JarSource(() => tracer.captureAWSv3Client(new S3Client({}))),
+    // (the S3 client is loaded only when a jar is fetched from S3: resubmitting steps)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    jars: new LocalOrS3JarSource(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client({}))),
     topicArn: requiredEnv('NOTIFICATION_TOPIC_ARN'),
     stateMachineArn: process.env.STATE_MACHINE_ARN,
     flink: (job) => {
