@@ -2,7 +2,7 @@
  * The end of every execution: Record (history + cooldown), Unlock, Notify (SNS, readable subject and body).
  * Outcome classification lives here so the history record and the notification always agree.
  */
-import { PublishCommand } from '@aws-sdk/client-sns';
+import type { PublishCommand, PublishCommandInput } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
@@ -392,7 +392,7 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
     deps,
     job,
     claim,
-    new PublishCommand({
+    publishCommand({
       TopicArn: deps.topicArn,
       Subject: msg.subject,
       Message: msg.body,
@@ -407,12 +407,22 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
 }
 
 /**
+ * An SNS PublishCommand. @aws-sdk/client-sns is required here, on the first notification, not when the workflow
+ * Lambda loads: most steps never notify.
+ */
+export function publishCommand(input: PublishCommandInput): PublishCommand {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PublishCommand } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+  return new PublishCommand(input);
+}
+
+/**
  * Publishes a notification claimed with claimOnce. If the publish fails the claim is given back, so the retry
  * (the state machine's, or Lambda's for the watchdog) sends it: a claim must never stand for a message never sent.
  */
 export async function publishOrReleaseClaim(deps: WorkflowDeps, job: string, claim: string, command: PublishCommand): Promise<{ MessageId?: string }> {
   try {
-    return await deps.sns.send(command);
+    return await (typeof deps.sns === 'function' ? deps.sns() : deps.sns).send(command);
   } catch (e) {
     // (A failure to give the claim back is logged; the publish error is the one that matters.)
     await deps.store.releaseClaim(job, claim).catch((e2: unknown) => deps.log.error(`could not give back the claim ${claim} of job ${job} after a failed publish`, { error: (e2 as Error).message }));

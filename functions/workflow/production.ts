@@ -3,7 +3,7 @@
  * handlers/shared/bundled-config.ts; it is not in the environment), the DynamoDB state store, SNS, the Flink REST client (credentials from Secrets Manager by name),
  * and the capacity target of each job.
  */
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
@@ -23,7 +23,9 @@ function requiredEnv(name: string): string {
 
 export function createProductionDeps({ config, logger, tracer, metrics }: { config: Config; logger: Logger; tracer: Tracer; metrics?: Metrics }): WorkflowDeps {
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const sns = tracer.captureAWSv3Client(new SNSClient({}));
+  let snsClient: SNSClient | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sns = () => (snsClient ??= tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})));
   const flinkCache = new Map<string, ReturnType<typeof flinkClientFor>>();
   const targetCache = new Map<string, ReturnType<typeof capacityTargetFor>>();
   return {
