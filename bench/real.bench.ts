@@ -18,6 +18,7 @@ import { RealFlinkJob } from '../local/real-flink/harness';
 import { LocalProcessTarget } from '../local/real-flink/process-target';
 import { AUTOSCALER_VERSION, OperatorPeer } from '../local/real-flink/operator-peer';
 import { fit, oracleFloor } from '../local/oracle';
+import { describeTarget, requestedParallelism } from '../functions/core/rescale/input';
 
 const RESULTS = join(__dirname, 'results');
 const VERSION = '1.20.5';
@@ -345,7 +346,7 @@ export async function runFlinkElastic(sc: RealScenario, log: (l: string) => void
       durationMs: durationOf(sc) * 1000 + 60_000,
       signal: stop.signal,
       onEvent: (e) => {
-        if (e.type === 'execution-started') log(`  flink-elastic rescale started → p ${e.input.parallelism}`);
+        if (e.type === 'execution-started') log(`  flink-elastic rescale started → ${describeTarget(e.input)}`);
       },
     });
     const samples = await playAndSample(sc, job, flink, t0, log);
@@ -356,7 +357,7 @@ export async function runFlinkElastic(sc: RealScenario, log: (l: string) => void
     const f = figures(sc, 'flink-elastic (adaptive)', { alarmPeriodSeconds: FE_PERIOD_S, collectEverySeconds: FE_PERIOD_S, reevaluateEverySeconds: FE_PERIOD_S, ...FLINK_ELASTIC_SETTINGS, taskManagers: `1..${MAX_TMS}` }, samples, wall, v);
     return {
       ...f,
-      executions: r.executions.map((e) => ({ atS: Math.round((e.start - t0) / 1000), status: e.status, parallelism: e.input.parallelism, perVertex: (e.input as { perVertex?: Record<string, number> }).perVertex, outcome: e.outcome })),
+      executions: r.executions.map((e) => ({ atS: Math.round((e.start - t0) / 1000), status: e.status, parallelism: requestedParallelism(e.input), perVertex: e.input.vertexParallelism, outcome: e.outcome })),
       // every decision that was not "nothing to do", with its explanation
       decisions: r.decisions.filter((d) => d.result.outcome !== 'no-change').map((d) => ({ atS: Math.round((d.at - t0) / 1000), trigger: d.trigger, outcome: d.result.outcome, reason: (d.result as { reason?: string }).reason })),
     } as RunFigures;

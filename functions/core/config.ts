@@ -52,6 +52,17 @@ const text = (max = 4096) => z.string({ error: 'must be a string' }).max(max, { 
 /** A URL must not carry credentials: they belong in Secrets Manager (flink.auth), not in a config file. */
 const NO_USERINFO = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*@/;
 const noCredentials = (s: string) => !NO_USERINFO.test(s);
+/**
+ * The URL parser the HTTP client uses reads it as http(s): the pattern alone let "http://10.0.1.10:8081x" and
+ * "http://[::1" through (found by fuzzing), which every REST call would then fail on.
+ */
+const parsesAsHttpUrl = (s: string) => {
+  try {
+    return /^https?:$/.test(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+};
 const CREDENTIALS_ERROR = 'must not contain credentials (user:password@); use flink.auth with a Secrets Manager secret';
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -94,7 +105,8 @@ export const FlinkEndpointSchema = strict({
   url: z
     .string({ error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
     .max(2048, { error: 'must be at most 2048 characters' })
-    .regex(/^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, { error: 'must be an http(s) URL such as "http://10.0.1.10:8081"' })
+    .regex(/^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, { error: 'must be an http(s) URL such as "http://10.0.1.10:8081"', abort: true })
+    .refine(parsesAsHttpUrl, { error: 'must be an http(s) URL such as "http://10.0.1.10:8081" (a valid host, a port up to 65535)', abort: true })
     .refine(noCredentials, { error: CREDENTIALS_ERROR })
     .describe('Base URL of the JobManager REST API (rest.port, default 8081); no credentials in it'),
   version: oneOf(FLINK_VERSIONS)
@@ -472,6 +484,7 @@ const JOB_RULES: readonly JobRule[] = [
     check: ({ schedules }, at, report) => {
       const seen = new Map<string, number>();
       schedules.forEach((s, j) => {
+        if (!s) return; // an entry that is not an object: refused by the schema, named there
         const prev = seen.get(s.name);
         if (prev !== undefined) report(at('schedules', j, 'name'), `duplicate schedule name "${s.name}" (also schedules[${prev}].name); names must be unique`);
         else seen.set(s.name, j);
@@ -497,6 +510,7 @@ const JOB_RULES: readonly JobRule[] = [
     doc: '`schedules[].parallelism` within `bounds.minParallelism`..`bounds.maxParallelism`',
     check: ({ schedules, bounds: b }, at, report) => {
       schedules.forEach((s, j) => {
+        if (!s) return;
         if (s.parallelism < b.minParallelism || s.parallelism > b.maxParallelism) {
           report(at('schedules', j, 'parallelism'), `must be within bounds: ${b.minParallelism} to ${b.maxParallelism}`);
         }

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod';
 import { ConfigError, problemsFrom, type ConfigProblem } from '../core/config';
+import { boundedValue } from '../core/preview';
 
 export class ScalerEventError extends ConfigError {
   constructor(problems: ConfigProblem[]) {
@@ -20,18 +21,21 @@ const nonEmpty = (what: string) => z.string({ error: `must be ${what} (a non-emp
 const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
 const isoTime = (what: string) =>
   z
-    .string({ error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` })
-    .refine(isIsoTime, { error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000")` });
+    .string({ error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000", in the years 2000 to 2099)` })
+    .refine(isIsoTime, { error: `must be ${what} (an ISO-8601 time such as "2026-11-21T10:00:00.000+0000", in the years 2000 to 2099)` });
 
 /**
  * An ISO-8601 date-time with a zone, as EventBridge and CloudWatch write them: "2026-11-21T10:00:00Z",
- * "2026-11-21T10:00:00.000+0000", "...+01:00". Date.parse alone also takes "1" (the year 2001) or "March 7".
+ * "2026-11-21T10:00:00.000+0000", "...+01:00", in the years 2000 to 2099. Date.parse alone also takes "1" (the year
+ * 2001) or "March 7".
  */
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 export function isIsoTime(s: string): boolean {
   const m = ISO_TIME.exec(s);
   if (!m) return false;
   const [, y, mo, d, h, mi, se] = m.map(Number);
+  // the years the policy's clock knows (snapshot `now`: 2000 to 2099); "0000-01-01T00:00:00Z" is no event time (found by fuzzing)
+  if (y < 2000 || y > 2099) return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return false;
   // the day must exist in that month (no "2026-02-30")
   if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return false;
@@ -185,7 +189,8 @@ export function parseScalerEvent(input: unknown): Trigger {
       path: 'source',
       message:
         'must be "aws.cloudwatch" (a CloudWatch Alarm State Change event from EventBridge), "schedule" ({source: "schedule", job, parallelism}) or "reevaluate" ({source: "reevaluate", job, time})',
-      value: source,
+      // bounded like every problem's value: a 300,000-character "source" was kept whole (found by fuzzing)
+      value: boundedValue(source),
     },
   ]);
 }

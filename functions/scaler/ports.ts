@@ -4,6 +4,7 @@
  * wired in functions/handlers/scaler.ts; tests wire the Flink emulator, dynalite and mocked AWS clients.
  */
 import type { Config, JobConfig } from '../core/config';
+import type { RescaleInput } from '../core/rescale/input';
 import type { FlinkApi, TaskManagerInfo } from '../adapters/flink/types';
 import type { MetricReader } from '../adapters/metrics/cloudwatch';
 
@@ -93,14 +94,5 @@ export interface ScalerDeps {
   log: ScalerLog;
 }
 
-/**
- * Input of the rescale workflow's execution (its schema: functions/workflow/validate.ts RescaleInputSchema, strict).
- * The workflow re-validates it against the config and the live cluster and plans capacity and per-vertex targets.
- */
-export interface RescaleInput {
-  job: string;
-  parallelism: number;
-  reason: string;
-  /** Who started it and why: `scaler: <trigger>` or `schedule: <trigger>` (at most 200 characters). */
-  startedBy: string;
-}
+/** Input of the rescale workflow's execution: the core's contract (functions/core/rescale/input.ts). */
+export type { RescaleInput };

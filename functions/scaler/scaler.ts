@@ -207,7 +207,10 @@ async function act(
     if (!deps.startExecution) throw new Error('no rescale workflow is attached to this stack (STATE_MACHINE_ARN is not set)');
     const input: RescaleInput = {
       job: job.name,
-      parallelism: decision.targetParallelism,
+      // Adaptive mode: the policy's per-vertex plan, applied as it is (the vertices it does not name keep theirs).
+      ...(job.mode === 'adaptive' && decision.perVertex && Object.keys(decision.perVertex).length > 0
+        ? { vertexParallelism: decision.perVertex }
+        : { parallelism: decision.targetParallelism }),
       reason: decision.reason.slice(0, 500),
       startedBy: `${startedBy}: ${base.trigger}`.slice(0, 200),
       // The policy decided outside the cooldown; if another rescale finishes before this execution locks the job,

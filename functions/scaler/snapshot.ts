@@ -36,6 +36,8 @@ export interface RateSample {
   consumeRate: number;
   /** Records waiting in the source topic/stream (Σ pendingRecords of the sources, else the lag metric in records). */
   backlogRecords: number;
+  /** Records the sources emitted since their subtasks started (Σ of the numRecordsOut counters), when every source reports it. */
+  recordsOut?: number;
 }
 
 /** A previous sample is compared with the current one only if it is this many seconds old or more ... */
@@ -100,7 +102,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     warnings.push(`CloudWatch metrics unavailable: ${(e as Error).message}`);
   }
   // Produce/consume rates from Flink when no source gave them (see rateSignals).
-  const rates = rateSignals(vertices, signals.lagRecords, summary.id, now, warnings);
+  const rates = rateSignals(vertices.map((v, i) => ({ ...v, recordsOut: finite(vm[i].numRecordsOut) })), signals.lagRecords, summary.id, now, warnings);
   if (trigger.kind === 'alarm') signals.alarms = alarmSignal(trigger, deps.config.deployment.stackName);
   else if (trigger.kind === 'reevaluate' && trigger.alarmStates) signals.alarms = alarmStatesSignal(trigger.alarmStates);
 
@@ -127,7 +129,8 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
     .filter((s): s is number => typeof s === 'number' && Number.isFinite(s) && s >= 0 && s <= 86_400)
     .reverse();
 
-  const previous = decisions.map((d) => parseSample(d.detail.sample)).find((x): x is RateSample => x !== undefined && x.at < now);
+  // The newest sample old enough to compare with (decisions can come seconds apart: an alarm just after a tick).
+  const previous = decisions.map((d) => parseSample(d.detail.sample)).find((x): x is RateSample => x !== undefined && x.at <= now - RATE_SAMPLE_MIN_AGE_SECONDS * 1000);
   const sample = rates.sample;
   if (signals.consumeRate === undefined && rates.consumeRate !== undefined) signals.consumeRate = rates.consumeRate;
   if (signals.produceRate === undefined && sample) {
@@ -153,7 +156,7 @@ export async function readSnapshot(deps: ScalerDeps, job: JobConfig, api: FlinkA
  * the topic/stream); backlog = Σ of their pendingRecords, else the lag metric in records. Both only when every
  * source reports them (a partial sum would understate the job).
  */
-function rateSignals(vertices: { inputs: string[]; inputRate?: number; outputRate?: number; pendingRecords?: number }[], lagRecords: number | undefined, flinkJobId: string, now: number, warnings: string[]): { consumeRate?: number; sample?: RateSample } {
+function rateSignals(vertices: { inputs: string[]; inputRate?: number; outputRate?: number; pendingRecords?: number; recordsOut?: number }[], lagRecords: number | undefined, flinkJobId: string, now: number, warnings: string[]): { consumeRate?: number; sample?: RateSample } {
   const sources = vertices.filter((v) => v.inputs.length === 0);
   const rates = sources.map((v) => v.outputRate ?? v.inputRate);
   if (sources.length === 0 || rates.some((r) => r === undefined)) {
@@ -166,23 +169,29 @@ function rateSignals(vertices: { inputs: string[]; inputRate?: number; outputRat
     warnings.push('produceRate unknown: no backlog in records (source pendingRecords or a lag metric in records)');
     return { consumeRate };
   }
-  return { consumeRate, sample: { at: now, flinkJobId, consumeRate, backlogRecords } };
+  const recordsOut = sources.every((v) => v.recordsOut !== undefined) ? sources.reduce<number>((a, v) => a + (v.recordsOut ?? 0), 0) : undefined;
+  return { consumeRate, sample: { at: now, flinkJobId, consumeRate, backlogRecords, ...(recordsOut !== undefined ? { recordsOut } : {}) } };
 }
 
 /**
  * Produce rate ≈ what the sources read now + how fast the backlog grows. Records arrive at `produce` and are read at
  * `consume`, so d(backlog)/dt = produce − consume:
  *  - caught up now (backlog under 1 s of consumption): the sources read everything that arrives, produce = consume;
- *  - else, against the previous decision's sample of the same Flink job (no restart in between) taken 10 s to 10 min
- *    earlier: produce = consume now + (backlog now − backlog then) ÷ Δt (never below 0);
+ *  - else, against the newest earlier decision's sample of the same Flink job (no restart in between) taken 10 s to
+ *    10 min earlier: when both carry the sources' record counters, produce = (records read + backlog growth) ÷ Δt —
+ *    exact over Δt, where Flink's per-second meters average the last 60 s and so lag a step by up to a minute (seen on
+ *    real Flink: a step read that way was met a minute late); else produce = consume now + (backlog now − backlog
+ *    then) ÷ Δt. Never below 0;
  *  - else unknown (the reason says why).
- * The current consume rate, not the mean over the interval: after a step of the input the mean mixes both levels.
  */
 export function produceRate(cur: RateSample, prev: RateSample | undefined): { rate?: number; why: string } {
   if (cur.backlogRecords <= cur.consumeRate * CAUGHT_UP_SECONDS) return { rate: cur.consumeRate, why: 'caught up: produce = consume' };
   const age = prev ? (cur.at - prev.at) / 1000 : undefined;
   if (prev && age !== undefined && prev.flinkJobId === cur.flinkJobId && age >= RATE_SAMPLE_MIN_AGE_SECONDS && age <= RATE_SAMPLE_MAX_AGE_SECONDS) {
     const growth = (cur.backlogRecords - prev.backlogRecords) / age;
+    if (cur.recordsOut !== undefined && prev.recordsOut !== undefined && cur.recordsOut >= prev.recordsOut) {
+      return { rate: Math.max(0, (cur.recordsOut - prev.recordsOut) / age + growth), why: `records read + backlog growth over ${age} s (counters)` };
+    }
     return { rate: Math.max(0, cur.consumeRate + growth), why: `consume + backlog growth over ${age} s` };
   }
   const whyNot = !prev
@@ -198,7 +207,7 @@ function parseSample(x: unknown): RateSample | undefined {
   const o = x as Record<string, unknown>;
   const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   if (!ok(o.at) || !ok(o.consumeRate) || !ok(o.backlogRecords) || typeof o.flinkJobId !== 'string') return undefined;
-  return { at: o.at, flinkJobId: o.flinkJobId, consumeRate: o.consumeRate, backlogRecords: o.backlogRecords };
+  return { at: o.at, flinkJobId: o.flinkJobId, consumeRate: o.consumeRate, backlogRecords: o.backlogRecords, ...(ok(o.recordsOut) ? { recordsOut: o.recordsOut } : {}) };
 }
 
 /** The decision outcome that a workflow's recorded outcome (functions/workflow/finish.ts `Outcome`) means. */

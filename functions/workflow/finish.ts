@@ -422,7 +422,7 @@ export function publishCommand(input: PublishCommandInput): PublishCommand {
  */
 export async function publishOrReleaseClaim(deps: WorkflowDeps, job: string, claim: string, command: PublishCommand): Promise<{ MessageId?: string }> {
   try {
-    return await (typeof deps.sns === 'function' ? deps.sns() : deps.sns).send(command);
+    return await deps.sns.send(command);
   } catch (e) {
     // (A failure to give the claim back is logged; the publish error is the one that matters.)
     await deps.store.releaseClaim(job, claim).catch((e2: unknown) => deps.log.error(`could not give back the claim ${claim} of job ${job} after a failed publish`, { error: (e2 as Error).message }));

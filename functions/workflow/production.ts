@@ -31,7 +31,10 @@ export function createProductionDeps({ config, logger, tracer, metrics }: { conf
   return {
     config,
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
-    sns,
+    // a getter: the SNS client (and its module) is made on the first notification; most steps never notify
+    get sns() {
+      return sns();
+    },
     // s3:GetObject is granted on exactly the jobs' submit.jarPath objects (lib/constructs/job-access.ts)
     // (the S3 client is loaded only when a jar is fetched from S3: resubmitting steps)
     // eslint-disable-next-line @typescript-eslint/no-require-imports

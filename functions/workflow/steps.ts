@@ -7,7 +7,7 @@
 import type { JobConfig } from '../core/config';
 import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-location';
 import { preview } from '../core/preview';
-import { isUnknownSavepointTrigger } from '../adapters/flink/wire';
+import { isRequirementsUpdateInProgress, isUnknownSavepointTrigger } from '../adapters/flink/wire';
 import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, LOCK_LOST_ERROR, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
@@ -140,6 +140,18 @@ async function recordCapacity(deps: WorkflowDeps, plan: Plan, after: number): Pr
 export function capacityFromProgress(progress: LockInfo['progress'], at: number): WorkflowState['capacity'] {
   const { capacityBefore: previous, capacityAfter: desired } = progress;
   return typeof previous === 'number' && typeof desired === 'number' ? { previous, desired, changed: previous !== desired, at } : undefined;
+}
+
+/** The resource requirements PutRequirements recorded under the lock before changing them, if any. */
+export function previousRequirementsFromProgress(progress: LockInfo['progress']): Record<string, { lowerBound: number; upperBound: number }> | undefined {
+  const raw = progress[PREVIOUS_REQUIREMENTS_KEY];
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, { lowerBound: number; upperBound: number }>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Polls `probe` until done or the inline budget is spent (`budgetMs`, default the inline poll budget). */
@@ -358,16 +370,33 @@ export async function cancelStep(deps: WorkflowDeps, state: WorkflowState): Prom
   return { jobId: plan.from.jobId, at: deps.now(), finalState };
 }
 
-function submitRequest(job: JobConfig, parallelism: number, savepointPath: string, jobId: string) {
+/** Flink's per-vertex parallelism override key (FLINK-30213, Flink ≥ 1.17), read by the JobMaster at submission. */
+export const VERTEX_OVERRIDES_KEY = 'pipeline.jobvertex-parallelism-overrides';
+
+/**
+ * The per-vertex overrides that make a submission run exactly one side of the plan (`to` for the resubmission, `from`
+ * for a rollback): every vertex, when the plan sets some vertex on its own (`vertexParallelism`) or that side is not
+ * uniform — a vertex rescaled on its own before, or one whose parallelism the job's code sets (overriding it with its
+ * own value changes nothing); undefined for a uniform plan, whose job-level `parallelism` says it all.
+ */
+export function vertexOverrides(plan: Plan, side: 'from' | 'to'): string | undefined {
+  const level = plan.vertices.reduce((m, v) => Math.max(m, v[side]), 0);
+  const perVertex = plan.vertices.some((v) => v.rule === 'vertex') || plan.vertices.some((v) => v[side] !== level);
+  return perVertex ? plan.vertices.map((v) => `${v.id}:${v[side]}`).join(',') : undefined;
+}
+
+async function submitRequest(flink: FlinkApi, job: JobConfig, plan: Plan, side: 'from' | 'to', savepointPath: string, jobId: string) {
   const s = job.submit!;
+  const overrides = vertexOverrides(plan, side);
+  const supported = overrides !== undefined && (await flink.version()).features.parallelismOverrides;
   return {
-    parallelism,
+    parallelism: plan[side].parallelism,
     savepointPath,
     jobId,
     allowNonRestoredState: s.allowNonRestoredState,
     programArgs: s.programArgs.length ? s.programArgs : undefined,
     entryClass: s.entryClass,
-    flinkConfiguration: s.flinkConfiguration,
+    flinkConfiguration: supported ? { ...s.flinkConfiguration, [VERTEX_OVERRIDES_KEY]: overrides } : s.flinkConfiguration,
   };
 }
 
@@ -397,7 +426,7 @@ export async function resubmitStep(deps: WorkflowDeps, state: WorkflowState): Pr
     if (old && !isTerminal(old.state)) throw new TransientError(`old Flink job ${plan.from.jobId} is still ${old.state}; waiting before resubmitting`);
     if (plan.drainMember && plan.direction === 'in') released = await releaseDrainMember(deps, flink, state);
     await fence(deps, state, `resubmit job "${plan.job}" from ${location} at parallelism ${plan.to.parallelism}`);
-    await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(jobConfig(deps, plan.job), plan.to.parallelism, location, plan.newJobId));
+    await flink.runJar(await jarToRun(deps, flink, plan), await submitRequest(flink, jobConfig(deps, plan.job), plan, 'to', location, plan.newJobId));
   }
   // Only a breadcrumb (the new job id is derived from the execution; recovery and the watchdog find it without it): a
   // store that keeps failing here must not turn a resubmission that worked into a rollback (issue 17, defect 6).
@@ -474,7 +503,20 @@ export async function putRequirementsStep(deps: WorkflowDeps, state: WorkflowSta
   await fence(deps, state, `change the resource requirements of Flink job ${plan.from.jobId}`);
   // Recorded under the lock before the change, so the watchdog can undo it if the execution is stopped right after.
   await deps.store.recordLockProgress(plan.job, plan.owner, { phase: 'requirements', [PREVIOUS_REQUIREMENTS_KEY]: JSON.stringify(previous) });
-  await flink.putResourceRequirements(plan.from.jobId, next);
+  // Delivered again after an earlier delivery applied the change (its answer was lost: a Lambda retry, an answer later
+  // than the client's timeout): Flink already has these requirements, and a second PUT while that update is still in
+  // progress is refused (409 "Another update … is in progress"), which would abort a rescale that is under way.
+  const applied = Object.entries(next).every(([id, r]) => current[id]?.parallelism.lowerBound === r.parallelism.lowerBound && current[id]?.parallelism.upperBound === r.parallelism.upperBound);
+  if (!applied) {
+    await flink.putResourceRequirements(plan.from.jobId, next).catch((e: unknown) => {
+      // Flink refuses a PUT while an update is in progress, also this execution's own (the client retries a PUT whose
+      // answer came later than its timeout): retried, and the retry finds the change applied (above).
+      if (isRequirementsUpdateInProgress(e)) {
+        throw new TransientError(`the resource requirements of Flink job ${plan.from.jobId} are being updated already (HTTP 409; this execution's own earlier request, or another client's); retrying`);
+      }
+      throw e;
+    });
+  }
   return { at: deps.now(), previous };
 }
 
@@ -676,9 +718,12 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     if (!isTerminal(st)) throw new TransientError(`Flink job ${orig.id} is still CANCELLING; waiting before restoring it`);
     actions.push(`waited for the cancelled Flink job ${orig.id} to stop (${st})`);
   } else if (orig && !isTerminal(orig.state)) {
-    if (state.requirements) {
+    // What the execution state says, else what PutRequirements recorded under the lock before its PUT (a delivery
+    // whose change Flink applied but whose answer never came back leaves no result in the state).
+    const requirements = state.requirements?.previous ?? previousRequirementsFromProgress(ours);
+    if (requirements) {
       const restore: ResourceRequirements = {};
-      for (const [id, p] of Object.entries(state.requirements.previous)) restore[id] = { parallelism: p };
+      for (const [id, p] of Object.entries(requirements)) restore[id] = { parallelism: p };
       await guard(`restore the resource requirements of Flink job ${plan.from.jobId}`);
       await flink.putResourceRequirements(plan.from.jobId, restore);
       actions.push('restored the previous resource requirements');
@@ -697,7 +742,17 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
         const r = await target.release(idle, tms, { minRequired: capacity.previous });
         actions.push(`released ${r.released.length} idle TaskManager member(s) added for this rescale (${r.released.join(', ')})`);
       }
-      if (idle.length < added) actions.push(`kept ${added - idle.length} added member(s) that hold slots`);
+      if (idle.length < added) {
+        // Say which: a member whose TaskManager never registered holds no slots, but cannot be shown to be idle either.
+        const unregistered = desc.members.filter((m) => m.taskManagerId === undefined).map((m) => m.id).sort();
+        const busy = added - idle.length - Math.min(unregistered.length, added - idle.length);
+        if (busy > 0) actions.push(`kept ${busy} added member(s) that hold slots`);
+        if (unregistered.length && busy < added - idle.length) {
+          actions.push(
+            `kept ${added - idle.length - busy} added member(s) whose TaskManager never registered with Flink (${unregistered.join(', ')}): not known to be idle, so not released; check them, and lower the capacity of ${target.kind} ${target.name} to ${capacity.previous} if they are not needed`,
+          );
+        }
+      }
     } else if (capacity?.changed && plan.direction === 'in') {
       // Reactive scale-in shrank the capacity first; the job did not settle at the smaller size: give it back.
       const target = await targetOf(deps, plan);
@@ -765,7 +820,7 @@ export async function recoverStep(deps: WorkflowDeps, state: WorkflowState): Pro
     }
   }
   await guard(`resubmit job "${plan.job}" from ${location} at its old parallelism ${plan.from.parallelism}`, true);
-  await flink.runJar(await jarToRun(deps, flink, plan), submitRequest(job, plan.from.parallelism, location, plan.rollbackJobId));
+  await flink.runJar(await jarToRun(deps, flink, plan), await submitRequest(flink, job, plan, 'from', location, plan.rollbackJobId));
   actions.push(`resubmitted from ${location} at the old parallelism ${plan.from.parallelism} as Flink job ${plan.rollbackJobId}`);
   const r = await pollInline(deps, async () => {
     const d = await flink.job(plan.rollbackJobId);

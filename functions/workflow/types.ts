@@ -14,8 +14,11 @@ export interface VertexPlan {
   from: number;
   to: number;
   maxParallelism: number;
-  /** Why `to` is what it is: follows the job, pinned by config, or fixed by the job's own code. */
-  rule: 'job' | 'pinned' | 'fixed';
+  /**
+   * Why `to` is what it is: follows the job-level target, set per vertex by the input (`vertexParallelism`), pinned
+   * by config, or kept (fixed by the job's own code, or not named by a per-vertex request).
+   */
+  rule: 'job' | 'vertex' | 'pinned' | 'fixed';
 }
 
 export interface Plan {
@@ -123,41 +126,8 @@ export interface WorkflowState {
   ended?: { status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; at: number; lockKeptUntil?: number };
 }
 
-/** Execution input (manual executions need only job + parallelism). Validated by `parseRescaleInput` (validate.ts). */
-export interface RescaleInput {
-  job: string;
-  parallelism?: number;
-  /** Relative change: "+2", "-1", "x1.5" (multiplier). Exactly one of parallelism / change. */
-  change?: string;
-  mode?: JobMode;
-  stopWithSavepoint?: boolean;
-  reason?: string;
-  dryRun?: boolean;
-  /** Who started it: "scaler", "schedule:<name>", "alice@example.com", ... */
-  startedBy?: string;
-  /**
-   * Refuse to act within the job's cooldown after the last rescale. The scaler sets it on the executions its policy
-   * starts (the policy decided outside the cooldown; a rescale that finishes before this one locks makes it refuse);
-   * schedules and people usually don't.
-   */
-  respectCooldown?: boolean;
-  /**
-   * TaskManager-count request (the seed's scaleOutTaskManagers / scaleInTaskManagers): an absolute count (4) or a
-   * change of the capacity target's desired count ("+2", "-1"). Capacity follows parallelism, so it becomes
-   * parallelism = TaskManagers × slotsPerTaskManager − slots used by other jobs. Exactly one of parallelism /
-   * change / taskManagers.
-   */
-  taskManagers?: number | string;
-  /** Overrides the job's drainTimeoutSeconds for this execution (10..7200). */
-  drainTimeoutSeconds?: number;
-  /**
-   * With taskManagers "-1": the TaskManager (Flink id) or capacity member (instance id / pod name) to remove
-   * (the seed's gracefulShutdownTaskManager). Exactly it is released, never another one: in savepoint mode between
-   * the cancel and the resubmit (the job holds no slots then); otherwise once it holds no slots, within the drain
-   * timeout — if it still holds slots then, it is kept and the result says why.
-   */
-  drainTaskManager?: string;
-}
+/** Execution input: typed once, in the core (functions/core/rescale/input.ts). */
+export type { RescaleInput } from '../core/rescale/input';
 
 export interface ExecutionRef {
   id: string;

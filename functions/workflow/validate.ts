@@ -5,8 +5,8 @@
  * field and the allowed range, and nothing about the job has been changed.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
-import { JOB_MODES, JOB_NAME_PATTERN, JobConfig, JobMode } from '../core/config';
+import { JOB_NAME_PATTERN, type JobConfig, type JobMode } from '../core/config';
+import { type RescaleInput, rescaleInputProblems } from '../core/rescale/input';
 import {
   EXECUTION_TIMEOUT_SECONDS,
   RUNNING_TIMEOUT_MIN_SECONDS,
@@ -20,60 +20,7 @@ import type { FlinkApi, JobDetails } from '../adapters/flink/types';
 import { jarFileName } from '../core/jar-location';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, PreconditionError } from './errors';
-import type { Direction, ExecutionRef, Plan, RescaleInput, VertexPlan } from './types';
-
-const CHANGE_PATTERN = /^(?:[+-]\d{1,5}|x(?:\d{1,3})(?:\.\d{1,3})?)$/;
-const TM_CHANGE_PATTERN = /^[+-]\d{1,5}$/;
-const TM_ERROR = 'must be a TaskManager count (integer 0 to 100000) or a relative change like "+2" or "-1"';
-const ALLOWED_FIELDS = 'job, parallelism, change, taskManagers, mode, stopWithSavepoint, reason, dryRun, startedBy, respectCooldown, drainTimeoutSeconds, drainTaskManager';
-
-export const RescaleInputSchema = z.strictObject(
-  {
-    job: z.string({ error: 'must be a configured job name' }).regex(JOB_NAME_PATTERN, { error: 'must be a configured job name (lower-case letters, digits, -)' }),
-    parallelism: z
-      .number({ error: 'must be an integer ≥ 1' })
-      .int({ error: 'must be an integer ≥ 1' })
-      .min(1, { error: 'must be an integer ≥ 1' })
-      .max(32768, { error: 'must be an integer ≤ 32768' })
-      .optional(),
-    change: z
-      .string({ error: 'must be a relative change like "+2", "-1" or "x1.5"' })
-      .regex(CHANGE_PATTERN, { error: 'must be a relative change like "+2", "-1" or "x1.5"' })
-      .optional(),
-    mode: z.enum(JOB_MODES, { error: `must be one of: ${JOB_MODES.map((m) => `"${m}"`).join(', ')}` }).optional(),
-    stopWithSavepoint: z.boolean({ error: 'must be true or false' }).optional(),
-    reason: z.string({ error: 'must be a string' }).max(500, { error: 'must be at most 500 characters' }).optional(),
-    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
-    startedBy: z.string({ error: 'must be a string' }).max(200, { error: 'must be at most 200 characters' }).optional(),
-    respectCooldown: z.boolean({ error: 'must be true or false' }).optional(),
-    taskManagers: z
-      .union(
-        [
-          z.number({ error: TM_ERROR }).int({ error: TM_ERROR }).min(0, { error: TM_ERROR }).max(100_000, { error: TM_ERROR }),
-          z.string({ error: TM_ERROR }).regex(TM_CHANGE_PATTERN, { error: TM_ERROR }),
-        ],
-        { error: TM_ERROR },
-      )
-      .optional(),
-    drainTimeoutSeconds: z
-      .number({ error: 'must be an integer from 10 to 7200 (seconds)' })
-      .int({ error: 'must be an integer from 10 to 7200 (seconds)' })
-      .min(10, { error: 'must be an integer from 10 to 7200 (seconds)' })
-      .max(7200, { error: 'must be an integer from 10 to 7200 (seconds)' })
-      .optional(),
-    drainTaskManager: z
-      .string({ error: 'must be a TaskManager id or capacity member id (instance id / pod name)' })
-      .min(1, { error: 'must be a TaskManager id or capacity member id (instance id / pod name)' })
-      .max(300, { error: 'must be at most 300 characters' })
-      .optional(),
-  },
-  {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? `unknown field(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${ALLOWED_FIELDS}`
-        : 'must be a JSON object like {"job": "orders", "parallelism": 8}',
-  },
-);
+import type { Direction, ExecutionRef, Plan, VertexPlan } from './types';
 
 /** Parses the execution input. Throws InvalidInputError listing every problem with its field. */
 /**
@@ -97,25 +44,13 @@ const WATCHDOG_REACH_SECONDS = STEP_TIMEOUT_SECONDS + 30 + 3 * WATCHDOG_TIMEOUT_
 export const LOCK_TTL_SECONDS = Math.min(EXECUTION_TIMEOUT_SECONDS, Math.max(HEARTBEAT_GAP_SECONDS, WATCHDOG_REACH_SECONDS));
 
 export function parseRescaleInput(input: unknown): RescaleInput {
-  const r = RescaleInputSchema.safeParse(input);
-  const problems = r.success
-    ? []
-    : r.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? '(input)' : '(input)', message: i.message }));
-  const raw = (input ?? {}) as Record<string, unknown>;
-  if (r.success || typeof raw === 'object') {
-    const given = [raw.parallelism, raw.change, raw.taskManagers].filter((v) => v !== undefined).length;
-    if (given !== 1) {
-      problems.push({
-        field: 'parallelism',
-        message: 'give exactly one of "parallelism" (absolute, e.g. 8), "change" (relative, e.g. "+2", "x1.5") or "taskManagers" (e.g. 4, "+2", "-1")',
-      });
-    }
-    if (raw.drainTaskManager !== undefined && raw.taskManagers !== '-1') {
-      problems.push({ field: 'drainTaskManager', message: 'only with "taskManagers": "-1" (draining one named TaskManager removes exactly one)' });
-    }
+  const r = rescaleInputProblems(input);
+  if (!r.input) {
+    const job = input !== null && typeof input === 'object' ? (input as { job?: unknown }).job : undefined;
+    // the job is named only when it is a job name: a 100,000-character "job" was echoed whole (found by fuzzing)
+    throw new InvalidInputError(r.problems, typeof job === 'string' && JOB_NAME_PATTERN.test(job) ? job : undefined);
   }
-  if (problems.length) throw new InvalidInputError(problems, typeof raw.job === 'string' ? raw.job : undefined);
-  return r.data as RescaleInput;
+  return r.input;
 }
 
 /** A 32-hex id derived from the execution, stable across retries and duplicate deliveries. */
@@ -128,7 +63,14 @@ export function jobParallelism(details: JobDetails): number {
   return details.vertices.reduce((m, v) => Math.max(m, v.parallelism), 0);
 }
 
-function resolveTarget(input: RescaleInput, current: number): { value: number; field: 'parallelism' | 'change' | 'taskManagers' } {
+/** The same for a plan: the widest vertex's target. */
+function jobLevel(vertices: VertexPlan[]): number {
+  return vertices.reduce((m, v) => Math.max(m, v.to), 0);
+}
+
+function resolveTarget(input: RescaleInput, current: number, perVertex?: (p: number | undefined) => number): { value: number; field: 'parallelism' | 'change' | 'taskManagers' | 'vertexParallelism' } {
+  // Per vertex, the job-level value is the widest vertex's (slots needed with one slot sharing group).
+  if (perVertex) return { value: perVertex(input.parallelism), field: input.parallelism !== undefined ? 'parallelism' : 'vertexParallelism' };
   if (input.parallelism !== undefined) return { value: input.parallelism, field: 'parallelism' };
   if (input.taskManagers !== undefined) return { value: current, field: 'taskManagers' };
   const c = input.change!;
@@ -136,19 +78,73 @@ function resolveTarget(input: RescaleInput, current: number): { value: number; f
   return { value: current + Number(c), field: 'change' };
 }
 
-export function planVertices(details: JobDetails, job: JobConfig, fromP: number, toP: number, mode: JobMode): VertexPlan[] {
+/**
+ * Each vertex's target. `toP` is the job-level target (undefined when the input names only `vertexParallelism`: the
+ * vertices it does not name keep theirs); `perVertex` holds the input's resolved per-vertex targets (vertex id →
+ * parallelism), already checked by `resolveVertexTargets`.
+ */
+export function planVertices(details: JobDetails, job: JobConfig, fromP: number, toP: number | undefined, mode: JobMode, perVertex?: Map<string, number>): VertexPlan[] {
   return details.vertices.map((v) => {
     const pinned = job.policy.pinnedVertices[v.name];
     const maxP = v.maxParallelism > 0 ? v.maxParallelism : Number.MAX_SAFE_INTEGER;
-    if (pinned !== undefined && mode === 'adaptive') {
-      return { id: v.id, name: v.name, from: v.parallelism, to: Math.min(pinned, maxP), maxParallelism: v.maxParallelism, rule: 'pinned' };
+    const base = { id: v.id, name: v.name, from: v.parallelism, maxParallelism: v.maxParallelism };
+    if (pinned !== undefined && mode === 'adaptive') return { ...base, to: Math.min(pinned, maxP), rule: 'pinned' };
+    const named = perVertex?.get(v.id);
+    if (named !== undefined) return { ...base, to: named, rule: 'vertex' };
+    if (pinned !== undefined || v.parallelism !== fromP || toP === undefined) {
+      // Fixed in the job's code (operator-level parallelism) or pinned: resubmission and reactive mode keep it; and a
+      // vertex a per-vertex request does not name keeps its parallelism.
+      return { ...base, to: v.parallelism, rule: pinned !== undefined ? 'pinned' : 'fixed' };
     }
-    if (pinned !== undefined || v.parallelism !== fromP) {
-      // Fixed in the job's code (operator-level parallelism) or pinned: resubmission and reactive mode keep it.
-      return { id: v.id, name: v.name, from: v.parallelism, to: v.parallelism, maxParallelism: v.maxParallelism, rule: pinned !== undefined ? 'pinned' : 'fixed' };
-    }
-    return { id: v.id, name: v.name, from: v.parallelism, to: Math.min(toP, maxP), maxParallelism: v.maxParallelism, rule: 'job' };
+    return { ...base, to: Math.min(toP, maxP), rule: 'job' };
   });
+}
+
+/**
+ * The input's `vertexParallelism`, resolved against the running job: keys are vertex ids (as Flink and the policy
+ * name them) or exact vertex names; values within 1 to the vertex's max parallelism and `bounds.maxParallelism`.
+ * Pinned vertices keep their pinned value. Not in reactive mode (Flink sets every vertex from the slots); in
+ * savepoint mode it needs Flink ≥ 1.17 (`pipeline.jobvertex-parallelism-overrides` at the resubmission).
+ */
+export function resolveVertexTargets(
+  details: JobDetails,
+  job: JobConfig,
+  mode: JobMode,
+  flinkVersion: { version: string; features: { parallelismOverrides: boolean } },
+  requested: Record<string, number>,
+): Map<string, number> {
+  const problems: { field: string; message: string }[] = [];
+  if (mode === 'reactive') {
+    problems.push({ field: 'vertexParallelism', message: 'not available in mode "reactive" (Flink sets every vertex\'s parallelism from the slots); give "parallelism" or "taskManagers"' });
+  } else if (mode === 'savepoint' && !flinkVersion.features.parallelismOverrides) {
+    problems.push({ field: 'vertexParallelism', message: `in mode "savepoint" needs Flink ≥ 1.17 (pipeline.jobvertex-parallelism-overrides; the cluster runs ${flinkVersion.version}); give "parallelism"` });
+  }
+  const list = details.vertices.map((v) => `${v.id} (${v.name})`).join(', ');
+  const out = new Map<string, number>();
+  for (const [key, p] of Object.entries(requested)) {
+    const field = `vertexParallelism.${key}`;
+    const byId = details.vertices.find((v) => v.id === key);
+    const byName = byId ? [] : details.vertices.filter((v) => v.name === key);
+    const v = byId ?? (byName.length === 1 ? byName[0] : undefined);
+    if (!v) {
+      problems.push({ field, message: byName.length > 1 ? `${byName.length} vertices are named "${key}"; use their ids: ${byName.map((x) => x.id).join(', ')}` : `no vertex with this id or name in Flink job ${details.id}; its vertices: ${list}` });
+      continue;
+    }
+    if (out.has(v.id)) {
+      problems.push({ field, message: `names vertex ${v.id} (${v.name}) a second time` });
+      continue;
+    }
+    const maxP = Math.min(job.bounds.maxParallelism, v.maxParallelism > 0 ? v.maxParallelism : job.bounds.maxParallelism);
+    const pinned = job.policy.pinnedVertices[v.name];
+    if (pinned !== undefined && p !== pinned) {
+      problems.push({ field, message: `vertex "${v.name}" is pinned at ${pinned} (policy.pinnedVertices of job "${job.name}"); got ${p}` });
+    } else if (p > maxP) {
+      problems.push({ field, message: `must be from 1 to ${maxP} (vertex "${v.name}"'s max parallelism ${v.maxParallelism > 0 ? v.maxParallelism : 'unset'}, bounds.maxParallelism ${job.bounds.maxParallelism}); got ${p}` });
+    }
+    out.set(v.id, p);
+  }
+  if (problems.length) throw new InvalidInputError(problems, job.name);
+  return out;
 }
 
 /**
@@ -245,7 +241,12 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     drainMember = m.id;
   }
 
-  const target = resolveTarget(input, fromP);
+  const vertexTargets = input.vertexParallelism ? resolveVertexTargets(details, job, mode, version, input.vertexParallelism) : undefined;
+  const widest = vertexTargets && ((p: number | undefined) => jobLevel(planVertices(details, job, fromP, p, mode, vertexTargets)));
+  if (vertexTargets && input.parallelism !== undefined && (input.parallelism < b.minParallelism || input.parallelism > maxByKeys)) {
+    throw new InvalidInputError([{ field: 'parallelism', message: `must give a parallelism from ${b.minParallelism} to ${maxByKeys} (bounds of job "${job.name}"); got ${input.parallelism}` }], job.name);
+  }
+  const target = resolveTarget(input, fromP, widest);
   if (input.taskManagers !== undefined) {
     const tmReq = input.taskManagers;
     const wantTMs = typeof tmReq === 'number' ? tmReq : fromTMs + Number(tmReq);
@@ -275,7 +276,8 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     target.value = p;
   }
   if (target.value < b.minParallelism || target.value > maxByKeys) {
-    const got = target.field === 'change' ? `"${input.change}" gives ${target.value} from the current ${fromP}` : `got ${target.value}`;
+    const got =
+      target.field === 'change' ? `"${input.change}" gives ${target.value} from the current ${fromP}` : target.field === 'vertexParallelism' ? `the widest vertex would run ${target.value}` : `got ${target.value}`;
     const why = maxByKeys < b.maxParallelism ? ` (capped by the job's maxParallelism ${details.maxParallelism})` : '';
     throw new InvalidInputError(
       [{ field: target.field, message: `must give a parallelism from ${b.minParallelism} to ${maxByKeys} (bounds of job "${job.name}"${why}); ${got}` }],
@@ -302,14 +304,16 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     );
   }
   toTMs = Math.max(toTMs, b.minTaskManagers);
-  const direction: Direction = toP > fromP ? 'out' : toP < fromP ? 'in' : 'none';
+  const vertices = planVertices(details, job, fromP, vertexTargets ? input.parallelism : toP, mode, vertexTargets);
+  // Per vertex, the widest vertex may stay while others move: still a rescale (up if any vertex goes up).
+  const moved = vertices.filter((v) => v.to !== v.from);
+  const direction: Direction = toP > fromP ? 'out' : toP < fromP ? 'in' : moved.length === 0 || mode === 'reactive' ? 'none' : moved.some((v) => v.to > v.from) ? 'out' : 'in';
   // Scale-out never removes members; scale-in keeps at least what the new parallelism needs.
   if (direction === 'out') toTMs = Math.max(toTMs, fromTMs);
   if (direction === 'none') toTMs = fromTMs;
 
   const dryRun = input.dryRun || job.dryRun;
   const jarId = mode === 'savepoint' && direction !== 'none' ? await resolveJar(deps, flink, job, !dryRun) : undefined;
-  const vertices = planVertices(details, job, fromP, toP, mode);
   const slotsNeeded = vertices.reduce((m, v) => Math.max(m, v.to), 0);
 
   const savepointTimeout = job.savepoint?.timeoutSeconds ?? 900;

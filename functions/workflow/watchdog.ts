@@ -32,7 +32,7 @@ import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
 import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyStep, publishCommand, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
-import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, PREVIOUS_REQUIREMENTS_KEY, recoverStep, runningAtPlan } from './steps';
+import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, previousRequirementsFromProgress, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
 export const WATCHED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
@@ -141,7 +141,7 @@ export function stateFromLock(plan: Plan, lock: LockInfo, ev: ExecutionStatusCha
   const state: WorkflowState = { plan, lock: { acquired: true, at: lock.acquiredAt, token: lock.token } };
   if (typeof p.savepointTriggerId === 'string') state.savepoint = { triggerId: p.savepointTriggerId, at: lock.acquiredAt, stop: plan.stopWithSavepoint };
   if (typeof p.savepointPath === 'string') state.savepointStatus = { done: true, location: p.savepointPath, attempts: 1, since: lock.acquiredAt, at: lock.acquiredAt, detail: 'recorded under the lock' };
-  const previous = parseJson<Record<string, { lowerBound: number; upperBound: number }>>(p[PREVIOUS_REQUIREMENTS_KEY]);
+  const previous = previousRequirementsFromProgress(p);
   if (previous) state.requirements = { at: lock.acquiredAt, previous };
   const capacity = capacityFromProgress(p, lock.acquiredAt);
   if (capacity) state.capacity = capacity;

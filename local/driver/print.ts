@@ -1,5 +1,6 @@
 /** One line per event of the real-time local driver, for a person watching the terminal. */
 import type { LoopEvent, LoopResult } from './loop';
+import { describeTarget } from '../../functions/core/rescale/input';
 
 const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 const n0 = (v: number | undefined) => (v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
@@ -39,7 +40,7 @@ export function formatLoopEvent(e: LoopEvent, opts: { verboseSteps?: boolean } =
 
 export function formatLoopSummary(r: LoopResult): string {
   const secs = Math.round((r.endedAt - r.startedAt) / 1000);
-  const ex = r.executions.map((e) => `  ${e.name}: ${e.status}${e.outcome ? ` (${e.outcome})` : ''}, p ${e.input.parallelism}, ${Math.round(((e.end ?? r.endedAt) - e.start) / 1000)} s${e.cause ? ` — ${e.cause}` : ''}`);
+  const ex = r.executions.map((e) => `  ${e.name}: ${e.status}${e.outcome ? ` (${e.outcome})` : ''}, ${describeTarget(e.input)}, ${Math.round(((e.end ?? r.endedAt) - e.start) / 1000)} s${e.cause ? ` — ${e.cause}` : ''}`);
   return [
     `Ran ${secs} s: ${r.collections} collection(s), ${r.alarms.length} alarm change(s), ${r.decisions.length} decision(s), ${r.executions.length} rescale workflow(s), ${r.notifications.length} notification(s)`,
     ...ex,

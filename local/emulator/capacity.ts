@@ -40,6 +40,11 @@ export interface SimulatedCapacityOptions {
   bounds?: JobTaskManagerBounds;
   /** Decide and report, change nothing. */
   dryRun?: boolean;
+  /**
+   * Lowering the desired count also terminates busy members that are not protected (newest first), as an Auto Scaling
+   * group or a Deployment does: what reactive mode's scale-in relies on. Default false: busy members are never removed.
+   */
+  terminateBusy?: boolean;
 }
 
 interface Member {
@@ -58,6 +63,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
   readonly bootDelayMs: number;
   readonly bounds: JobTaskManagerBounds;
   readonly dryRun: boolean;
+  readonly terminateBusy: boolean;
   private desired: number;
   private readonly members: Member[] = [];
   private seq = 0;
@@ -76,6 +82,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     this.bootDelayMs = opts.bootDelayMs ?? 20_000;
     this.bounds = opts.bounds ?? { minTaskManagers: 0, maxTaskManagers: 10_000 };
     this.dryRun = opts.dryRun ?? false;
+    this.terminateBusy = opts.terminateBusy ?? false;
     if (!Number.isInteger(this.min) || !Number.isInteger(this.max) || this.min < 0 || this.max < this.min) {
       throw new Error(`SimulatedCapacityTarget: min/max must be integers with 0 <= min <= max, got ${this.min}/${this.max}`);
     }
@@ -163,6 +170,7 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     const removable = [
       ...live.filter((m) => m.state === 'Pending' && !m.protected).reverse(),
       ...live.filter((m) => m.state === 'InService' && !m.protected && this.isIdle(m)),
+      ...(this.terminateBusy ? live.filter((m) => m.state === 'InService' && !m.protected && !this.isIdle(m)).reverse() : []),
     ];
     for (const m of removable) {
       if (surplus-- <= 0) break;

@@ -214,7 +214,7 @@ export class EmulatorServer {
         });
       }
       const f = this.model.faults;
-      if (!path.startsWith('/emulator') && f.slowCalls > 0) {
+      if (!path.startsWith('/emulator') && f.slowCalls > 0 && (f.slowMatch?.(method, path) ?? true)) {
         f.slowCalls--;
         await new Promise((r) => setTimeout(r, f.slowMs));
       }

@@ -23,6 +23,7 @@ import { ConfigError, parseConfig, type Config, type JobConfig } from '../../fun
 import { POLICIES, parsePolicyState, parseSnapshot } from '../../functions/core/policy';
 import { COLLECTOR_METRICS, JOB_DIMENSION, alarmSpecs, cpuMetric, lagMetric, metricsNamespace, type MetricSpec } from '../../functions/core/signals';
 import type { ScalerDeps } from '../../functions/scaler/ports';
+import { requestedParallelism, type RescaleInput } from '../../functions/core/rescale/input';
 import { handleScalerEvent, type ScalerResult } from '../../functions/scaler/scaler';
 import { silentLogger, type WorkflowDeps } from '../../functions/workflow/deps';
 import { makeWorkflowHandler, type StepEvent } from '../../functions/workflow/dispatch';
@@ -368,11 +369,11 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     /** Executions holding a job's rescale lock: job → execution names. */
     const holding = new Map<string, Set<string>>();
 
-    const startExecution = (name: string, input: { job: string; parallelism: number }) => {
+    const startExecution = (name: string, input: RescaleInput) => {
       const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stack.stateMachineName}:${name}`;
       if (executions.has(name)) return { executionArn: arn, alreadyExisted: true };
       const jw = jobs.get(input.job)!;
-      const rec: ExecutionRecord = { job: input.job, name, start: world.now() - t0, from: jw.lastParallelism, to: input.parallelism, status: 'RUNNING', outcome: 'running', states: 0, invocations: 0 };
+      const rec: ExecutionRecord = { job: input.job, name, start: world.now() - t0, from: jw.lastParallelism, to: requestedParallelism(input) ?? jw.lastParallelism, status: 'RUNNING', outcome: 'running', states: 0, invocations: 0 };
       executions.set(name, rec);
       const handlers: Record<string, (i: any) => Promise<any>> = {};
       for (const [stateName, s] of Object.entries<any>(stack.virtualAsl.States)) {

@@ -3,53 +3,26 @@
  * acts on (the job state, the vertices and their parallelism) is refused by FlinkRestClient with a FlinkApiError
  * naming the field and what is allowed, instead of being read as a job state or a parallelism it is not.
  *
- * The answers come from the Flink emulator through a loopback proxy that changes one field of one response, so
- * everything else on the wire is what a JobManager sends.
+ * The answers come from the Flink emulator through a loopback proxy (test/support/tampering-proxy.ts) that changes
+ * one field of one response, so everything else on the wire is what a JobManager sends.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FlinkApiError, FlinkRestClient } from '../../functions/adapters/flink/client';
 import { JOB_STATES } from '../../functions/adapters/flink/wire';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
 import { startEmulator, type Emulator } from '../../local/emulator';
 import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 import { spec } from './flink-spec';
-
-type Tamper = (path: string, body: any, method: string) => any;
-
-/** A loopback HTTP proxy in front of the emulator: successful JSON responses pass through `tamper` (JSON in, JSON out). */
-async function startProxy(target: string): Promise<{ url: string; tamper: { fn?: Tamper }; close: () => Promise<void> }> {
-  const tamper: { fn?: Tamper } = {};
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const upstream = await fetch(target + req.url, {
-        method: req.method,
-        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      });
-      let text = await upstream.text();
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (tamper.fn && upstream.ok && text) text = JSON.stringify(tamper.fn(path, JSON.parse(text), req.method ?? 'GET'));
-      res.writeHead(upstream.status, { 'Content-Type': 'application/json; charset=UTF-8' });
-      res.end(text);
-    })();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, tamper, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+import { startTamperingProxy, type TamperingProxy } from '../support/tampering-proxy';
 
 let emu: Emulator;
-let proxy: Awaited<ReturnType<typeof startProxy>>;
+let proxy: TamperingProxy;
 let jobId: string;
 let api: FlinkRestClient;
 beforeEach(async () => {
   emu = await startEmulator({ version: '1.19', taskManagers: 2, slotsPerTaskManager: 2 });
   jobId = emu.model.startJob({ name: 'orders', parallelism: 2, inputRate: 1000 }).id;
   emu.clock.advance(30_000);
-  proxy = await startProxy(emu.url);
+  proxy = await startTamperingProxy(emu.url);
   api = new FlinkRestClient({ baseUrl: proxy.url, timeoutMs: 2000, retries: 2, retryDelayMs: 1, version: '1.19' });
 });
 afterEach(async () => {

@@ -167,6 +167,23 @@ test('lag-high alarm on an overloaded savepoint-mode job: one rescale execution,
   expect(line?.extra).toMatchObject({ job: 'orders-enrichment', outcome: 'started', decision: { action: 'rescale', from: { parallelism: 4 }, reason: expect.any(String) } });
 });
 
+test('adaptive mode: the execution carries the policy\'s per-vertex plan (vertexParallelism, by vertex id), not one job-level parallelism', async () => {
+  emu = await startEmulator({ version: '1.19', taskManagers: 2, slotsPerTaskManager: 2, scheduler: 'adaptive' });
+  const job = emu.model.startJob({ name: 'Orders Enrichment', parallelism: 4, inputRate: 9000, program: { operatorCapacityPerSubtask: 1000, sourceName: 'Source: Kafka Orders' } });
+  emu.clock.advance(120_000);
+  const deps = await depsFor(configFor(emu.url, (j) => { j.mode = 'adaptive'; j.flink.version = '1.19'; delete j.submit; delete j.savepoint; }));
+  cloudWatchSays(600_000, 95, emu.clock.now());
+  const r = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now() - 30_000) }), deps);
+  expect(r.outcome).toBe('started');
+  expect(r.decision!.perVertex).toBeDefined();
+  const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!);
+  expect(input.parallelism).toBeUndefined();
+  expect(input.vertexParallelism).toEqual(r.decision!.perVertex);
+  const ids = (await new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000 }).job(job.id)).vertices.map((v) => v.id);
+  expect(Object.keys(input.vertexParallelism).every((k) => ids.includes(k))).toBe(true);
+  expect(Math.max(...(Object.values(input.vertexParallelism) as number[]))).toBe(r.decision!.targetParallelism);
+});
+
 test('the same alarm delivered twice (one after the other, and concurrently) starts one execution', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));

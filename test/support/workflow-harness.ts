@@ -104,6 +104,8 @@ export interface HarnessOptions {
   inlinePollSeconds?: number;
   /** Where submit.jarPath is read from when the JobManager lacks the jar. */
   jars?: JarSource;
+  /** The Flink client's per-request timeout (real ms). Default 2000. */
+  flinkTimeoutMs?: number;
 }
 
 export class WorkflowHarness {
@@ -122,7 +124,7 @@ export class WorkflowHarness {
     const emu = opts.emulator;
     this.world = new VirtualClock(emu.clock.now());
     this.config = parseConfig({ jobs: opts.jobs }, 'test config');
-    this.flink = new FlinkRestClient({ baseUrl: emu.url, timeoutMs: 2000, retries: 2, retryDelayMs: 100, sleep: (ms) => this.world.sleep(ms) });
+    this.flink = new FlinkRestClient({ baseUrl: emu.url, timeoutMs: opts.flinkTimeoutMs ?? 2000, retries: 2, retryDelayMs: 100, sleep: (ms) => this.world.sleep(ms) });
     this.deps = {
       config: this.config,
       store: new DynamoStateStore({ tableName: opts.dynamo.tableName, client: opts.dynamo.client }),

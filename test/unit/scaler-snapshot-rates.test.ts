@@ -59,6 +59,31 @@ test('saturated: the first read has no produce rate (says why); one minute later
   expect(snapshots[2].signals.produceRate).toBeCloseTo(500, 3);
 });
 
+test('decisions seconds apart (a tick every 5 s): produce is measured against the newest sample at least 10 s old', async () => {
+  emu.model.startJob({ name: 'orders', parallelism: 2, inputRate: 3000 });
+  emu.clock.advance(30_000);
+  const { d, snapshots } = deps();
+  for (let i = 0; i < 3; i++) {
+    await handleScalerEvent(tick(), d);
+    emu.clock.advance(5_000);
+  }
+  expect(snapshots[1].signals.produceRate).toBeUndefined(); // only a 5 s old sample: too close to compare
+  expect(snapshots[2].signals.produceRate).toBeCloseTo(3000, 3); // the first one, 10 s old
+});
+
+test('record counters beat a lagging meter: produce = (records read + backlog growth) ÷ Δt', () => {
+  const now = 1_000_000_000;
+  // Flink's 60 s meter still says 100 rec/s a few seconds after a step to 600; the sources read 450 rec/s since the
+  // last sample (counter +4,500 in 10 s) while the backlog grew by 1,500: 600 rec/s arrive.
+  const prev: RateSample = { at: now - 10_000, flinkJobId: 'a', consumeRate: 100, backlogRecords: 500, recordsOut: 20_000 };
+  const cur: RateSample = { at: now, flinkJobId: 'a', consumeRate: 100, backlogRecords: 2000, recordsOut: 24_500 };
+  expect(produceRate(cur, prev)).toEqual({ rate: 600, why: 'records read + backlog growth over 10 s (counters)' });
+  // without counters on both: the meter and the growth, as before (an underestimate here)
+  expect(produceRate(cur, { ...prev, recordsOut: undefined }).rate).toBeCloseTo(250, 6);
+  // a counter that went backwards (a subtask restarted): not used
+  expect(produceRate({ ...cur, recordsOut: 100 }, prev).rate).toBeCloseTo(250, 6);
+});
+
 test('samples are not compared across a restart, nor when too old: produce stays unknown while a backlog waits', async () => {
   const s = (at: number, flinkJobId: string, consumeRate: number, backlogRecords: number): RateSample => ({ at, flinkJobId, consumeRate, backlogRecords });
   const now = 1_000_000_000;

@@ -33,6 +33,16 @@ describe('execution input', () => {
     expect(all.map((p) => p.field).sort()).toEqual(['dryRun', 'parallelism']);
   });
 
+  test('per-vertex targets: alone or with parallelism; never with change/taskManagers; keys and values checked', () => {
+    expect(parseRescaleInput({ job: 'orders', vertexParallelism: { abc: 2 } })).toEqual({ job: 'orders', vertexParallelism: { abc: 2 } });
+    expect(parseRescaleInput({ job: 'orders', parallelism: 4, vertexParallelism: { abc: 2 } }).parallelism).toBe(4);
+    expect(problems({ job: 'orders', change: '+1', vertexParallelism: { abc: 2 } })).toEqual([{ field: 'vertexParallelism', message: expect.stringContaining('only alone or with "parallelism"') }]);
+    expect(problems({ job: 'orders', vertexParallelism: { abc: 0 } })).toEqual([{ field: 'vertexParallelism.abc', message: 'must be a parallelism, an integer from 1 to 32768' }]);
+    expect(problems({ job: 'orders', vertexParallelism: {} })[0]).toEqual({ field: 'vertexParallelism', message: 'must name 1 to 1000 vertices' });
+    expect(problems({ job: 'orders', vertexParallelism: [2] })[0].field).toBe('vertexParallelism');
+    expect(problems(JSON.parse('{"job":"orders","vertexParallelism":{"__proto__":2}}'))).toContainEqual({ field: 'vertexParallelism.__proto__', message: 'is not a vertex id or name' });
+  });
+
   test('derived ids are 32 hex, stable per execution and distinct per purpose', () => {
     const a = derivedId('savepoint', 'arn:exec:1');
     expect(a).toMatch(/^[0-9a-f]{32}$/);

@@ -1,21 +1,20 @@
 /**
- * The deployed workflow gives its steps the SNS client as a factory (the client and @aws-sdk/client-sns are made on
- * the first notification, not when the Lambda loads): a claimed notification is published through it, and a failed
- * publish still gives the claim back.
+ * The deployed workflow makes its SNS client on the first notification, not when the Lambda loads (most steps never
+ * notify): production deps expose it through a getter, and notifications are built by publishCommand(), which
+ * requires @aws-sdk/client-sns only then.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { parseConfig } from '../../functions/core/config';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
 import { publishCommand, publishOrReleaseClaim } from '../../functions/workflow/finish';
+import { createProductionDeps } from '../../functions/workflow/production';
+import { exampleDoc } from '../support/example-config';
 
 const sns = mockClient(SNSClient);
 beforeEach(() => sns.reset());
-
-function deps(factory: () => SNSClient, released: string[]): WorkflowDeps {
-  const store = { releaseClaim: async (job: string, claim: string) => void released.push(`${job}/${claim}`) };
-  return { sns: factory, store, log: { info() {}, warn() {}, error() {} } } as unknown as WorkflowDeps;
-}
 
 test('publishCommand builds the SDK PublishCommand', () => {
   const c = publishCommand({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Message: 'm' });
@@ -23,20 +22,32 @@ test('publishCommand builds the SDK PublishCommand', () => {
   expect(c.input).toEqual({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Message: 'm' });
 });
 
-test('a factory is asked for the client only when a notification is published', async () => {
-  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-  let made = 0;
-  const d = deps(() => (made++, new SNSClient({ region: 'us-east-1' })), []);
-  expect(made).toBe(0);
-  await expect(publishOrReleaseClaim(d, 'orders', 'notify#e1', publishCommand({ TopicArn: 'arn:t', Message: 'hello' }))).resolves.toMatchObject({ MessageId: 'm-1' });
-  expect(made).toBe(1);
-  expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: 'arn:t', Message: 'hello' });
+test('production deps: the SNS client is made (and traced) when first read, once', () => {
+  const env = { STATE_TABLE_NAME: process.env.STATE_TABLE_NAME, NOTIFICATION_TOPIC_ARN: process.env.NOTIFICATION_TOPIC_ARN, AWS_REGION: process.env.AWS_REGION };
+  Object.assign(process.env, { STATE_TABLE_NAME: 'state', NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t', AWS_REGION: 'us-east-1' });
+  try {
+    const traced: unknown[] = [];
+    const tracer = { captureAWSv3Client: <C>(c: C) => (traced.push(c), c) };
+    const logger = { info() {}, warn() {}, error() {} };
+    const deps = createProductionDeps({ config: parseConfig(exampleDoc()), logger: logger as never, tracer: tracer as never });
+    expect(traced.map((c) => c?.constructor)).toEqual([DynamoDBClient]);
+    const first = deps.sns;
+    expect(first).toBeInstanceOf(SNSClient);
+    expect(deps.sns).toBe(first);
+    expect(traced.map((c) => c?.constructor)).toEqual([DynamoDBClient, SNSClient]);
+  } finally {
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
 
-test('a failed publish through the factory gives the claim back', async () => {
+test('a failed publish gives the claim back', async () => {
   sns.on(PublishCommand).rejects(new Error('throttled'));
   const released: string[] = [];
-  const d = deps(() => new SNSClient({ region: 'us-east-1' }), released);
-  await expect(publishOrReleaseClaim(d, 'orders', 'notify#e2', publishCommand({ TopicArn: 'arn:t', Message: 'x' }))).rejects.toThrow('throttled');
+  const store = { releaseClaim: async (job: string, claim: string) => void released.push(`${job}/${claim}`) };
+  const deps = { sns: new SNSClient({ region: 'us-east-1' }), store, log: { info() {}, warn() {}, error() {} } } as unknown as WorkflowDeps;
+  await expect(publishOrReleaseClaim(deps, 'orders', 'notify#e2', publishCommand({ TopicArn: 'arn:t', Message: 'x' }))).rejects.toThrow('throttled');
   expect(released).toEqual(['orders/notify#e2']);
 });

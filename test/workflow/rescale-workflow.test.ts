@@ -6,9 +6,10 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { JobConfigInput } from '../../functions/core/config';
-import { EmulatorServer, startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
+import type { EmulatorServer, Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness, type RunResult } from '../support/workflow-harness';
+import type { WorkflowHarness, RunResult } from '../support/workflow-harness';
+import { deliveredTwice, jobManagerDown, startWorld, type WorldOptions } from '../support/workflow-world';
 
 const snsMock = mockClient(SNSClient);
 let dynamo: LocalDynamo;
@@ -31,43 +32,10 @@ afterEach(async () => {
 
 const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
 
-function jobConfig(name: string, url: string, mode: 'savepoint' | 'adaptive' | 'reactive', extra: Partial<JobConfigInput> = {}, version = '1.19'): JobConfigInput {
-  return {
-    name,
-    flink: { url, version, jobName: name },
-    mode,
-    ...(mode === 'savepoint'
-      ? { submit: { jarPath: `s3://artifacts/${name}.jar` }, savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 } }
-      : {}),
-    target: { kind: 'asg', autoScalingGroupName: `${name}-tms` },
-    slotsPerTaskManager: 2,
-    bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
-    drainTimeoutSeconds: 120,
-    ...extra,
-  } as JobConfigInput;
-}
-
-interface SetupOptions {
-  name?: string;
-  mode?: 'savepoint' | 'adaptive' | 'reactive';
-  taskManagers: number;
-  parallelism?: number;
-  slotAllocation?: 'pack' | 'spread';
-  extra?: Partial<JobConfigInput>;
-  version?: '1.14' | '1.19';
-}
+type SetupOptions = Omit<WorldOptions, 'dynamo' | 'sns' | 'onEmulator'>;
 
 async function setup(o: SetupOptions) {
-  const name = o.name ?? 'orders';
-  const mode = o.mode ?? 'savepoint';
-  const scheduler = mode === 'savepoint' ? 'default' : mode;
-  emu = await startEmulator({ version: o.version ?? '1.19', taskManagers: o.taskManagers, slotsPerTaskManager: 2, scheduler, slotAllocation: o.slotAllocation });
-  const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [jobConfig(name, emu.url, mode, o.extra, o.version)] });
-  const job = emu.model.startJob({ name, parallelism: mode === 'reactive' ? undefined : o.parallelism, inputRate: 1000 });
-  await h.elapse(40_000); // deployed, RUNNING, first checkpoint completed
-  expect((await h.flink.job(job.id)).state).toBe('RUNNING');
-  return { h, sim, job, emu: emu!, name };
+  return startWorld({ ...o, dynamo, sns: new SNSClient({}), onEmulator: (e) => (emu = e) });
 }
 
 async function parallelismOf(h: WorkflowHarness, jobId: string): Promise<number[]> {
@@ -270,22 +238,9 @@ test('resubmit and rollback both fail: ACTION REQUIRED names the savepoint path 
 
 test('JobManager unreachable mid-way (after the cancel): retries ride it out and the rescale completes', async () => {
   const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
-  const port = Number(new URL(emu.url).port);
-  let down = false;
-  let attemptsWhileDown = 0;
-  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-unreachable', async (state, invoke, event) => {
-    if (state === 'Resubmit' && !down && attemptsWhileDown === 0) {
-      down = true;
-      await emu.server.close(); // connection refused on 127.0.0.1:<port>
-    }
-    if (down && ++attemptsWhileDown === 3) {
-      const s = new EmulatorServer(emu.model, { port });
-      await s.listen();
-      extraServers.push(s);
-      down = false;
-    }
-    return invoke(event);
-  });
+  const down = jobManagerDown(emu, 'Resubmit');
+  const r = await h.run({ job: 'orders', parallelism: 6 }, 'jm-unreachable', down.wrap);
+  extraServers.push(...down.servers);
   expect(r.status).toBe('SUCCEEDED');
   expect(r.retries).toBeGreaterThanOrEqual(2);
   const live = (await h.flink.findJobByName('orders'))!;
@@ -319,6 +274,7 @@ test('drain timeout: surplus TaskManagers still hold slots, so they are kept and
   expect(r.output.drain.at - r.output.drain.since).toBeGreaterThanOrEqual(120_000);
   expect(r.output.drain.at - r.output.drain.since).toBeLessThan(180_000);
   const live = (await h.flink.findJobByName('orders'))!;
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
   expect(await parallelismOf(h, live.id)).toEqual([4, 4, 4]);
   expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
   expect(sim.desiredCount).toBe(4); // nothing busy was removed
@@ -355,11 +311,7 @@ test('two executions for one job at once: one rescales, the other fails fast nam
 test('a task delivered twice acts once: one savepoint, one submission, one release, one history record, one notification', async () => {
   const { h, sim, job, emu } = await setup({ taskManagers: 4, parallelism: 8 });
   const twice = new Set(['Lock', 'Savepoint', 'PollSavepoint', 'Cancel', 'Resubmit', 'CheckRunning', 'CheckDrained', 'ReleaseIdle', 'Record', 'Unlock', 'Notify']);
-  const r = await h.run({ job: 'orders', parallelism: 4 }, 'twice', async (state, invoke, event) => {
-    if (!twice.has(state)) return invoke(event);
-    await invoke(event);
-    return invoke(event);
-  });
+  const r = await h.run({ job: 'orders', parallelism: 4 }, 'twice', deliveredTwice(twice));
   expect(r.status).toBe('SUCCEEDED');
   expect(emu.model.savepoints.size).toBe(1);
   expect(emu.model.jobs).toHaveLength(2); // the original and exactly one resubmission
@@ -593,4 +545,85 @@ test('a dry run takes no lock, so a failing Unlock on its route does not fail it
   expect(r.states).toContain('LockReleased');
   expect(r.states).not.toContain('UnlockFailed');
   expectOneNotification({ subject: /orders dry run: would rescale 2 -> 4/, outcome: 'dry-run' });
+});
+
+describe('per-vertex targets (vertexParallelism: what the policy plans in adaptive mode, or a person asks)', () => {
+  const vertexIds = async (h: WorkflowHarness, jobId: string) => (await h.flink.job(jobId)).vertices.map((v) => v.id);
+
+  test('adaptive: only the named vertices move, in place; the widest vertex stays, so no TaskManager changes', async () => {
+    const { h, sim, job, emu } = await setup({ mode: 'adaptive', name: 'clicks', taskManagers: 2, parallelism: 4 });
+    const [source, , sink] = await vertexIds(h, job.id);
+    const sinkName = (await h.flink.job(job.id)).vertices[2].name;
+    const r = await h.run({ job: 'clicks', vertexParallelism: { [source]: 1, [sinkName]: 2 }, startedBy: 'scaler' }, 'per-vertex-adaptive');
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.states).toContain('PutRequirements');
+    expect((await h.flink.findJobByName('clicks'))!.id).toBe(job.id);
+    expect(await parallelismOf(h, job.id)).toEqual([1, 4, 2]);
+    const req = await h.flink.getResourceRequirements(job.id);
+    expect(req[source].parallelism).toEqual({ lowerBound: 1, upperBound: 1 });
+    expect(req[sink].parallelism).toEqual({ lowerBound: 2, upperBound: 2 });
+    expect(sim.desiredCount).toBe(2);
+    expect(emu.model.savepoints.size).toBe(0);
+    expect(r.output?.plan.vertices.map((v: { rule: string }) => v.rule)).toEqual(['vertex', 'fixed', 'vertex']);
+    await expectUnlocked(h, 'clicks');
+    expectOneNotification({ subject: /clicks rescaled 4 -> 4 \(adaptive\)/, outcome: 'succeeded' });
+  });
+
+  test('savepoint: the resubmission carries pipeline.jobvertex-parallelism-overrides; a failed rescale after it restores every vertex as it was', async () => {
+    const { h, job, emu } = await setup({ taskManagers: 4, parallelism: 4 });
+    const [, middle] = await vertexIds(h, job.id);
+    const r = await h.run({ job: 'orders', parallelism: 2, vertexParallelism: { [middle]: 6 } }, 'per-vertex-savepoint');
+    expect(r.status).toBe('SUCCEEDED');
+    const live = (await h.flink.findJobByName('orders'))!;
+    expect(live.id).not.toBe(job.id);
+    expect(await parallelismOf(h, live.id)).toEqual([2, 6, 2]);
+    expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(savepointOf(r));
+    expect(emu.model.jobs.find((j) => j.id === live.id)?.flinkConfiguration?.['pipeline.jobvertex-parallelism-overrides']).toMatch(new RegExp(`${middle}:6`));
+    expectOneNotification({ subject: /orders rescaled 4 -> 6 \(savepoint\)/, outcome: 'succeeded' });
+    snsMock.resetHistory();
+
+    // The next rescale fails at the resubmission: the rollback resubmits [2, 6, 2], not a uniform 6.
+    emu.model.faults.failNextRuns(1);
+    const f = await h.run({ job: 'orders', parallelism: 8 }, 'per-vertex-rollback');
+    expect(f.status).toBe('FAILED');
+    expect(f.finalState.recovery).toMatchObject({ outcome: 'rolled-back', parallelism: 6 });
+    const back = (await h.flink.findJobByName('orders'))!;
+    expect(back.id).not.toBe(live.id);
+    expect(await parallelismOf(h, back.id)).toEqual([2, 6, 2]);
+    expect((await h.flink.checkpoints(back.id)).restored?.externalPath).toBe(savepointOf(f));
+    await expectUnlocked(h, 'orders');
+    expectOneNotification({ subject: /failed; rolled back to parallelism 6/, outcome: 'failed-rolled-back' });
+  });
+
+  test('refused, naming the field and what is allowed, with nothing changed: unknown vertex, above its maximum, pinned, reactive mode, Flink < 1.17 in savepoint mode', async () => {
+    const { h, job, emu } = await setup({ mode: 'adaptive', name: 'clicks', taskManagers: 2, parallelism: 2, extra: { policy: { pinnedVertices: { 'Sink: Kafka Sink': 2 } } } as Partial<JobConfigInput> });
+    const [source] = await vertexIds(h, job.id);
+    const cases: [Record<string, number>, RegExp][] = [
+      [{ nosuch: 2 }, /vertexParallelism\.nosuch: no vertex with this id or name in Flink job .*; its vertices: /],
+      [{ [source]: 17 }, new RegExp(`vertexParallelism\\.${source}: must be from 1 to 16 .*got 17`)],
+      [{ 'Sink: Kafka Sink': 3 }, /vertexParallelism\.Sink: Kafka Sink: vertex "Sink: Kafka Sink" is pinned at 2/],
+    ];
+    for (const [vp, message] of cases) {
+      snsMock.resetHistory();
+      const r = await h.run({ job: 'clicks', vertexParallelism: vp }, `bad-${Object.keys(vp)[0]}`);
+      expect(r.status).toBe('FAILED');
+      expect(r.states).not.toContain('Lock');
+      expectOneNotification({ subject: /rescale of clicks rejected: InvalidInput/, body: [message], outcome: 'rejected' });
+    }
+    snsMock.resetHistory();
+    const reactive = await h.run({ job: 'clicks', mode: 'reactive', vertexParallelism: { [source]: 1 } }, 'bad-reactive');
+    expectOneNotification({ subject: /rejected/, body: [/vertexParallelism: not available in mode "reactive"/], outcome: 'rejected' });
+    expect(reactive.states).not.toContain('Lock');
+    expect(await parallelismOf(h, job.id)).toEqual([2, 2, 2]);
+    expect(emu.model.savepoints.size).toBe(0);
+  });
+
+  test('Flink 1.14 in savepoint mode: per-vertex targets are refused (no pipeline.jobvertex-parallelism-overrides before 1.17)', async () => {
+    const { h, job } = await setup({ taskManagers: 2, parallelism: 2, version: '1.14' });
+    const [source] = await vertexIds(h, job.id);
+    const r = await h.run({ job: 'orders', vertexParallelism: { [source]: 1 } }, 'bad-old-flink');
+    expect(r.status).toBe('FAILED');
+    expectOneNotification({ subject: /rejected/, body: [/vertexParallelism: in mode "savepoint" needs Flink ≥ 1\.17/], outcome: 'rejected' });
+    expect(await parallelismOf(h, job.id)).toEqual([2, 2, 2]);
+  });
 });

@@ -5,11 +5,9 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { JobConfigInput } from '../../functions/core/config';
-import type { StateStore } from '../../functions/adapters/state/types';
-import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../local/emulator';
+import type { Emulator } from '../../local/emulator';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
-import { WorkflowHarness } from '../support/workflow-harness';
+import { startWorld, throttleEveryStoreCall, throttleStore } from '../support/workflow-world';
 
 const snsMock = mockClient(SNSClient);
 let dynamo: LocalDynamo;
@@ -29,51 +27,15 @@ afterEach(async () => {
 });
 
 const notifications = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
-const throttle = () => Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
 
 async function setup(name: string) {
-  emu = await startEmulator({ version: '1.19', taskManagers: 4, slotsPerTaskManager: 2, scheduler: 'default' });
-  const sim = new SimulatedCapacityTarget(emu.model, { bootDelayMs: 30_000 });
-  const job = {
-    name,
-    flink: { url: emu.url, version: '1.19', jobName: name },
-    mode: 'savepoint',
-    submit: { jarPath: `s3://artifacts/${name}.jar` },
-    savepoint: { directory: `s3://state/savepoints/${name}`, timeoutSeconds: 300 },
-    target: { kind: 'asg', autoScalingGroupName: `${name}-tms` },
-    slotsPerTaskManager: 2,
-    bounds: { minParallelism: 1, maxParallelism: 16, minTaskManagers: 1, maxTaskManagers: 8 },
-    drainTimeoutSeconds: 120,
-  } as JobConfigInput;
-  const h = new WorkflowHarness({ emulator: emu, dynamo, target: sim, sns: new SNSClient({}), jobs: [job] });
-  const flinkJob = emu.model.startJob({ name, parallelism: 4, inputRate: 1000 });
-  await h.elapse(40_000);
-  return { h, flinkJob };
-}
-
-/** Puts `fail(method, args)` in front of the real store: when it returns true, the call is throttled (not applied). */
-function throttled(h: WorkflowHarness, fail: (method: string, args: unknown[]) => boolean): { count: Record<string, number> } {
-  const real = h.deps.store;
-  const count: Record<string, number> = {};
-  h.deps.store = new Proxy(real, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop);
-      if (typeof v !== 'function') return v;
-      return async (...args: unknown[]) => {
-        if (fail(String(prop), args)) {
-          count[String(prop)] = (count[String(prop)] ?? 0) + 1;
-          throw throttle();
-        }
-        return v.apply(target, args);
-      };
-    },
-  }) as StateStore;
-  return { count };
+  const w = await startWorld({ dynamo, sns: new SNSClient({}), name, taskManagers: 4, parallelism: 4, onEmulator: (e) => (emu = e) });
+  return { h: w.h, flinkJob: w.job };
 }
 
 test('a persistent throttle on the progress write after Resubmit: the rescale that worked is reported as done', async () => {
   const { h, flinkJob } = await setup('orders');
-  const { count } = throttled(h, (m, args) => m === 'recordLockProgress' && (args[2] as Record<string, unknown>).phase === 'resubmitted');
+  const { count } = throttleStore(h, (m, args) => m === 'recordLockProgress' && (args[2] as Record<string, unknown>).phase === 'resubmitted');
   const r = await h.run({ job: 'orders', parallelism: 6 }, 'throttled-breadcrumb');
   expect(count.recordLockProgress).toBeGreaterThanOrEqual(6); // retried in the step, then given up on (only a breadcrumb)
   expect(r.status).toBe('SUCCEEDED');
@@ -90,17 +52,15 @@ test('a persistent throttle on the progress write after Resubmit: the rescale th
 test('throttle bursts on every store call are ridden out inside the steps: no step fails, no state-machine retry', async () => {
   const { h } = await setup('payments');
   // Every store call is throttled twice before it goes through.
-  const seen = new Map<string, number>();
-  const { count } = throttled(h, (m, args) => {
-    const key = `${m}:${JSON.stringify(args)}`;
-    const n = (seen.get(key) ?? 0) + 1;
-    seen.set(key, n);
-    return n <= 2;
-  });
+  const { count } = throttleEveryStoreCall(h);
   const r = await h.run({ job: 'payments', parallelism: 6 }, 'throttle-bursts');
   expect(Object.values(count).reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
   expect(r.status).toBe('SUCCEEDED');
   expect(r.retries).toBe(0);
+  const live = (await h.flink.findJobByName('payments'))!;
+  expect((await h.flink.job(live.id)).state).toBe('RUNNING');
+  expect((await h.flink.job(live.id)).vertices.map((v) => v.parallelism)).toEqual([6, 6, 6]);
+  expect((await h.flink.checkpoints(live.id)).restored?.externalPath).toBe(r.output.savepointStatus.location);
   expect(notifications().map((x) => x.MessageAttributes?.outcome.StringValue)).toEqual(['succeeded']);
 });
 

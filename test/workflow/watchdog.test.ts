@@ -12,6 +12,7 @@ import { startEmulator, SimulatedCapacityTarget, type Emulator } from '../../loc
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
 import { IN_FLIGHT_GRACE_SECONDS } from '../../functions/workflow/watchdog';
 import { WorkflowHarness, type StateWrapper } from '../support/workflow-harness';
+import { abortAt } from '../support/workflow-world';
 
 const snsMock = mockClient(SNSClient);
 let dynamo: LocalDynamo;
@@ -53,15 +54,6 @@ async function setup(name = `orders-${++jobCounter}`) {
   await h.elapse(40_000);
   return { h, sim, job: flinkJob, emu: emu!, name };
 }
-
-/** Stops the execution (as StopExecution does: no Catch runs) when it is about to run `state`. */
-const abortAt =
-  (state: string): StateWrapper =>
-  (name, invoke, event, abort) => {
-    if (name !== state) return invoke(event);
-    abort();
-    return new Promise(() => {});
-  };
 
 /**
  * Stops the execution when it is about to run `state`, as StopExecution does, while that state's Lambda invocation

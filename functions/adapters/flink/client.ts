@@ -289,8 +289,15 @@ export class FlinkRestClient implements FlinkApi {
         const v = c['flink-version'];
         try {
           return versionInfo(v);
-        } catch (e) {
-          throw new FlinkApiError({ call: 'version (GET /config)', errors: [(e as Error).message], retryable: false, baseUrl: this.baseUrl });
+        } catch {
+          // named like every bad answer (it read "failed: no response: not a Flink version" before; found by fuzzing)
+          throw new FlinkApiError({
+            call: 'version (GET /config)',
+            status: 200,
+            errors: [`GET /config: response field flink-version must be a Flink version such as "1.19.1", got ${preview(v)}`],
+            retryable: false,
+            baseUrl: this.baseUrl,
+          });
         }
       });
       this.versionPromise = p;
@@ -466,23 +473,29 @@ export class FlinkRestClient implements FlinkApi {
     const path = `${this.jobPath(jobId, 'vertexMetrics')}/vertices/${encodeURIComponent(vertexId)}/subtasks/metrics`;
     const available = await this.getChecked('vertexMetrics', path, R.MetricsResponse, undefined, jobId);
     const ids = new Set(available.map((m) => m.id));
-    const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
+    const task = ['numRecordsInPerSecond', 'numRecordsOutPerSecond', 'numRecordsOut', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'].filter((m) => ids.has(m));
     const pending = [...ids].filter((id) => id.endsWith('.pendingRecords'));
     const out: VertexMetrics = { vertexId };
     const want = [...task, ...pending];
     if (want.length === 0) return out;
     const rows = await this.getChecked('vertexMetrics', path, R.AggregatedMetricsResponse, { get: want.join(','), agg: 'max,avg,sum' }, jobId);
     const by = new Map(rows.map((r) => [r.id, r]));
-    const sum = (id: string) => num(by.get(id)?.sum);
+    // rates, times and counts are never negative: a negative one is read as absent, like "NaN" (found by fuzzing)
+    const nonNegative = (v: unknown) => {
+      const n = num(v);
+      return n !== undefined && n >= 0 ? n : undefined;
+    };
+    const sum = (id: string) => nonNegative(by.get(id)?.sum);
     const set = <K extends keyof VertexMetrics>(k: K, v: VertexMetrics[K] | undefined) => {
       if (v !== undefined) out[k] = v;
     };
     set('numRecordsInPerSecond', sum('numRecordsInPerSecond'));
     set('numRecordsOutPerSecond', sum('numRecordsOutPerSecond'));
-    set('busyTimeMsPerSecondMax', num(by.get('busyTimeMsPerSecond')?.max));
-    set('busyTimeMsPerSecondAvg', num(by.get('busyTimeMsPerSecond')?.avg));
-    set('backPressuredTimeMsPerSecondMax', num(by.get('backPressuredTimeMsPerSecond')?.max));
-    set('backPressuredTimeMsPerSecondAvg', num(by.get('backPressuredTimeMsPerSecond')?.avg));
+    set('numRecordsOut', sum('numRecordsOut'));
+    set('busyTimeMsPerSecondMax', nonNegative(by.get('busyTimeMsPerSecond')?.max));
+    set('busyTimeMsPerSecondAvg', nonNegative(by.get('busyTimeMsPerSecond')?.avg));
+    set('backPressuredTimeMsPerSecondMax', nonNegative(by.get('backPressuredTimeMsPerSecond')?.max));
+    set('backPressuredTimeMsPerSecondAvg', nonNegative(by.get('backPressuredTimeMsPerSecond')?.avg));
     const pend = pending.map(sum).filter((x): x is number => x !== undefined);
     if (pend.length) out.pendingRecords = pend.reduce((a, x) => a + x, 0);
     return out;

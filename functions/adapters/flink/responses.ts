@@ -19,6 +19,16 @@ const number = (what = 'a number') => z.number({ error: what });
 /** A number, or a numeric string as Flink's metric values are; "NaN" and the like are read as absent by the client. */
 const numberish = z.union([z.number(), z.string()], { error: 'a number or a numeric string' });
 
+/**
+ * A job's or a vertex's max parallelism (number of key groups), or a resource-requirements bound: an integer from 1
+ * to 32768, or -1 ("not set"). Any number used to pass, so a timestamp in the field (1767225660000) was planned with
+ * as the cap, and a bound of 0 read as a requirement (found by fuzzing).
+ */
+const PARALLELISM_OR_UNSET = z
+  .number({ error: `-1 or an integer from 1 to ${MAX_PARALLELISM}` })
+  .int({ error: `-1 or an integer from 1 to ${MAX_PARALLELISM}` })
+  .refine((n) => n === -1 || (n >= 1 && n <= MAX_PARALLELISM), { error: `-1 or an integer from 1 to ${MAX_PARALLELISM}` });
+
 export const JOB_ID = str('a job id (32 lower-case hex characters)').regex(HEX32, { error: 'a job id (32 lower-case hex characters)' });
 const JOB_STATE = z.enum(JOB_STATES as [string, ...string[]], { error: `one of ${JOB_STATES.join(', ')}` });
 
@@ -30,6 +40,10 @@ export const OverviewResponse = obj({
   'slots-available': count(),
   'jobs-running': count().optional(),
   'flink-version': str().optional(),
+}).refine((o) => o['slots-available'] <= o['slots-total'], {
+  // more free slots than slots read as room that is not there (found by fuzzing)
+  error: 'at most slots-total',
+  path: ['slots-available'],
 });
 
 /** One TaskManager. Slot counts are checked by the client itself: missing or malformed ones mean "unknown". */
@@ -51,7 +65,12 @@ export const AggregatedMetricsResponse = arr(
   obj({ id: nonEmpty('a metric id'), min: numberish.optional(), max: numberish.optional(), avg: numberish.optional(), sum: numberish.optional() }),
   'an array of metrics',
 );
-export const ConfigEntriesResponse = arr(obj({ key: nonEmpty('a configuration key'), value: z.unknown() }), 'an array of {key, value} entries');
+/** Configuration values are strings; a number or boolean is read as its text. Anything else (an array nested thousands
+ * deep crashed String() with a RangeError; found by fuzzing) is refused. */
+export const ConfigEntriesResponse = arr(
+  obj({ key: nonEmpty('a configuration key'), value: z.union([z.string(), z.number(), z.boolean()], { error: 'a string (or a number or boolean)' }) }),
+  'an array of {key, value} entries',
+);
 
 export const JobsOverviewResponse = obj({
   jobs: arr(
@@ -65,7 +84,7 @@ export const JobDetailsResponse = obj({
   name: str(),
   state: JOB_STATE,
   'start-time': number().optional(),
-  maxParallelism: number().optional(),
+  maxParallelism: PARALLELISM_OR_UNSET.optional(),
   now: number().optional(),
   timestamps: z.record(z.string(), z.unknown(), { error: 'an object of state → time' }).optional(),
   vertices: arr(
@@ -77,12 +96,12 @@ export const JobDetailsResponse = obj({
         .int({ error: `an integer from 1 to ${MAX_PARALLELISM}` })
         .min(1, { error: `an integer from 1 to ${MAX_PARALLELISM}` })
         .max(MAX_PARALLELISM, { error: `an integer from 1 to ${MAX_PARALLELISM}` }),
-      maxParallelism: number().optional(),
+      maxParallelism: PARALLELISM_OR_UNSET.optional(),
       status: str().optional(),
       tasks: z.record(z.string(), z.unknown(), { error: 'an object of task counts' }).optional(),
     }),
     'an array of job vertices',
-  ),
+  ).min(1, { error: 'a non-empty array of job vertices (a Flink job has at least one)' }),
   plan: obj({
     nodes: arr(
       obj({ id: nonEmpty('a vertex id'), inputs: arr(obj({ id: nonEmpty('a vertex id'), ship_strategy: str().optional() }), 'an array of plan inputs').optional() }),
@@ -116,7 +135,12 @@ export const UploadResponse = obj({ filename: nonEmpty('the stored file name (a 
 export const RunResponse = obj({ jobid: JOB_ID });
 export const ResourceRequirementsResponse = z.record(
   z.string(),
-  obj({ parallelism: obj({ lowerBound: number(), upperBound: number() }) }),
+  obj({
+    parallelism: obj({ lowerBound: PARALLELISM_OR_UNSET, upperBound: PARALLELISM_OR_UNSET }).refine(
+      (p) => p.lowerBound === -1 || p.upperBound === -1 || p.lowerBound <= p.upperBound,
+      { error: 'bounds with lowerBound ≤ upperBound', path: ['lowerBound'] },
+    ),
+  }),
   { error: 'an object of vertex id → {parallelism}' },
 );
 

@@ -28,6 +28,7 @@ export interface FlinkVersionInfo {
     triggerId: boolean; // caller-chosen savepoint/stop triggerId, >= 1.15 (older clusters pick their own id)
     restoreMode: boolean; // jar run restoreMode, >= 1.15
     flinkConfiguration: boolean; // jar run flinkConfiguration, >= 1.16
+    parallelismOverrides: boolean; // pipeline.jobvertex-parallelism-overrides honoured at submission (FLINK-30213), >= 1.17
     resourceRequirements: boolean; // GET/PUT /jobs/{id}/resource-requirements, >= 1.18
     jobJobManagerConfig: boolean; // GET /jobs/{id}/jobmanager/config, >= 1.16
     blocklist: boolean; // TaskManagerInfo.blocked, /overview taskmanagers-blocked (FLIP-224), >= 1.16
@@ -110,6 +111,11 @@ export interface VertexMetrics {
   numRecordsInPerSecond?: number;
   /** Sum over subtasks, records/s. */
   numRecordsOutPerSecond?: number;
+  /**
+   * Sum over subtasks of the records emitted since each subtask started (a counter). Its change between two reads is
+   * the exact rate over that interval; Flink's ...PerSecond meters average over the last 60 s, so after a step they lag.
+   */
+  numRecordsOut?: number;
   /** Max and average over subtasks, ms/s (0..1000). NaN from Flink becomes undefined. */
   busyTimeMsPerSecondMax?: number;
   busyTimeMsPerSecondAvg?: number;

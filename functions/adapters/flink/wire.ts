@@ -26,6 +26,7 @@ export function featuresFor(v: { major: number; minor: number }): FlinkVersionIn
     triggerId: atLeast(v, 1, 15),
     restoreMode: atLeast(v, 1, 15),
     flinkConfiguration: atLeast(v, 1, 16),
+    parallelismOverrides: atLeast(v, 1, 17),
     resourceRequirements: atLeast(v, 1, 18),
     jobJobManagerConfig: atLeast(v, 1, 16),
     blocklist: atLeast(v, 1, 16),
@@ -84,4 +85,11 @@ export function isUnknownSavepointTrigger(e: unknown): boolean {
   const err = e as { status?: unknown; errors?: unknown } | null;
   if (!err || err.status !== 404 || !Array.isArray(err.errors)) return false;
   return err.errors.some((m) => typeof m === 'string' && /There is no savepoint operation with triggerId=|Operation not found under key:/.test(m));
+}
+
+/** Flink's 409 to a resource-requirements PUT while another update of them is still in progress. */
+export function isRequirementsUpdateInProgress(e: unknown): boolean {
+  const err = e as { status?: unknown; errors?: unknown } | null;
+  if (!err || err.status !== 409 || !Array.isArray(err.errors)) return false;
+  return err.errors.some((m) => typeof m === 'string' && /resource requirements is in progress/.test(m));
 }

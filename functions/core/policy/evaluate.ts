@@ -196,6 +196,12 @@ export function evaluate(x: Ctx): Evaluation {
           if (v.inputs.length === 1 && v.inputRate !== undefined) ratio = v.inputRate / up.v.inputRate;
           else if (up.v.outputRate !== undefined) ratio = up.v.outputRate / up.v.inputRate;
         }
+        // an upstream rate so small that the ratio overflows (5e-324 rec/s) says nothing: no rate-based target, as
+        // with an unknown upstream target (it read "needs Infinity subtasks" and went to the maximum; found by fuzzing)
+        if (!Number.isFinite(ratio)) {
+          ok = false;
+          break;
+        }
         t += up.target * ratio;
         cu += (up.catchUp ?? 0) * ratio;
       }
@@ -208,6 +214,9 @@ export function evaluate(x: Ctx): Evaluation {
     let capRaw: number | undefined;
     if (v.inputRate !== undefined && busy !== undefined && v.inputRate > 0 && busy > 0) {
       capRaw = (v.inputRate * busiestShare(shareUnits, v.parallelism)) / (busy / 1000);
+      // subnormal rates or busy times (5e-324) make it 0 or Infinity: unmeasured, never smoothed into the state
+      // (an Infinity there is written as null, and the next `decide --state` refuses the file; found by fuzzing)
+      if (!(capRaw > 0 && Number.isFinite(capRaw))) capRaw = undefined;
     }
     // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
     if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
@@ -230,7 +239,9 @@ export function evaluate(x: Ctx): Evaluation {
       x.step(`${c.key}: idle (target rate 0) → wants the minimum ${c.lower}`);
       continue;
     }
-    if (c.cap === undefined) continue;
+    // a capacity so small (subnormal rates, 5e-324 rec/s) that the required parallelism overflows sizes nothing:
+    // unmeasured, not "needs Infinity subtasks" (found by fuzzing)
+    if (c.cap === undefined || !Number.isFinite(c.need / c.cap)) continue;
     if (busy !== undefined && v.inputRate !== undefined) x.fig(`${c.key}.busyFraction`, busy / 1000);
     x.fig(`${c.key}.capacityPerSubtask`, c.cap);
     c.r = x.fig(`${c.key}.requiredParallelism`, c.need / c.cap);
