@@ -11,9 +11,6 @@ module.exports = {
   // installs the pinned moto (scripts/moto-server.sh) once before any test file; fails the run clearly without it
   globalSetup: '<rootDir>/test/global-setup.ts',
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
-  // @kubernetes/client-node 1.x and its OIDC dependencies ship ES modules only; swc compiles them to CommonJS for jest
-  // (Node 20's jest runtime cannot require(esm)). Everything else in node_modules stays untransformed.
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   testTimeout: 60000,
   // aws-local-stepfunctions keeps the timers of executions a test aborts (the watchdog tests stop executions from
   // outside, as a person would in the console); they would keep the process alive after the last test has passed.

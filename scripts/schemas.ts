@@ -1,5 +1,5 @@
 /** Renders the committed schema files and the config reference from the core's zod schemas. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigSchema, CROSS_FIELD_RULES } from '../functions/core/config';
 import { JobSnapshotSchema } from '../functions/core/policy/snapshot';
 

@@ -5,7 +5,7 @@
  * (the CLI's `--local` mode; inside a Lambda only files bundled with it exist).
  */
 import { readFile } from 'node:fs/promises';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from '../core/jar-location';
 
 export { jarFileName, parseS3Uri } from '../core/jar-location';
@@ -36,6 +36,9 @@ export class LocalOrS3JarSource implements JarSource {
     if (s3) {
       this.s3 ??= typeof this.s3Client === 'function' ? this.s3Client() : this.s3Client;
       try {
+        // required here, not at the top: the workflow Lambda loads the S3 client only for the steps that fetch a jar
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { GetObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
         const r = await this.s3.send(new GetObjectCommand({ Bucket: s3.bucket, Key: s3.key }));
         if (!r.Body) throw new Error('the object has no body');
         return await r.Body.transformToByteArray();

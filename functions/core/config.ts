@@ -5,7 +5,7 @@
  * The JSON Schema in `schema/flink-elastic.config.schema.json` is generated from these definitions
  * (`npm run schema`), and `docs/config-reference.md` is checked against it by the tests.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { boundedValue, preview } from './preview';
 import { isSavepointUri } from './savepoint-location';
 import { isTimeZone, scheduleExpressionProblem } from './schedule-expression';

@@ -17,7 +17,6 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import type { Config, JobConfig } from '../core/config';
 import { flinkClientFor } from '../adapters/flink-connect';
@@ -153,8 +152,12 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
 
 function snsPublisher(topicArn: string | undefined): (subject: string, message: string) => Promise<void> {
   if (!topicArn) return async () => {};
-  const sns = new SNSClient({});
+  // SNS is required on the first notification (a drain timeout, a Spot warning), not when the hook loads
+  let sns: import('@aws-sdk/client-sns').SNSClient | undefined;
   return async (Subject, Message) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PublishCommand, SNSClient } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+    sns ??= new SNSClient({});
     await sns.send(new PublishCommand({ TopicArn: topicArn, Subject, Message }));
   };
 }

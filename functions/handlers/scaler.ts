@@ -10,8 +10,8 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { decide, parsePolicyState, parseSnapshot } from '../core/policy';
 import { metricsNamespace } from '../core/signals';
@@ -49,16 +49,21 @@ export function productionDeps(): ScalerDeps {
     metrics: new CloudWatchMetricReader(cloudWatch),
     alarmStates: cloudWatchAlarmStates(cloudWatch, config.deployment.stackName),
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
-    // Loaded on first use: the Kubernetes client behind the EKS targets is most of this bundle and ~1 s of module
-    // load, and only capacity-only decisions need a target (rescales go through the workflow).
+    // Loaded on first use: the targets bring the Auto Scaling, EC2 (~150-250 ms of module load alone) and EKS
+    // clients, and only capacity-only decisions need a target (rescales go through the workflow).
     target: (job) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const targets = require('../adapters/targets') as typeof import('../adapters/targets');
       return targets.createCapacityTarget(job);
     },
     decide: policyDecide,
-    startExecution: stateMachineArn ? sfnStarter(tracer.captureAWSv3Client(new SFNClient({})), stateMachineArn) : undefined,
-    notify: snsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requiredEnv('NOTIFICATION_TOPIC_ARN')),
+    // (the SFN and SNS clients are created, and their modules loaded, on the first execution started / notification)
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    startExecution: stateMachineArn
+      ? sfnStarter(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sfn') as { SFNClient: typeof SFNClient }).SFNClient({})), stateMachineArn)
+      : undefined,
+    notify: snsNotifier(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})), requiredEnv('NOTIFICATION_TOPIC_ARN')),
+    /* eslint-enable @typescript-eslint/no-require-imports */
     publishDecision: decisionPublisher(jobMetrics(metricsNamespace(config.deployment.stackName))),
     log: {
       info: (m, extra) => logger.info(m, extra ?? {}),

@@ -2,13 +2,27 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { JobConfig } from '../core/config';
 import { alarmSpecs, DECISION_METRICS, JOB_DIMENSION } from '../core/signals';
 import type { RescaleInput, ScalerDecision, StartExecutionResult } from './ports';
 
 type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/*
+ * Step Functions and SNS are required when the scaler first starts an execution or notifies, not when it loads: most
+ * invocations (the per-minute re-evaluation ticks) decide "no change" and need neither (~20-80 ms of module load).
+ * A client may be given as a factory for the same reason.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sfnSdk = () => require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
+const snsSdk = () => require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+/* eslint-enable @typescript-eslint/no-require-imports */
+const lazy = <C>(client: C | (() => C)): (() => C) => {
+  let made: C | undefined;
+  return () => (made ??= typeof client === 'function' ? (client as () => C)() : client);
+};
 const ALARM_STATES: readonly string[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 
 /**
@@ -47,10 +61,12 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
  * (ExecutionAlreadyExists when the input differs; it returns the existing one when the input is identical):
  * both mean "this trigger already started its execution", which is success.
  */
-export function sfnStarter(client: SFNClient, stateMachineArn: string) {
+export function sfnStarter(sfnClient: SFNClient | (() => SFNClient), stateMachineArn: string) {
+  const client = lazy(sfnClient);
   return async (name: string, input: RescaleInput): Promise<StartExecutionResult> => {
+    const { ExecutionAlreadyExists, StartExecutionCommand } = sfnSdk();
     try {
-      const r = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      const r = await client().send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
       return { executionArn: r.executionArn ?? executionArnOf(stateMachineArn, name), alreadyExisted: false };
     } catch (e) {
       if (e instanceof ExecutionAlreadyExists || (e as { name?: string }).name === 'ExecutionAlreadyExists') {
@@ -61,9 +77,11 @@ export function sfnStarter(client: SFNClient, stateMachineArn: string) {
   };
 }
 
-export function snsNotifier(client: SNSClient, topicArn: string) {
+export function snsNotifier(snsClient: SNSClient | (() => SNSClient), topicArn: string) {
+  const client = lazy(snsClient);
   return async (subject: string, message: string): Promise<void> => {
-    await client.send(new PublishCommand({ TopicArn: topicArn, Subject: subject.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '-').slice(0, 99), Message: message }));
+    const { PublishCommand } = snsSdk();
+    await client().send(new PublishCommand({ TopicArn: topicArn, Subject: subject.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '-').slice(0, 99), Message: message }));
   };
 }
 

@@ -6,7 +6,7 @@
  * delay) never fires again, so a 1-minute tick per job asks the scaler to decide again while one of the job's alarms
  * is still in ALARM (with `requireAlarm: false`: whatever the alarms say). Anything else is rejected with an error that names the field and what is allowed; nothing is changed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, problemsFrom, type ConfigProblem } from '../core/config';
 import { boundedValue } from '../core/preview';
 

@@ -21,6 +21,7 @@ export interface WorkflowDeps {
   store: StateStore;
   flink(job: JobConfig): FlinkApi | Promise<FlinkApi>;
   target(job: JobConfig): CapacityTarget | Promise<CapacityTarget>;
+  /** (production: a getter, so the client and @aws-sdk/client-sns are made on the first notification) */
   sns: SNSClient;
   /** Reads `submit.jarPath` (local path or s3://) when the JobManager lacks the jar; without it such a rescale is refused. */
   jars?: JarSource;

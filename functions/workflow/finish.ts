@@ -2,7 +2,7 @@
  * The end of every execution: Record (history + cooldown), Unlock, Notify (SNS, readable subject and body).
  * Outcome classification lives here so the history record and the notification always agree.
  */
-import { PublishCommand } from '@aws-sdk/client-sns';
+import type { PublishCommand, PublishCommandInput } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
@@ -392,7 +392,7 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
     deps,
     job,
     claim,
-    new PublishCommand({
+    publishCommand({
       TopicArn: deps.topicArn,
       Subject: msg.subject,
       Message: msg.body,
@@ -404,6 +404,16 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
     }),
   );
   return { messageId: r.MessageId, subject: msg.subject, at: now, outcome: msg.outcome };
+}
+
+/**
+ * An SNS PublishCommand. @aws-sdk/client-sns is required here, on the first notification, not when the workflow
+ * Lambda loads: most steps never notify.
+ */
+export function publishCommand(input: PublishCommandInput): PublishCommand {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PublishCommand } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+  return new PublishCommand(input);
 }
 
 /**

@@ -3,16 +3,15 @@
  * from Secrets Manager by the names in the config) and the shared capacity-target factory, with traced AWS clients
  * created once per Lambda container.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { EKSClient } from '@aws-sdk/client-eks';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EKSClient } from '@aws-sdk/client-eks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { JobConfig } from '../core/config';
 import { flinkClientFor as connect } from '../adapters/flink-connect';
 import type { FlinkApi } from '../adapters/flink/types';
 import { SecretsManagerSource } from '../adapters/secrets';
-import { createCapacityTarget } from '../adapters/targets';
 import type { CapacityTarget } from '../adapters/targets/types';
 
 let secrets: SecretsManagerSource | undefined;
@@ -25,10 +24,14 @@ export async function flinkClientFor(job: JobConfig, tracer: Tracer): Promise<Fl
 
 /** The job's capacity target (ASG, EKS Deployment or FlinkDeployment). */
 export async function capacityTargetFor(job: JobConfig, tracer: Tracer): Promise<CapacityTarget> {
+  // Loaded on the first step that needs a capacity target: the EC2 client alone is ~150-250 ms of module load, and
+  // most steps (validate, savepoint, status polls, notify) never touch a target.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   aws ??= {
-    autoScaling: tracer.captureAWSv3Client(new AutoScalingClient({})),
-    ec2: tracer.captureAWSv3Client(new EC2Client({})),
-    eks: tracer.captureAWSv3Client(new EKSClient({})),
+    autoScaling: tracer.captureAWSv3Client(new (require('@aws-sdk/client-auto-scaling') as typeof import('@aws-sdk/client-auto-scaling')).AutoScalingClient({})),
+    ec2: tracer.captureAWSv3Client(new (require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2')).EC2Client({})),
+    eks: tracer.captureAWSv3Client(new (require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks')).EKSClient({})),
   };
-  return createCapacityTarget(job, aws);
+  return (require('../adapters/targets') as typeof import('../adapters/targets')).createCapacityTarget(job, aws);
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }

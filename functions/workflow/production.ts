@@ -3,9 +3,8 @@
  * handlers/shared/bundled-config.ts; it is not in the environment), the DynamoDB state store, SNS, the Flink REST client (credentials from Secrets Manager by name),
  * and the capacity target of each job.
  */
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
@@ -24,15 +23,22 @@ function requiredEnv(name: string): string {
 
 export function createProductionDeps({ config, logger, tracer, metrics }: { config: Config; logger: Logger; tracer: Tracer; metrics?: Metrics }): WorkflowDeps {
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const sns = tracer.captureAWSv3Client(new SNSClient({}));
+  let snsClient: SNSClient | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sns = () => (snsClient ??= tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})));
   const flinkCache = new Map<string, ReturnType<typeof flinkClientFor>>();
   const targetCache = new Map<string, ReturnType<typeof capacityTargetFor>>();
   return {
     config,
     store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME'), client: dynamo }),
-    sns,
+    // a getter: the SNS client (and its module) is made on the first notification; most steps never notify
+    get sns() {
+      return sns();
+    },
     // s3:GetObject is granted on exactly the jobs' submit.jarPath objects (lib/constructs/job-access.ts)
-    jars: new LocalOrS3JarSource(() => tracer.captureAWSv3Client(new S3Client({}))),
+    // (the S3 client is loaded only when a jar is fetched from S3: resubmitting steps)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    jars: new LocalOrS3JarSource(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client({}))),
     topicArn: requiredEnv('NOTIFICATION_TOPIC_ARN'),
     stateMachineArn: process.env.STATE_MACHINE_ARN,
     flink: (job) => {

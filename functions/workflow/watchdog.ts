@@ -26,13 +26,12 @@
  * Duplicate deliveries: a lease (claimOnce, ending with the invocation) keeps two deliveries from recovering at the
  * same time; the other one waits for it in place and then finds the lock released (or marked) and does nothing.
  */
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import * as z from 'zod';
 import { INLINE_POLL_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDOG_TIMEOUT_SECONDS } from '../core/rescale-timing';
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
-import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyStep, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
+import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyStep, publishCommand, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
 import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, previousRequirementsFromProgress, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
@@ -325,7 +324,7 @@ async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: L
       deps,
       job,
       claim,
-      new PublishCommand({
+      publishCommand({
         TopicArn: deps.topicArn,
         Subject: `flink-elastic: ACTION REQUIRED: check ${job}; its rescale ended ${ev.status}`.slice(0, 99),
         Message: [

@@ -28,6 +28,17 @@ test('ExecutionAlreadyExists is success: the trigger already started its executi
   await expect(sfnStarter(new SFNClient({}), SM)('n1', input)).resolves.toEqual({ executionArn: executionArnOf(SM, 'n1'), alreadyExisted: true });
 });
 
+test('a client factory (the deployed scaler: the SFN client is made on first use) is called once, on the first start', async () => {
+  sfn.on(StartExecutionCommand).resolves({ executionArn: executionArnOf(SM, 'n1'), startDate: new Date() });
+  let made = 0;
+  const start = sfnStarter(() => (made++, new SFNClient({})), SM);
+  expect(made).toBe(0);
+  await start('n1', input);
+  await start('n2', input);
+  expect(made).toBe(1);
+  expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
+});
+
 test('other StartExecution errors propagate', async () => {
   sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
   await expect(sfnStarter(new SFNClient({}), SM)('n1', input)).rejects.toThrow('Rate exceeded');

@@ -1,5 +1,6 @@
 /**
- * FlinkRestClient: the axios implementation of FlinkApi (types.ts) against a Flink JobManager's REST API.
+ * FlinkRestClient: the implementation of FlinkApi (types.ts) against a Flink JobManager's REST API, over node:http(s)
+ * (../http.ts: no HTTP library in the Lambda bundles).
  *
  * - Version detection from GET /config (cached); never sends a field the detected version does not know
  *   (endpoints.md §1, §8) and refuses, before sending, a request that needs a newer Flink.
@@ -9,8 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
-import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type {
   CheckpointSummary,
   ClusterOverview,
@@ -33,6 +33,7 @@ import type {
 import { HEX32, isJobStatus, isTerminal, JOB_STATES, versionInfo } from './wire';
 import * as R from './responses';
 import { preview } from '../../core/preview';
+import { send, type TransportError } from '../http';
 
 export type FlinkAuth = { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
 
@@ -71,7 +72,7 @@ export class FlinkApiError extends Error {
   /** Flink's `{"errors": [...]}` (first line of each), or the transport error. */
   readonly errors: string[];
   readonly retryable: boolean;
-  /** Node/axios error code for transport failures (ECONNREFUSED, ECONNABORTED, ...). */
+  /** Node error code for transport failures (ECONNREFUSED, ETIMEDOUT, a TLS code, ...). */
   readonly code?: string;
   readonly attempts: number;
 
@@ -136,6 +137,25 @@ function num(v: unknown): number | undefined {
   return undefined;
 }
 
+const USER_AGENT = 'flink-elastic';
+
+/** `?a=1&b=x,y` from the defined params (encoded as before: `:`, `$` and `,` kept, space as `+`), or ''. */
+function queryString(params: CallOptions['params']): string {
+  const enc = (v: string) => encodeURIComponent(v).replace(/%3A/gi, ':').replace(/%24/g, '$').replace(/%2C/gi, ',').replace(/%20/g, '+');
+  const parts = Object.entries(params ?? {})
+    .filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== null)
+    .map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 interface CallOptions {
   call: string;
   jobId?: string;
@@ -152,7 +172,9 @@ interface CallOptions {
 
 export class FlinkRestClient implements FlinkApi {
   readonly baseUrl: string;
-  private readonly http: AxiosInstance;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly agent?: HttpsAgent;
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -169,19 +191,13 @@ export class FlinkRestClient implements FlinkApi {
     this.retries = retries;
     this.retryDelayMs = opts.retryDelayMs ?? 250;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (opts.auth?.type === 'basic') headers.Authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
     else if (opts.auth?.type === 'bearer') headers.Authorization = `Bearer ${opts.auth.token}`;
-    this.http = axios.create({
-      baseURL: this.baseUrl,
-      timeout: opts.timeoutMs,
-      headers,
-      httpsAgent: opts.caPem ? new HttpsAgent({ ca: opts.caPem, keepAlive: false }) : undefined,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: false,
-      transitional: { clarifyTimeoutError: true },
-    });
+    this.headers = headers;
+    this.timeoutMs = opts.timeoutMs;
+    // no redirects followed, no proxy (send() does neither); a private CA only for this client's connections
+    this.agent = opts.caPem ? new HttpsAgent({ ca: opts.caPem, keepAlive: false }) : undefined;
     if (opts.version) {
       // Kept as given: a configured "1.20" is reported as "1.20", never as a patch release the cluster may not run.
       this.versionPromise = Promise.resolve(versionInfo(opts.version));
@@ -195,10 +211,9 @@ export class FlinkRestClient implements FlinkApi {
     let attempt = 0;
     for (;;) {
       attempt++;
-      const cfg: AxiosRequestConfig = { method: o.method, url: o.path, params: o.params, data: o.data, headers: o.headers };
       let failure: FlinkApiError;
       try {
-        const res = await this.http.request(cfg);
+        const res = await this.exchange(o);
         if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return { status: res.status, data: res.data as T };
         const errors = firstLines((res.data as { errors?: unknown } | undefined)?.errors);
         if (errors.length === 0 && typeof res.data === 'string' && res.data.trim()) errors.push(res.data.trim().slice(0, 300));
@@ -208,7 +223,7 @@ export class FlinkRestClient implements FlinkApi {
         if (!retryable || attempt > this.retries) throw failure;
       } catch (e) {
         if (e instanceof FlinkApiError) throw e;
-        const ax = e as AxiosError;
+        const ax = e as TransportError;
         const code = ax.code ?? 'ERR_UNKNOWN';
         // A refused connection never reached Flink: always safe to retry. Timeouts/resets may have: only if allowed.
         const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
@@ -220,6 +235,23 @@ export class FlinkRestClient implements FlinkApi {
       }
       await this.sleep(Math.min(10_000, this.retryDelayMs * 2 ** (attempt - 1)));
     }
+  }
+
+  /** One HTTP exchange: JSON (or multipart) body out; the answer's JSON, else its text ('' when empty). */
+  private async exchange(o: CallOptions): Promise<{ status: number; data: unknown }> {
+    const headers: Record<string, string> = { ...this.headers, ...o.headers };
+    let body: Buffer | undefined;
+    if (o.data instanceof FormData) {
+      const encoded = new Response(o.data); // multipart/form-data with a generated boundary
+      headers['Content-Type'] = encoded.headers.get('content-type')!;
+      body = Buffer.from(await encoded.arrayBuffer());
+    } else if (o.data !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = Buffer.from(JSON.stringify(o.data));
+    }
+    const res = await send({ method: o.method, url: new URL(this.baseUrl + o.path + queryString(o.params)), headers, body, timeoutMs: this.timeoutMs, agent: this.agent, decompress: true });
+    const text = res.body.toString('utf8').replace(/^\uFEFF/, '');
+    return { status: res.status, data: text ? parseJsonOr(text) : text };
   }
 
   /**

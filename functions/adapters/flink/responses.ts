@@ -5,7 +5,7 @@
  * read as `"undefined"`, "no jobs" or "0 free slots". Fields flink-elastic does not read are left alone (extra fields
  * are allowed: Flink adds some in every release). Messages say what is allowed; `readResponse` adds the rest.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { preview } from '../../core/preview';
 import { jsonPath } from '../../core/config';
 import { HEX32, JOB_STATES, MAX_PARALLELISM } from './wire';

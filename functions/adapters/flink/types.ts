@@ -1,6 +1,6 @@
 /**
  * What flink-elastic needs from a Flink JobManager, in the project's own terms (camelCase, numbers parsed).
- * The axios implementation is `FlinkRestClient` (client.ts); the local emulator serves the same REST API.
+ * The implementation is `FlinkRestClient` (client.ts, over node:http(s)); the local emulator serves the same REST API.
  * Wire-format details (kebab-case fields, bare metric arrays, async operation shapes) stay inside client.ts.
  */
 

@@ -6,11 +6,9 @@
  *   The API server accepts it for 15 minutes after X-Amz-Date; we renew after 10.
  * The caller's IAM principal must be granted access in the cluster (EKS access entry; see docs/capacity-targets.md).
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { createHash, createHmac } from 'node:crypto';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { KubeConfig } from '@kubernetes/client-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { KubeConfig } from './kube-client';
 import { CapacityTargetError, type TargetKind } from './types';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -36,6 +34,42 @@ function base64Url(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** RFC 3986 percent-encoding, as SigV4 canonical query strings need it (encodeURIComponent leaves !'()* alone). */
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * Presigns GET https://<sts host>/?Action=GetCallerIdentity&Version=2011-06-15 with SigV4 in the query string
+ * (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html), `host` and `x-k8s-aws-id` signed, empty
+ * payload. node:crypto only, so the SigV4 signer packages stay out of the bundles.
+ */
+function presignGetCallerIdentity(host: string, clusterName: string, region: string, creds: AwsCredentials, at: Date): string {
+  const amzDate = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''); // 20250304T050607Z
+  const day = amzDate.slice(0, 8);
+  const scope = `${day}/${region}/sts/aws4_request`;
+  const params: Record<string, string> = {
+    Action: 'GetCallerIdentity',
+    Version: '2011-06-15',
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${creds.accessKeyId}/${scope}`,
+    'X-Amz-Date': amzDate,
+    'X-Amz-Expires': String(PRESIGN_EXPIRES_SECONDS),
+    'X-Amz-SignedHeaders': `host;${CLUSTER_ID_HEADER}`,
+    ...(creds.sessionToken ? { 'X-Amz-Security-Token': creds.sessionToken } : {}),
+  };
+  const query = Object.keys(params)
+    .sort()
+    .map((k) => `${uriEncode(k)}=${uriEncode(params[k])}`)
+    .join('&');
+  const hex = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+  const canonical = `GET\n/\n${query}\nhost:${host}\n${CLUSTER_ID_HEADER}:${clusterName}\n\n${params['X-Amz-SignedHeaders']}\n${hex('')}`;
+  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hex(canonical)}`;
+  const key = [day, region, 'sts', 'aws4_request'].reduce<Buffer | string>((k, part) => createHmac('sha256', k).update(part, 'utf8').digest(), `AWS4${creds.secretAccessKey}`);
+  const signature = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+  return `https://${host}/?${query}&X-Amz-Signature=${signature}`;
+}
+
 /** Builds an EKS bearer token for `clusterName`, signed with `credentials` at `now`. */
 export async function createEksToken(args: {
   clusterName: string;
@@ -44,22 +78,9 @@ export async function createEksToken(args: {
   now?: Date;
 }): Promise<{ token: string; url: string; signedAt: Date }> {
   const host = stsHostFor(args.region);
-  const signer = new SignatureV4({ service: 'sts', region: args.region, credentials: args.credentials, sha256: Sha256 });
-  const request = new HttpRequest({
-    method: 'GET',
-    protocol: 'https:',
-    hostname: host,
-    path: '/',
-    query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
-    headers: { host, [CLUSTER_ID_HEADER]: args.clusterName },
-  });
+  const creds = typeof args.credentials === 'function' ? await args.credentials() : args.credentials;
   const signedAt = args.now ?? new Date();
-  const signed = await signer.presign(request, { expiresIn: PRESIGN_EXPIRES_SECONDS, signingDate: signedAt });
-  const query = Object.entries(signed.query ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : v === null ? [] : [[k, v]]))
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v as string)}`)
-    .join('&');
-  const url = `https://${host}/?${query}`;
+  const url = presignGetCallerIdentity(host, args.clusterName, args.region, creds, signedAt);
   return { token: TOKEN_PREFIX + base64Url(url), url, signedAt };
 }
 
@@ -72,14 +93,7 @@ export interface EksClusterInfo {
 
 /** A KubeConfig that talks to `server` with the cluster CA and a bearer token; TLS is always verified. */
 export function kubeConfigFor(cluster: EksClusterInfo, token: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: cluster.name, server: cluster.endpoint, caData: cluster.caData, skipTLSVerify: false }],
-    users: [{ name: 'flink-elastic', token }],
-    contexts: [{ name: 'flink-elastic', cluster: cluster.name, user: 'flink-elastic' }],
-    currentContext: 'flink-elastic',
-  });
-  return kc;
+  return new KubeConfig({ name: cluster.name, server: cluster.endpoint, caData: cluster.caData, skipTLSVerify: false }, { name: 'flink-elastic', token });
 }
 
 export interface EksAccessOptions {

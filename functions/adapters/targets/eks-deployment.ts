@@ -7,8 +7,8 @@
  * A Deployment that is rolling out (old and new ReplicaSets) is never scaled in: the controller would split the
  * scale-down across ReplicaSets and could pick other pods.
  */
-import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
-import { KubePodTarget, MERGE_PATCH, selectorString, type KubeTargetOptions } from './kube';
+import { namespacedPath, type V1Deployment } from './kube-client';
+import { KubePodTarget, selectorString, type KubeTargetOptions } from './kube';
 
 export interface EksDeploymentTargetOptions extends KubeTargetOptions {
   deploymentName: string;
@@ -24,9 +24,7 @@ export class EksDeploymentTarget extends KubePodTarget {
   }
 
   protected async readScale() {
-    const d: V1Deployment = await this.call('read deployment', AppsV1Api, (apps) =>
-      apps.readNamespacedDeployment({ name: this.dep.deploymentName, namespace: this.dep.namespace }),
-    );
+    const d = await this.call('read deployment', (kube) => kube.get<V1Deployment>(this.path()));
     const selector = selectorString(d.spec?.selector);
     const desired = d.spec?.replicas ?? 1;
     const st = d.status ?? {};
@@ -42,9 +40,11 @@ export class EksDeploymentTarget extends KubePodTarget {
   }
 
   protected async writeScale(replicas: number): Promise<void> {
-    await this.call('patch deployment scale', AppsV1Api, (apps) =>
-      apps.patchNamespacedDeploymentScale({ name: this.dep.deploymentName, namespace: this.dep.namespace, body: { spec: { replicas } } }, MERGE_PATCH),
-    );
+    await this.call('patch deployment scale', (kube) => kube.mergePatch(this.path('scale'), { spec: { replicas } }));
+  }
+
+  private path(sub?: string): string {
+    return namespacedPath('apps', 'v1', this.dep.namespace, 'deployments', this.dep.deploymentName, sub);
   }
 
   protected rbacHint(operation: string): string {

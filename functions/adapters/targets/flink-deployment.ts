@@ -14,9 +14,9 @@
  *   release, setJobParallelism) is then refused with CONFLICTING_AUTOSCALER before anything is written; reading
  *   (describe) still works. docs/operator.md.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { taskManagersFor, type JobConfig } from '../../core/config';
-import { KubePodTarget, MERGE_PATCH, type KubeTargetOptions } from './kube';
+import { KubePodTarget, type KubeTargetOptions } from './kube';
+import { namespacedPath } from './kube-client';
 import { CapacityTargetError } from './types';
 
 export const FLINK_GROUP = 'flink.apache.org';
@@ -70,12 +70,12 @@ export class FlinkDeploymentTarget extends KubePodTarget {
     this.name = `${fd.namespace}/${fd.flinkDeploymentName}`;
   }
 
-  private ref() {
-    return { group: FLINK_GROUP, version: FLINK_VERSION, namespace: this.fd.namespace, plural: FLINK_PLURAL, name: this.fd.flinkDeploymentName };
+  private path(sub?: string): string {
+    return namespacedPath(FLINK_GROUP, FLINK_VERSION, this.fd.namespace, FLINK_PLURAL, this.fd.flinkDeploymentName, sub);
   }
 
   async get(): Promise<FlinkDeploymentObject> {
-    return (await this.call('get flinkdeployment', CustomObjectsApi, (api) => api.getNamespacedCustomObject(this.ref()))) as FlinkDeploymentObject;
+    return this.call('get flinkdeployment', (kube) => kube.get<FlinkDeploymentObject>(this.path()));
   }
 
   protected async readScale() {
@@ -108,15 +108,11 @@ export class FlinkDeploymentTarget extends KubePodTarget {
     // readScale (always just before, in setDesired and release) saw the FlinkDeployment
     this.refuseIfAutoscaled('setDesired', this.autoscalerConflict);
     try {
-      await this.call('patch flinkdeployment scale', CustomObjectsApi, (api) =>
-        api.patchNamespacedCustomObjectScale({ ...this.ref(), body: { spec: { replicas } } }, MERGE_PATCH),
-      );
+      await this.call('patch flinkdeployment scale', (kube) => kube.mergePatch(this.path('scale'), { spec: { replicas } }));
     } catch (e) {
       // Operators before the scale subresource (FLINK-27685): patch spec.taskManager.replicas directly.
       if (!(e instanceof CapacityTargetError && e.code === 'NOT_FOUND')) throw e;
-      await this.call('patch flinkdeployment', CustomObjectsApi, (api) =>
-        api.patchNamespacedCustomObject({ ...this.ref(), body: { spec: { taskManager: { replicas } } } }, MERGE_PATCH),
-      );
+      await this.call('patch flinkdeployment', (kube) => kube.mergePatch(this.path(), { spec: { taskManager: { replicas } } }));
     }
   }
 
@@ -147,9 +143,7 @@ export class FlinkDeploymentTarget extends KubePodTarget {
     if (!changed) actions.push(`already parallelism ${parallelism} on ${replicas} TaskManagers; nothing to do`);
     else if (dryRun) actions.push(`dry run: would patch ${what}`);
     else {
-      await this.call('patch flinkdeployment', CustomObjectsApi, (api) =>
-        api.patchNamespacedCustomObject({ ...this.ref(), body: { spec: { job: { parallelism }, taskManager: { replicas } } } }, MERGE_PATCH),
-      );
+      await this.call('patch flinkdeployment', (kube) => kube.mergePatch(this.path(), { spec: { job: { parallelism }, taskManager: { replicas } } }));
       actions.push(`patched ${what}; the operator upgrades the job`);
     }
     return { previous, parallelism, replicas, changed: changed && !dryRun, dryRun, actions };

@@ -36,8 +36,9 @@ export interface CapacityTargetDeps {
 const sharedProviders = new Map<string, EksKubeConfigProvider>();
 
 /*
- * The Kubernetes targets pull in @kubernetes/client-node (seconds of module load): load them only for jobs that use
- * them, so an ASG-only deployment never pays that on a cold start. esbuild keeps these requires lazy in the bundle.
+ * The Kubernetes targets pull in @aws-sdk/client-eks and the SigV4 signer (the EKS token): load them only for jobs
+ * that use them, so an ASG-only deployment never pays that on a cold start. esbuild keeps these requires lazy in the
+ * bundle (their code is in it, small since kube-client.ts replaced @kubernetes/client-node, but is not run).
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const eksAuth = (): typeof import('./eks-auth') => require('./eks-auth');

@@ -8,7 +8,7 @@
  * exactly the named idle pods = mark them with the lowest cost, make sure no other pod would rank before them
  * (pending / not-ready pods, leftover low costs), then lower the replica count by exactly that many.
  */
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import { KubeApiError, KubeClient, namespacedPath, type KubeConfig, type V1LabelSelector, type V1Pod } from './kube-client';
 import type { TaskManagerInfo } from '../flink/types';
 import { mapMembers, planDesired, planRelease, type RawMember } from './common';
 import {
@@ -31,8 +31,6 @@ export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 export const BUSY_POD_COST = '100000';
 /** Cost on the pods being released: deleted first. */
 export const RELEASE_POD_COST = '-100000';
-/** Merge patch: the content type Kubernetes needs for a `{metadata: ...}` or `{spec: {replicas}}` body. */
-export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** Where a KubeConfig comes from (`EksKubeConfigProvider`, or a fixed one in tests/local use). */
 export interface KubeConfigSource {
@@ -95,7 +93,7 @@ interface ScaleState {
 export abstract class KubePodTarget implements CapacityTarget {
   abstract readonly kind: TargetKind;
   abstract readonly name: string;
-  private apis = new WeakMap<KubeConfig, Map<unknown, unknown>>();
+  private clients = new WeakMap<KubeConfig, KubeClient>();
 
   constructor(protected readonly opts: KubeTargetOptions) {}
 
@@ -209,8 +207,8 @@ export abstract class KubePodTarget implements CapacityTarget {
         actions.push(`dry run: would set ${what}`);
         continue;
       }
-      await this.call(`patch pod ${m.id}`, CoreV1Api, (core) =>
-        core.patchNamespacedPod({ name: m.id, namespace: this.opts.namespace, body: { metadata: { annotations: { [POD_DELETION_COST]: want } } } }, MERGE_PATCH),
+      await this.call(`patch pod ${m.id}`, (kube) =>
+        kube.mergePatch(namespacedPath('', 'v1', this.opts.namespace, 'pods', m.id), { metadata: { annotations: { [POD_DELETION_COST]: want } } }),
       );
       actions.push(`set ${what}`);
     }
@@ -219,22 +217,22 @@ export abstract class KubePodTarget implements CapacityTarget {
   }
 
   protected async listPods(selector: string): Promise<V1Pod[]> {
-    const list = await this.call('list pods', CoreV1Api, (core) => core.listNamespacedPod({ namespace: this.opts.namespace, labelSelector: selector }));
+    const list = await this.call('list pods', (kube) => kube.get<{ items?: V1Pod[] }>(namespacedPath('', 'v1', this.opts.namespace, 'pods'), { labelSelector: selector }));
     return list.items ?? [];
   }
 
   /**
-   * Runs one API call with a client of `apiClass`, retrying once with fresh credentials after a 401, and turning
-   * failures into CapacityTargetError.
+   * Runs one API call, retrying once with fresh credentials after a 401, and turning failures into
+   * CapacityTargetError.
    */
-  protected async call<A, T>(operation: string, apiClass: new (...args: any[]) => A, fn: (api: A) => Promise<T>): Promise<T> {
+  protected async call<T>(operation: string, fn: (kube: KubeClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const kc = await this.opts.kube.get();
-        return await fn(this.api(kc, apiClass));
+        return await fn(this.client(kc));
       } catch (e) {
         if (e instanceof CapacityTargetError) throw e;
-        if (e instanceof ApiException && e.code === 401 && attempt === 1 && this.opts.kube.invalidate) {
+        if (e instanceof KubeApiError && e.code === 401 && attempt === 1 && this.opts.kube.invalidate) {
           this.opts.kube.invalidate();
           continue;
         }
@@ -243,18 +241,16 @@ export abstract class KubePodTarget implements CapacityTarget {
     }
   }
 
-  private api<A>(kc: KubeConfig, apiClass: new (...args: any[]) => A): A {
-    let m = this.apis.get(kc);
-    if (!m) this.apis.set(kc, (m = new Map()));
-    let a = m.get(apiClass) as A | undefined;
-    if (!a) m.set(apiClass, (a = kc.makeApiClient(apiClass as any) as A));
-    return a;
+  private client(kc: KubeConfig): KubeClient {
+    let c = this.clients.get(kc);
+    if (!c) this.clients.set(kc, (c = new KubeClient(kc)));
+    return c;
   }
 
   protected kubeError(operation: string, e: unknown): CapacityTargetError {
     const fail = (code: CapacityTargetError['code'], detail: string, retryable = false) =>
       new CapacityTargetError(this.kind, this.name, operation, code, detail, retryable, { cause: e });
-    if (e instanceof ApiException) {
+    if (e instanceof KubeApiError) {
       const body = typeof e.body === 'string' ? safeJson(e.body) : e.body;
       const msg = `HTTP ${e.code}: ${(body as { message?: string } | undefined)?.message ?? (typeof e.body === 'string' ? e.body.slice(0, 200) : 'no message')}`;
       if (e.code === 401) return fail('UNAUTHORIZED', `${msg}; the API server rejected the token (is there an EKS access entry for this role?)`);

@@ -5,7 +5,7 @@
  * `schema/job-snapshot.schema.json` is generated from `JobSnapshotSchema` (`npm run schema`).
  * Missing signals are normal: every metric is optional and the policy says which ones it lacked.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, int, jsonPath, nonEmpty, num, problemsFrom, strict, type ConfigProblem } from '../config';
 
 const rate = (what: string) => num(0, Number.MAX_SAFE_INTEGER, 'a rate in records/s').optional().describe(what);

@@ -4,7 +4,7 @@
  * workflow's Validate step parses it (functions/workflow/validate.ts `parseRescaleInput`) before checking it against
  * the config and the live cluster. Pure: zod only.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JOB_MODES, JOB_NAME_PATTERN } from '../config';
 
 /** Flink's upper bound of any parallelism (the default maximum parallelism's ceiling, 2^15). */
