@@ -46,7 +46,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         'A rescale that fails makes the run fail (exit 1): the summary and the report name it and its reason.',
         '',
         'How each policy is triggered:',
-        ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(14)} ${t.description}`),
+        ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(20)} ${t.description}`),
         '',
         'Example:',
         '  $ flink-elastic simulate',

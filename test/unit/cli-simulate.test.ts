@@ -12,7 +12,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 
 test.each([
   [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got \"nope\")"],
-  [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "magic")'],
+  [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-throughput, seed-001 (got "magic")'],
   [['--seed', '-3'], '--seed must be an integer from 0 to 4294967295 (got "-3")'],
   [['--seed', '1.5'], '--seed must be an integer from 0 to 4294967295 (got "1.5")'],
 ])('simulate %j is a usage error: exit 2, a message naming the option and the allowed values', async (args, message) => {
