@@ -89,6 +89,15 @@ describe('aws-step-throughput (aws-samples kda-flink-app-autoscaling step-scalin
     expect(twoPeriods(5, 3500, 3500, { at: T0 - 5 * MIN, from: 6, to: 5 })).toMatchObject({ action: 'rescale', targetParallelism: 4 });
   });
 
+  test('nothing within the workflow\'s cooldownSeconds of the last change (the workflow would refuse it), the datapoint still counts', () => {
+    const guarded = job({ cooldownSeconds: 60 });
+    const upAt = { at: T0 + 9 * MIN, from: 4, to: 5, doneAt: 30_000 };
+    const first = step(at(5, 3500, 10, upAt), guarded);
+    expect(first.decision).toMatchObject({ action: 'none', limitedBy: ['cooldown'] });
+    expect(first.decision.reason).toContain("workflow's 60 s cooldown");
+    expect(step(at(5, 3500, 11, upAt), guarded, first.state).decision).toMatchObject({ action: 'rescale', targetParallelism: 4 });
+  });
+
   test('without its parameter or an input rate it has no datapoint and changes nothing', () => {
     expect(POLICIES['aws-step-throughput'](at(4, 90000, 0), j).decision).toMatchObject({ action: 'none', missing: ['throughputPerSubtask (baseline parameter)'] });
     expect(step(chain({ p: 4 }), j).decision).toMatchObject({ action: 'none', missing: ['produceRate'] });

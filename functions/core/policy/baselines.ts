@@ -189,6 +189,12 @@ export const awsStepThroughputPolicy =
     const last = lastStepChange(snap);
     const cooling = (dir: 'up' | 'down') => last?.direction === dir && (snap.now - last.endedAt) / 1000 < AWS_STEP.cooldownSeconds;
     const thresholds = `thresholds out ≥ ${b.cur} × ${fmt(T)} = ${fmt(outThreshold)}, in ≤ ${b.cur > 1 ? `${b.cur - 1} × ${fmt(T)} = ` : ''}${fmt(inThreshold)}`;
+    // Not the sample's: the rescale workflow refuses any rescale within job.cooldownSeconds of the last one (as KDA
+    // refuses an update while the application is UPDATING), so none is asked for then.
+    const changed = lastChangeAt(snap);
+    if (changed !== undefined && (snap.now - changed) / 1000 < job.cooldownSeconds) {
+      return result(name, b, st, { reason: `input ${fmt(rate)} rec/s (${thresholds}); within the workflow's ${job.cooldownSeconds} s cooldown`, figures, steps: [], missing: [], limitedBy: ['cooldown'] });
+    }
     if (rate >= outThreshold) {
       const step = stepOf(rate - outThreshold, AWS_STEP.outSteps);
       // in the scale-out cooldown the capacity the previous scale-out added counts towards this one
