@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import type { CliIo } from './support/io';
 import { configPath, loadConfig } from '../../functions/adapters/config-file';
 import { ConfigError, findJob, type Config, type JobConfig } from '../../functions/core/config';
-import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, type PolicyState } from '../../functions/core/policy';
+import { POLICIES, explainDecision, parsePolicyState, parseSnapshot, policyFor, type PolicyState } from '../../functions/core/policy';
 import { jsonText } from './support/json';
-import { oneOf } from './support/options';
+import { intIn, oneOf } from './support/options';
 
 function readJson(file: string, what: string): unknown {
   let text: string;
@@ -39,6 +39,7 @@ export function registerDecide(program: Command, io: CliIo): void {
     .option('--state <file>', 'policy state carried between calls: read when the file exists, the new state is written back')
     .option('--explain', 'print a readable explanation with the arithmetic instead of JSON')
     .option('--policy <name>', `policy to ask: ${Object.keys(POLICIES).join(', ')}`, oneOf('--policy', Object.keys(POLICIES)), 'flink-elastic')
+    .option('--throughput-per-subtask <rec/s>', 'aws-step-throughput only: records/s one subtask sustains (its ThroughputPerKPU)', intIn('--throughput-per-subtask', 1, 100_000_000))
     .addHelpText(
       'after',
       [
@@ -51,8 +52,8 @@ export function registerDecide(program: Command, io: CliIo): void {
         '  $ flink-elastic decide --snapshot examples/snapshot.json --state /tmp/orders.state.json --policy seed-001',
       ].join('\n'),
     )
-    .action((opts: { snapshot: string; job?: string; state?: string; explain?: boolean; policy: string }) => {
-      const policy = POLICIES[opts.policy];
+    .action((opts: { snapshot: string; job?: string; state?: string; explain?: boolean; policy: string; throughputPerSubtask?: number }) => {
+      const policy = policyFor(opts.policy, { throughputPerSubtask: opts.throughputPerSubtask })!;
       const config = loadConfig(configPath(program.opts().config));
       const snapshot = parseSnapshot(readJson(opts.snapshot, 'snapshot'), opts.snapshot);
       const job = pickJob(config, opts.job, snapshot.job);

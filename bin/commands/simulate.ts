@@ -7,7 +7,7 @@ import { ConfigError } from '../../functions/core/config';
 import { POLICIES } from '../../functions/core/policy';
 import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
-import { POLICY_TRIGGERS, progressLine, reportInput, simulate, summaryText, type SimulationProgress } from '../../local/simulator';
+import { POLICY_TRIGGERS, WAKES, progressLine, reportInput, simulate, summaryText, type SimulationProgress, type Wake } from '../../local/simulator';
 import { jsonText } from './support/json';
 import { CommandFailed } from './support/exit';
 import { intIn, oneOf } from './support/options';
@@ -19,6 +19,7 @@ interface SimulateCliOptions {
   scenario: string;
   trace?: string;
   policy: string;
+  wake?: Wake;
   seed: number;
   report?: string;
   json?: boolean;
@@ -32,6 +33,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
     .option('--scenario <name>', `load scenario: ${SCENARIO_NAMES.join(', ')}`, oneOf('--scenario', SCENARIO_NAMES), 'step-spike')
     .option('--trace <file.csv>', 'replay a recorded rate instead: CSV with header "time,records_per_second" (time: seconds or ISO)')
     .option('--policy <name>', `scaling policy: ${Object.keys(POLICIES).join(', ')}`, oneOf('--policy', Object.keys(POLICIES)), 'flink-elastic')
+    .option('--wake <mode>', `what the minute tick does: ${WAKES.join(' | ')} (default: the policy's own, below)`, oneOf('--wake', WAKES) as (v: string) => Wake)
     .option('--seed <n>', `seed of the scenario noise, 0 to ${MAX_SEED} (same inputs, same output)`, intIn('--seed', 0, MAX_SEED), 1)
     .option('--report <file.html>', 'where to write the HTML report (default reports/simulation-<scenario>.html)')
     .option('--json', 'print the results as JSON instead of the summary table')
@@ -46,7 +48,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         'A rescale that fails makes the run fail (exit 1): the summary and the report name it and its reason.',
         '',
         'How each policy is triggered:',
-        ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(14)} ${t.description}`),
+        ...Object.entries(POLICY_TRIGGERS).map(([p, t]) => `  ${p.padEnd(20)} ${t.description}`),
         '',
         'Example:',
         '  $ flink-elastic simulate',
@@ -82,6 +84,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         config: configFile ? loadConfig(configFile) : undefined,
         configSource: configFile,
         policy: opts.policy,
+        wake: opts.wake,
         seed,
         onProgress,
       });

@@ -24,7 +24,7 @@ import type { StateStore } from '../../functions/adapters/state/types';
 import type { CapacityTarget } from '../../functions/adapters/targets/types';
 import { collectJob, jvmCpuPercent, type CollectedMetrics } from '../../functions/collector/collect';
 import type { Config, JobConfig } from '../../functions/core/config';
-import { POLICIES, parsePolicyState, parseSnapshot } from '../../functions/core/policy';
+import { POLICIES, parsePolicyState, parseSnapshot, policyFor } from '../../functions/core/policy';
 import { COLLECTOR_METRICS, JOB_DIMENSION, alarmSpecs, metricsNamespace } from '../../functions/core/signals';
 import type { RescaleInput, ScalerDeps } from '../../functions/scaler/ports';
 import { handleScalerEvent, type ScalerResult } from '../../functions/scaler/scaler';
@@ -69,6 +69,8 @@ export interface LoopOptions {
   flink?(job: JobConfig, use: 'observe' | 'act'): FlinkApi;
   /** A key of POLICIES (default flink-elastic). */
   policy?: string;
+  /** aws-step-throughput's parameter: records/s one subtask sustains (its ThroughputPerKPU). */
+  throughputPerSubtask?: number;
   /** Every alarm's period, seconds (default: as synthesized). */
   alarmPeriodSeconds?: number;
   /** How often the collector reads Flink, ms (default: deployment.collectorIntervalMinutes). */
@@ -127,7 +129,7 @@ export async function runLocalLoop(opts: LoopOptions): Promise<LoopResult> {
   const emit = (e: LoopEvent) => opts.onEvent?.(e);
   const { config } = opts;
   const policyName = opts.policy ?? 'flink-elastic';
-  const policy = POLICIES[policyName];
+  const policy = policyFor(policyName, { throughputPerSubtask: opts.throughputPerSubtask });
   if (!policy) throw new Error(`policy: unknown policy "${policyName}"; one of: ${Object.keys(POLICIES).join(', ')}`);
   const stack = synthesizeCached(config);
   const stackName = config.deployment.stackName;

@@ -43,7 +43,7 @@ export function summaryText(r: SimulationResult): string {
   ]);
   const t = r.totals;
   return [
-    `Scenario ${r.scenario} (${r.description}), policy ${r.policy}, seed ${r.seed}, ${clock(r.durationMs)} of virtual time`,
+    `Scenario ${r.scenario} (${r.description}), policy ${r.policy} (woken ${r.wake === 'every-minute' ? 'every minute' : 'while an alarm is in ALARM'}), seed ${r.seed}, ${clock(r.durationMs)} of virtual time`,
     '',
     table(['job', 'SLO violation s', 'TM-hours', 'rescales', 'steps to converge', 'max lag (records)', 'max backlog s', 'final p / TMs', 'decisions'], rows),
     '',

@@ -20,7 +20,7 @@ import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
 import { jvmCpuPercent, collectJob } from '../../functions/collector/collect';
 import { ConfigError, parseConfig, type Config, type JobConfig } from '../../functions/core/config';
-import { POLICIES, parsePolicyState, parseSnapshot } from '../../functions/core/policy';
+import { POLICIES, parsePolicyState, parseSnapshot, policyFor, type PolicyFn } from '../../functions/core/policy';
 import { COLLECTOR_METRICS, JOB_DIMENSION, alarmSpecs, cpuMetric, lagMetric, metricsNamespace, type MetricSpec } from '../../functions/core/signals';
 import type { ScalerDeps } from '../../functions/scaler/ports';
 import { requestedParallelism, type RescaleInput } from '../../functions/core/rescale/input';
@@ -42,9 +42,11 @@ export class InvariantViolation extends Error {
 }
 
 /** How each policy is woken (documented in docs/simulator.md). */
-export const POLICY_TRIGGERS: Record<string, { reevaluate: 'while-alarm' | 'every-minute'; description: string }> = {
+export type Wake = 'while-alarm' | 'every-minute';
+export const WAKES: readonly Wake[] = ['while-alarm', 'every-minute'];
+export const POLICY_TRIGGERS: Record<string, { reevaluate: Wake; description: string }> = {
   'flink-elastic': { reevaluate: 'while-alarm', description: 'alarm state changes into ALARM, plus a re-evaluation every minute while any alarm of the job is in ALARM' },
-  'aws-step-lag': { reevaluate: 'while-alarm', description: 'like step scaling: alarm state changes into ALARM, plus every minute while an alarm stays in ALARM' },
+  'aws-step-throughput': { reevaluate: 'every-minute', description: 'every minute: its own two alarms (not in the stack) are evaluated in the policy, one 60 s datapoint each; Application Auto Scaling re-invokes a step policy every period its alarm stays in ALARM' },
   'msf-cpu': { reevaluate: 'every-minute', description: 'every minute (MSF watches CPU continuously), plus alarm state changes' },
   'seed-001': { reevaluate: 'every-minute', description: 'every minute (the seed\'s monitor loop, 1-minute window), plus alarm state changes' },
 };
@@ -66,6 +68,11 @@ export interface SimulateOptions {
   configSource?: string;
   /** A key of POLICIES. Default "flink-elastic". */
   policy?: string;
+  /**
+   * What the minute re-evaluation tick does: wake the policy only while an alarm of the job is in ALARM, or every
+   * minute whatever the alarms say. Default: the policy's own (POLICY_TRIGGERS); set it to measure the difference.
+   */
+  wake?: Wake;
   /** Drives the scenario's noise. Default 1. */
   seed?: number;
   /** Run only this much virtual time (default: the scenario's or trace's duration). */
@@ -142,6 +149,8 @@ export interface SimulationResult {
   scenario: string;
   description: string;
   policy: string;
+  /** How the minute tick woke the policy (the policy's own unless `wake` was set). */
+  wake: Wake;
   seed: number;
   durationMs: number;
   config: Config;
@@ -227,8 +236,9 @@ function resolveScenario(opts: SimulateOptions): Scenario {
 export async function simulate(opts: SimulateOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
   const policyName = opts.policy ?? 'flink-elastic';
-  const policy = POLICIES[policyName];
-  if (!policy) throw new ConfigError([{ path: 'policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: policyName }], 'simulation');
+  if (!POLICIES[policyName]) throw new ConfigError([{ path: 'policy', message: `unknown policy; one of: ${Object.keys(POLICIES).join(', ')}`, value: policyName }], 'simulation');
+  if (opts.wake !== undefined && !WAKES.includes(opts.wake)) throw new ConfigError([{ path: 'wake', message: `must be one of: ${WAKES.join(', ')}`, value: opts.wake }], 'simulation');
+  const wake: Wake = opts.wake ?? POLICY_TRIGGERS[policyName]?.reevaluate ?? 'while-alarm';
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError([{ path: 'seed', message: 'must be an integer ≥ 0', value: seed }], 'simulation');
   const tickMs = opts.tickMs ?? 5000;
@@ -279,8 +289,11 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
 
     // --- the jobs, running in their emulators ---
     const jobs = new Map<string, JobWorld>();
+    // aws-step-throughput's ThroughputPerKPU analogue is what a load test would give: the job's per-subtask capacity
+    const policies = new Map<string, PolicyFn>();
     for (const jc of config.jobs) {
       const sim = simJob(jc, shapes.get(jc.name)!);
+      policies.set(jc.name, policyFor(policyName, { throughputPerSubtask: sim.shape.perSubtaskCapacity })!);
       const emu = emus.get(jc.name)!;
       for (let i = 0; i < sim.initialTaskManagers; i++) emu.model.addTaskManager({ slots: jc.slotsPerTaskManager });
       const rate = sim.shape.rate;
@@ -453,7 +466,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       metrics,
       store,
       target: (job) => jobs.get(job.name)!.target,
-      decide: (snapshot, job, state) => policy(parseSnapshot(snapshot), job, state === undefined || state === null ? undefined : parsePolicyState(state)),
+      decide: (snapshot, job, state) => policies.get(job.name)!(parseSnapshot(snapshot), job, state === undefined || state === null ? undefined : parsePolicyState(state)),
       startExecution: async (name, input) => startExecution(name, input),
       notify: async (subject, message) => {
         notifications.push({ subject, message });
@@ -570,7 +583,6 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     // --- the main loop ---
     const collectEvery = config.deployment.collectorIntervalMinutes * MIN;
     const progressEvery = opts.progressEveryMs ?? MIN;
-    const reevaluate = POLICY_TRIGGERS[policyName]?.reevaluate ?? 'while-alarm';
     const progress = (t: number) =>
       opts.onProgress?.({
         t,
@@ -593,7 +605,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       if (t % MIN === 0 && t > 0) {
         for (const jw of jobs.values()) {
           const time = new Date(now).toISOString();
-          await invokeScaler({ source: 'reevaluate', job: jw.run.job, time, requireAlarm: reevaluate === 'while-alarm' }, jw.run.job, 're-evaluation');
+          await invokeScaler({ source: 'reevaluate', job: jw.run.job, time, requireAlarm: wake === 'while-alarm' }, jw.run.job, 're-evaluation');
         }
       }
       if (t % progressEvery === 0) progress(t);
@@ -647,6 +659,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       scenario: scenario.name,
       description: scenario.description,
       policy: policyName,
+      wake,
       seed,
       durationMs,
       config,

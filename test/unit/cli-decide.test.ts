@@ -40,6 +40,10 @@ test('--state carries smoothing and delays between calls, --policy picks a basel
   const seed = await cli('decide', '--config', config, '--snapshot', snapshot, '--policy', 'seed-001');
   // seed 001: backlog 120,000 ÷ 6,000 = 20 s > 10 s → 9,000 ÷ 6,000 × 4 = 6
   expect(JSON.parse(seed.out)).toMatchObject({ policy: 'seed-001', targetParallelism: 6 });
+  // step scaling: 9,000 rec/s ≥ 4 × 1,500 by 3,000 = 2 × 1,500 → +4; without its parameter it has no threshold
+  const step = (...more: string[]) => cli('decide', '--config', config, '--snapshot', snapshot, '--policy', 'aws-step-throughput', ...more);
+  expect(JSON.parse((await step('--throughput-per-subtask', '1500')).out)).toMatchObject({ policy: 'aws-step-throughput', targetParallelism: 8, figures: { scaleOutThreshold: 6000 } });
+  expect(JSON.parse((await step()).out)).toMatchObject({ action: 'none', missing: ['throughputPerSubtask (baseline parameter)'] });
 });
 
 test('bad input: clear errors, exit 1; usage errors exit 2; --help has an example', async () => {
@@ -51,7 +55,7 @@ test('bad input: clear errors, exit 1; usage errors exit 2; --help has an exampl
   expect(r.err).toMatch(/now: must be epoch milliseconds from 946684800000 to 4102444800000 \(got 5\)/);
   const policy = await cli('decide', '--config', config, '--snapshot', snapshot, '--policy', 'nope');
   expect(policy.code).toBe(2);
-  expect(policy.err).toContain('--policy must be one of flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "nope")');
+  expect(policy.err).toContain('--policy must be one of flink-elastic, msf-cpu, aws-step-throughput, seed-001 (got "nope")');
   expect((await cli('decide', '--config', config, '--snapshot', snapshot, '--job', 'nope')).err).toMatch(/no job named "nope"/);
   expect((await cli('decide', '--config', config)).code).toBe(2);
   const help = await cli('decide', '--help');

@@ -12,7 +12,8 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 
 test.each([
   [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got \"nope\")"],
-  [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-lag, seed-001 (got "magic")'],
+  [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-throughput, seed-001 (got "magic")'],
+  [['--wake', 'hourly'], '--wake must be one of while-alarm, every-minute (got "hourly")'],
   [['--seed', '-3'], '--seed must be an integer from 0 to 4294967295 (got "-3")'],
   [['--seed', '1.5'], '--seed must be an integer from 0 to 4294967295 (got "1.5")'],
 ])('simulate %j is a usage error: exit 2, a message naming the option and the allowed values', async (args, message) => {
@@ -51,11 +52,15 @@ test('simulate --trace replays a recorded rate, writes the report and prints JSO
   const r = await cli('simulate', '--trace', trace, '--report', report, '--json', '--quiet');
   expect(r.code).toBe(0);
   const j = JSON.parse(r.out);
-  expect(j).toMatchObject({ scenario: `trace:${trace}`, policy: 'flink-elastic', seed: 1, durationMs: 420_000, report });
+  expect(j).toMatchObject({ scenario: `trace:${trace}`, policy: 'flink-elastic', wake: 'while-alarm', seed: 1, durationMs: 420_000, report });
   expect(j.jobs[0]).toMatchObject({ job: 'orders' });
   // 5,000 rec/s from 2 min on, capacity 2,000 at the start: the backlog grows past the tolerated 10 s
   expect(j.jobs[0].maxLagRecords).toBeGreaterThan(100_000);
   expect(j.jobs[0].sloViolationSeconds).toBeGreaterThan(0);
   expect(existsSync(report)).toBe(true);
   expect(readFileSync(report, 'utf8')).toContain('trace:');
+  // step scaling, woken every minute: 1,500 ≤ (3 − 1) × 1,000 for 2 periods → 2; 5,000 ≥ 2 × 1,000 by 3 × 1,000 → +8
+  const step = JSON.parse((await cli('simulate', '--trace', trace, '--report', report, '--json', '--quiet', '--policy', 'aws-step-throughput')).out);
+  expect(step).toMatchObject({ policy: 'aws-step-throughput', wake: 'every-minute' });
+  expect(step.executions.map((e: { from: number; to: number }) => `${e.from} → ${e.to}`)).toEqual(['3 → 2', '2 → 10']);
 }, 60_000);

@@ -4,7 +4,7 @@
  * step to the right parallelism on a step change.
  */
 import fc from 'fast-check';
-import { POLICIES, alignUp, decide, isAligned } from '../../functions/core/policy';
+import { alignUp, decide, isAligned, policyFor } from '../../functions/core/policy';
 import { SINK, WORK, chain, job, simulate } from './helpers/policy-fixtures';
 
 const arbCase = fc.record({
@@ -274,7 +274,7 @@ describe('closed loop against a linear job (500 rec/s per subtask, 60 s ticks)',
     const run = (name: string) => {
       let s = 7;
       const rnd = () => ((s = (s * 48271) % 2147483647) / 2147483647) * 2 - 1;
-      return simulate({ job: j, policy: POLICIES[name], p0: 4, capacity: 500, demand: (_t, i) => (i < 10 ? 1400 : 2800) * (1 + 0.1 * rnd()), ticks: 120 });
+      return simulate({ job: j, policy: policyFor(name, { throughputPerSubtask: 500 }), p0: 4, capacity: 500, demand: (_t, i) => (i < 10 ? 1400 : 2800) * (1 + 0.1 * rnd()), ticks: 120 });
     };
     const reversals = (r: ReturnType<typeof simulate>) => r.rescales.slice(1).filter((x, i) => x.decision.direction !== r.rescales[i].decision.direction).length;
     const ours = run('flink-elastic');
@@ -284,7 +284,8 @@ describe('closed loop against a linear job (500 rec/s per subtask, 60 s ticks)',
     expect(ours.rescales[1].decision.reason).toContain('its catch-up capacity is given back');
     expect(ours.steps.at(-1)!.lag).toBe(0);
     expect(run('seed-001').rescales.length).toBeGreaterThanOrEqual(2);
-    expect(reversals(run('aws-step-lag'))).toBeGreaterThanOrEqual(3);
+    // its thresholds sit at 100 % of capacity × 500 rec/s: it scales out at ≥ p × 500 and in at ≤ (p − 1) × 500
+    expect(reversals(run('aws-step-throughput'))).toBeGreaterThanOrEqual(3);
   });
 
   test('load falls 2,800 → 700 rec/s at p=8: no scale-down before the 600 s delay, then one, to 700 ÷ 0.7 ÷ 500 = 2', () => {

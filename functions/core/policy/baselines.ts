@@ -2,11 +2,12 @@
  * Baseline policies with the same signature as `decide`, so the simulator and `npm run bench` can compare them:
  *  - msf-cpu: Amazon Managed Service for Apache Flink's built-in rule: CPU ≥ 75 % for 15 min → double the
  *    parallelism; CPU < 10 % for 6 h → halve it (rounded up).
- *  - aws-step-lag: the aws-samples step-scaling autoscaler on a lag alarm: +1/+2/+4 by how far the lag is over the
- *    alarm threshold (< 1.5×, < 2×, ≥ 2×), cooldown 300 s, -1 after 2 periods at or below the low threshold.
+ *  - aws-step-throughput: the aws-samples step-scaling autoscaler: alarms on the input rate at capacity × T (out, one
+ *    period) and (capacity − 1) × T (in, two periods), re-written from the capacity after each scale; +1/+2/+4/+8 and
+ *    −1..−4 by how far past the threshold; cooldown 600 s. T (records/s per subtask) is its one parameter.
  *  - seed-001: the seed's two rules alone: backlog ÷ consume rate > max tolerated backlog (10 s) ⇒ parallelism =
  *    produce ÷ consume × current; free ÷ total slots < 0.2 ⇒ +20 % TaskManagers; never more often than every 60 s.
- * None of them smooths, aligns or delays; they exist to be beaten.
+ * Each follows its source (cited in docs/simulator.md, "Baselines"); none smooths, aligns or delays beyond it.
  */
 import { taskManagersFor, type JobConfig } from '../config';
 import { decide, lastChangeAt } from './decide';
@@ -111,45 +112,115 @@ export const msfCpuPolicy: PolicyFn = (snap, job, state) => {
   return result('msf-cpu', b, st, { reason: `CPU ${fmt(cpu)}%: no change`, figures, steps: [], missing: [] });
 };
 
-/** aws-samples step scaling on a lag alarm: +1/+2/+4, cooldown 300 s, -1 after 2 periods below the low threshold. */
-export const awsStepLagPolicy: PolicyFn = (snap, job, state) => {
-  const b = base(snap, job);
-  const [st, c] = counters(state);
-  const pending = snap.vertices.filter((v) => v.pendingRecords !== undefined);
-  const lag = snap.signals.lagRecords ?? (pending.length ? pending.reduce((a, v) => a + v.pendingRecords!, 0) : undefined);
-  if (!job.lag || lag === undefined) {
-    return result('aws-step-lag', b, st, { reason: 'no lag alarm configured or no lag figure', figures: {}, steps: [], missing: [job.lag ? 'lagRecords' : 'job.lag (alarm thresholds)'] });
-  }
-  const high = job.lag.highThreshold;
-  const lowT = job.lag.lowThreshold;
-  const last = Math.max(c['step.lastAt'] ?? 0, lastChangeAt(snap) ?? 0);
-  const cooling = last > 0 && (snap.now - last) / 1000 < 300;
-  const figures = { lagRecords: lag, highThreshold: high, lowThreshold: lowT, currentParallelism: b.cur };
-  if (lag > high) {
-    delete c['step.below'];
-    const ratio = lag / high;
-    const step = ratio < 1.5 ? 1 : ratio < 2 ? 2 : 4;
-    if (cooling) return result('aws-step-lag', b, st, { reason: `lag ${fmt(lag)} > ${fmt(high)}, but in the 300 s cooldown`, figures, steps: [], missing: [], limitedBy: ['cooldown'] });
-    c['step.lastAt'] = snap.now;
-    return result('aws-step-lag', b, st, { p: b.cur + step, reason: `lag ${fmt(lag)} is ${fmt(ratio)}× the alarm threshold: +${step}`, figures: { ...figures, step }, steps: [`${b.cur} + ${step}`], missing: [] });
-  }
-  if (lag <= lowT) {
-    const periodMs = (job.lag.alarm.periodSeconds ?? 60) * 1000;
-    if (c['step.belowAt'] === undefined || snap.now - c['step.belowAt'] >= periodMs) {
-      c['step.below'] = (c['step.below'] ?? 0) + 1;
-      c['step.belowAt'] = snap.now;
+/**
+ * aws-step-throughput's parameters, as aws-samples/kda-flink-app-autoscaling step-scaling/ sets them
+ * (step-scaling.yaml: KDAAutoScaling, KDAAutoScalingPolicyOut/In, KDACWAlarmOut/In; index.py: put_alarms). The
+ * step bounds there are absolute records/s (4,400, 8,800, 13,200: one, two and three ThroughputPerKPU at its default),
+ * so here they are one, two and three `throughputPerSubtask` wide.
+ */
+export const AWS_STEP = {
+  /** IncomingRecords Sum over 60 s, ÷ 60 (metric math `ir/60`). */
+  periodSeconds: 60,
+  /** KDACWAlarmOut EvaluationPeriods 1 (GreaterThanOrEqualToThreshold once put_alarms re-wrote it). */
+  outEvaluationPeriods: 1,
+  /** KDACWAlarmIn EvaluationPeriods 2 (LessThanOrEqualToThreshold). */
+  inEvaluationPeriods: 2,
+  /** StepScalingPolicyConfiguration Cooldown of both policies. */
+  cooldownSeconds: 600,
+  /** ChangeInCapacity by breach size: [0, 1 T) +1, [1 T, 2 T) +2, [2 T, 3 T) +4, ≥ 3 T +8. */
+  outSteps: [1, 2, 4, 8],
+  /** (−1 T, 0] −1, (−2 T, −1 T] −2, (−3 T, −2 T] −3, ≤ −3 T −4. */
+  inSteps: [1, 2, 3, 4],
+  /** The template's ThroughputPerKPU default, records/s per KPU (the sample runs one subtask per KPU). */
+  throughputPerKpuDefault: 4400,
+} as const;
+
+export interface AwsStepParams {
+  /**
+   * ThroughputPerKPU's analogue: the records/s one subtask sustains (the sample's "Max throughput per KPU", found
+   * by a load test). The simulator sets it to the scenario job's known per-subtask capacity.
+   */
+  throughputPerSubtask?: number;
+}
+
+/** The last change the scaler made (from the history), for the cooldown of the policy that made it. */
+function lastStepChange(snap: JobSnapshot): { direction: 'up' | 'down'; from: number; endedAt: number } | undefined {
+  const d = [...snap.history.decisions]
+    .reverse()
+    .find((x) => x.action !== 'none' && (x.outcome === 'succeeded' || x.outcome === 'in-progress') && x.fromParallelism !== undefined && x.toParallelism !== undefined && x.toParallelism !== x.fromParallelism);
+  if (!d) return undefined;
+  // the cooldown runs from when the scaling activity completed (the workflow's finish sets lastRescaleAt)
+  const endedAt = Math.max(d.at, snap.history.lastRescaleAt ?? d.at);
+  return { direction: d.toParallelism! > d.fromParallelism! ? 'up' : 'down', from: d.fromParallelism!, endedAt };
+}
+
+/**
+ * The aws-samples step-scaling autoscaler (kda-flink-app-autoscaling, step-scaling/): two alarms on the input rate
+ * whose thresholds the Lambda re-writes from the capacity after each scale (put_alarms): scale out when one period's
+ * rate ≥ capacity × T, scale in when two periods' are ≤ (capacity − 1) × T; the step by how far past the threshold;
+ * a 600 s cooldown per policy with Application Auto Scaling's semantics (a scale-out in its cooldown adds only what
+ * a larger step asks beyond the previous one; a scale-in waits out its cooldown; a scale-out ends a scale-in's).
+ * One datapoint per 60 s period: the snapshot's produce rate, taken at the first call in each period.
+ */
+export const awsStepThroughputPolicy =
+  (params: AwsStepParams = {}): PolicyFn =>
+  (snap, job, state) => {
+    const name = 'aws-step-throughput';
+    const b = base(snap, job);
+    const [st, c] = counters(state);
+    const T = params.throughputPerSubtask;
+    const rate = snap.signals.produceRate;
+    if (T === undefined || !(T > 0) || rate === undefined) {
+      const missing = [...(T === undefined || !(T > 0) ? ['throughputPerSubtask (baseline parameter)'] : []), ...(rate === undefined ? ['produceRate'] : [])];
+      return result(name, b, st, { reason: `no datapoint: ${missing.join(', ')} unknown`, figures: {}, steps: [], missing });
     }
-    if (c['step.below'] >= 2 && !cooling) {
-      c['step.below'] = 0;
-      c['step.lastAt'] = snap.now;
-      return result('aws-step-lag', b, st, { p: b.cur - 1, reason: `lag ${fmt(lag)} ≤ ${fmt(lowT)} for 2 periods: -1`, figures, steps: [`${b.cur} - 1`], missing: [] });
+    const period = Math.floor(snap.now / (AWS_STEP.periodSeconds * 1000));
+    if (c['step.period'] === period) {
+      return result(name, b, st, { reason: `period ${period} already evaluated (one datapoint per ${AWS_STEP.periodSeconds} s)`, figures: { incomingRecordsPerSecond: rate }, steps: [], missing: [] });
     }
-  } else {
-    delete c['step.below'];
-    delete c['step.belowAt'];
-  }
-  return result('aws-step-lag', b, st, { reason: `lag ${fmt(lag)}: no change`, figures, steps: [], missing: [] });
-};
+    const prev = c['step.period'] === period - 1 ? c['step.rate'] : undefined;
+    c['step.period'] = period;
+    c['step.rate'] = rate;
+    // put_alarms: the thresholds follow the capacity the last scale left (here: the parallelism now)
+    const outThreshold = b.cur * T;
+    const inThreshold = b.cur > 1 ? (b.cur - 1) * T : 0;
+    const figures: Record<string, number> = { incomingRecordsPerSecond: rate, throughputPerSubtask: T, scaleOutThreshold: outThreshold, scaleInThreshold: inThreshold, currentParallelism: b.cur };
+    const stepOf = (breach: number, steps: readonly number[]) => steps[Math.min(steps.length - 1, Math.floor(Math.abs(breach) / T))];
+    const last = lastStepChange(snap);
+    const cooling = (dir: 'up' | 'down') => last?.direction === dir && (snap.now - last.endedAt) / 1000 < AWS_STEP.cooldownSeconds;
+    const thresholds = `thresholds out ≥ ${b.cur} × ${fmt(T)} = ${fmt(outThreshold)}, in ≤ ${b.cur > 1 ? `${b.cur - 1} × ${fmt(T)} = ` : ''}${fmt(inThreshold)}`;
+    // Not the sample's: the rescale workflow refuses any rescale within job.cooldownSeconds of the last one (as KDA
+    // refuses an update while the application is UPDATING), so none is asked for then.
+    const changed = lastChangeAt(snap);
+    if (changed !== undefined && (snap.now - changed) / 1000 < job.cooldownSeconds) {
+      return result(name, b, st, { reason: `input ${fmt(rate)} rec/s (${thresholds}); within the workflow's ${job.cooldownSeconds} s cooldown`, figures, steps: [], missing: [], limitedBy: ['cooldown'] });
+    }
+    if (rate >= outThreshold) {
+      const step = stepOf(rate - outThreshold, AWS_STEP.outSteps);
+      // in the scale-out cooldown the capacity the previous scale-out added counts towards this one
+      const from = cooling('up') ? last!.from : b.cur;
+      const p = Math.max(b.cur, from + step);
+      const why = `input ${fmt(rate)} rec/s ≥ ${fmt(outThreshold)} (${thresholds}): +${step}`;
+      if (p === b.cur) {
+        return result(name, b, st, { reason: `${why}, but in the ${AWS_STEP.cooldownSeconds} s cooldown after ${last!.from} → ${b.cur}, which added as much`, figures: { ...figures, step }, steps: [], missing: [], limitedBy: ['cooldown'] });
+      }
+      return result(name, b, st, { p, reason: why, figures: { ...figures, step }, steps: [`${from} + ${step} = ${p}`], missing: [] });
+    }
+    if (b.cur > 1 && prev !== undefined && prev <= inThreshold && rate <= inThreshold) {
+      const step = stepOf(rate - inThreshold, AWS_STEP.inSteps);
+      const why = `input ${fmt(prev)}, ${fmt(rate)} rec/s ≤ ${fmt(inThreshold)} for ${AWS_STEP.inEvaluationPeriods} periods (${thresholds}): −${step}`;
+      if (cooling('down')) {
+        return result(name, b, st, { reason: `${why}, but in the ${AWS_STEP.cooldownSeconds} s cooldown after ${last!.from} → ${b.cur}`, figures: { ...figures, step }, steps: [], missing: [], limitedBy: ['cooldown'] });
+      }
+      return result(name, b, st, { p: b.cur - step, reason: why, figures: { ...figures, step }, steps: [`${b.cur} − ${step} = ${b.cur - step}`], missing: [] });
+    }
+    return result(name, b, st, { reason: `input ${fmt(rate)} rec/s: no alarm (${thresholds})`, figures, steps: [], missing: [] });
+  };
+
+/** The policy by name with the baseline parameters it takes (aws-step-throughput: throughputPerSubtask). */
+export function policyFor(name: string, params: AwsStepParams = {}): PolicyFn | undefined {
+  return name === 'aws-step-throughput' ? awsStepThroughputPolicy(params) : POLICIES[name];
+}
 
 /** Seed 001 alone: lag ratio rule and the 20 % slot rule, at most once per 60 s window. */
 export const seedRulesPolicy: PolicyFn = (snap, job, state) => {
@@ -195,7 +266,7 @@ export const seedRulesPolicy: PolicyFn = (snap, job, state) => {
 export const POLICIES: Record<string, PolicyFn> = {
   'flink-elastic': decide,
   'msf-cpu': msfCpuPolicy,
-  'aws-step-lag': awsStepLagPolicy,
+  'aws-step-throughput': awsStepThroughputPolicy(),
   'seed-001': seedRulesPolicy,
 };
 

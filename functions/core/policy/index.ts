@@ -1,6 +1,6 @@
 /** The scaling policy: `decide` (flink-elastic's own), the baselines it is compared with, and the snapshot format. */
 export { decide, EFFECTIVENESS_THRESHOLD, RESTART_SAMPLES, lastChangeAt } from './decide';
-export { POLICIES, policyNames, msfCpuPolicy, awsStepLagPolicy, seedRulesPolicy } from './baselines';
+export { POLICIES, policyNames, policyFor, msfCpuPolicy, awsStepThroughputPolicy, seedRulesPolicy, AWS_STEP, type AwsStepParams } from './baselines';
 export { explainDecision } from './explain';
 export {
   alignUp,
