@@ -38,7 +38,11 @@ test('sums rates, gives max/avg busy and backpressure, and the source lag from <
     busyTimeMsPerSecondAvg: 1000,
     backPressuredTimeMsPerSecondMax: 0,
     backPressuredTimeMsPerSecondAvg: 0,
+    numRecordsOut: expect.any(Number),
   });
+  // the counter: its change over an interval is the rate × the interval (what the scaler's produce rate reads)
+  emu.clock.advance(10_000);
+  expect((await api.vertexMetrics(job.id, keyed.id)).numRecordsOut! - k.numRecordsOut!).toBeCloseTo(3000 * 10, 0);
   expect((await api.vertexMetrics(job.id, sink.id)).pendingRecords).toBeUndefined();
 });
 
