@@ -275,6 +275,10 @@ export const PolicySchema = strict({
   scaleDownMaxFactor: num(0, 1)
     .optional()
     .describe('One scale-down removes at most this fraction: new ≥ ceil(current × (1 − this)); unset: no cap (operator: job.autoscaler.scale-down.max-factor)'),
+  observedTrueProcessingRate: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe('Capacity per subtask only from samples without backpressure (< 100 ms/s): a backpressured sample keeps the estimate (operator: job.autoscaler.observed-true-processing-rate.*)'),
   effectivenessDetection: z
     .boolean({ error: 'must be true or false' })
     .default(true)

@@ -179,3 +179,35 @@ describe("policy.alignment 'divisor' (operator parity: divisors of the key group
     expect(decide(snap, job({ policy: { alignment: 'divisor' } })).decision.targetParallelism).toBe(6);
   });
 });
+
+describe('policy.observedTrueProcessingRate (operator: job.autoscaler.observed-true-processing-rate.*)', () => {
+  // Work at p=4: backpressure-free 1,000 rec/s at 500 ms/s → 500 rec/s per subtask; then backpressured 300 ms/s
+  // at 250 ms/s busy → 1,000 rec/s per subtask
+  const backpressured = (now: number) => {
+    const s = chain({ p: 4, inputRate: 1000, busy: 250, now });
+    s.vertices[1] = { ...s.vertices[1], backpressureMsPerSecond: 300 };
+    return s;
+  };
+  const run = (observedTrueProcessingRate: boolean) => {
+    const j = job({ policy: { observedTrueProcessingRate } });
+    const a = decide(chain({ p: 4, inputRate: 1000, busy: 500 }), j);
+    return decide(backpressured(T0 + 60_000), j, a.state).decision;
+  };
+
+  test('off (default): the backpressured sample is smoothed in: 0.4 × 1,000 + 0.6 × 500 = 700', () => {
+    expect(job().policy.observedTrueProcessingRate).toBe(false);
+    expect(run(false).figures['Work.capacityPerSubtask']).toBeCloseTo(700);
+  });
+
+  test('on: the estimate stays at the backpressure-free 500, said so', () => {
+    const d = run(true);
+    expect(d.figures['Work.capacityPerSubtask']).toBeCloseTo(500);
+    expect(d.steps.join('\n')).toMatch(/Work: backpressured 300 ms\/s \(≥ 100\): capacity kept from the backpressure-free samples/);
+  });
+
+  test('on, with no backpressure-free sample yet: the backpressured one is used (1,000)', () => {
+    const d = decide(backpressured(T0), job({ policy: { observedTrueProcessingRate: true } })).decision;
+    expect(d.figures['Work.capacityPerSubtask']).toBeCloseTo(1000);
+    expect(d.steps.join('\n')).toMatch(/no backpressure-free sample at this parallelism yet/);
+  });
+});

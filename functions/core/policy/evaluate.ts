@@ -19,6 +19,9 @@ export function utilizationBand(pol: JobConfig['policy']): { min: number; max: n
   };
 }
 
+/** policy.observedTrueProcessingRate: a sample with at least this backpressure (ms/s) is not backpressure-free. */
+export const BACKPRESSURE_FREE_MS = 100;
+
 /** Observed restart durations considered (newest first). */
 export const RESTART_SAMPLES = 5;
 
@@ -234,8 +237,17 @@ export function evaluate(x: Ctx): Evaluation {
       if (!(capRaw > 0 && Number.isFinite(capRaw))) capRaw = undefined;
     }
     // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
-    if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
-    else c.cap = x.carry(`cap:${v.id}@${v.parallelism}`);
+    const capKey = `cap:${v.id}@${v.parallelism}`;
+    const bp = v.backpressureMsPerSecond ?? 0;
+    // policy.observedTrueProcessingRate: a backpressured sample does not move an estimate from backpressure-free ones
+    const held = capRaw !== undefined && pol.observedTrueProcessingRate && bp >= BACKPRESSURE_FREE_MS && x.prev.smoothed[capKey] !== undefined;
+    if (capRaw !== undefined && pol.observedTrueProcessingRate && bp >= BACKPRESSURE_FREE_MS) {
+      x.step(
+        `${c.key}: backpressured ${fmt(bp)} ms/s (≥ ${BACKPRESSURE_FREE_MS}): ${held ? 'capacity kept from the backpressure-free samples' : 'no backpressure-free sample at this parallelism yet, this one is used'}`,
+      );
+    }
+    if (capRaw !== undefined && !held) c.cap = x.smooth(capKey, capRaw);
+    else c.cap = x.carry(capKey);
     if (c.pinned) continue;
     if (busy === undefined) x.missing.add(`busyTimeMsPerSecond of "${c.key}"`);
     if (v.inputRate === undefined && !c.isSource) x.missing.add(`inputRate of "${c.key}"`);
