@@ -263,12 +263,32 @@ export const PolicySchema = strict({
   maxBacklogSeconds: num(0.1, 86_400).default(10).describe('Max tolerated backlog time: lag / consume rate above this is an SLO breach (seed 001)'),
   targetUtilization: num(0.1, 1).default(0.7).describe('Target busy fraction of each subtask after a rescale'),
   utilizationBoundary: num(0, 0.9).default(0.3).describe('No rescale while utilization stays within target ± boundary'),
+  utilizationMin: num(0, 1)
+    .optional()
+    .describe('Lower edge of the utilization band (scale down below it); replaces targetUtilization − utilizationBoundary (operator: job.autoscaler.utilization.min)'),
+  utilizationMax: num(0, 1)
+    .optional()
+    .describe('Upper edge of the utilization band (scale up above it); replaces targetUtilization + utilizationBoundary (operator: job.autoscaler.utilization.max)'),
+  scaleUpMaxFactor: num(1, 100_000)
+    .optional()
+    .describe('One scale-up goes to at most ceil(current × this); unset: no cap (operator: job.autoscaler.scale-up.max-factor, a cap of 1 + factor)'),
+  scaleDownMaxFactor: num(0, 1)
+    .optional()
+    .describe('One scale-down removes at most this fraction: new ≥ ceil(current × (1 − this)); unset: no cap (operator: job.autoscaler.scale-down.max-factor)'),
+  observedTrueProcessingRate: z
+    .boolean({ error: 'must be true or false' })
+    .default(false)
+    .describe('Capacity per subtask only from samples without backpressure (< 100 ms/s): a backpressured sample keeps the estimate (operator: job.autoscaler.observed-true-processing-rate.*)'),
+  effectivenessDetection: z
+    .boolean({ error: 'must be true or false' })
+    .default(true)
+    .describe('Rule 9: do not repeat a scale-up that did not raise the processing rate (operator: job.autoscaler.scaling.effectiveness.detection.enabled)'),
   catchUpSeconds: int(0, 86_400).default(300).describe('Capacity is sized to work off the current backlog within this time'),
   restartSeconds: int(0, 3600).default(60).describe('Expected downtime of one rescale, used for restart compensation until observed'),
   ewmaAlpha: num(0.3, 0.5).default(0.4).describe('EWMA smoothing factor for input rates (seed 002: 0.3-0.5)'),
   minChangeFraction: num(0, 1).default(0.1).describe('Changes smaller than this fraction of the current parallelism are not made'),
-  alignment: oneOf(['key-groups', 'source-partitions', 'off'] as const).default('key-groups').describe(
-    'Prefer parallelism that spreads key groups (divisors of maxParallelism) or source partitions evenly',
+  alignment: oneOf(['key-groups', 'source-partitions', 'divisor', 'off'] as const).default('key-groups').describe(
+    'Prefer parallelism that spreads key groups (divisors of maxParallelism) or source partitions evenly; divisor: only divisors of the partitions (sources) or key groups (keyed vertices), like the operator',
   ),
   sourcePartitions: int(1, 100_000).optional().describe('Partition/shard count of the source, for alignment and as a cap on source parallelism'),
   slotFreeRatioBelow: num(0, 1).default(0.2).describe('Seed 001 slot rule: when free/total slots drops below this...'),
@@ -468,6 +488,17 @@ const JOB_RULES: readonly JobRule[] = [
     check: ({ policy }, at, report) => {
       if (policy.alignment === 'source-partitions' && policy.sourcePartitions === undefined) {
         report(at('policy', 'sourcePartitions'), 'is required when policy.alignment is "source-partitions"');
+      }
+    },
+  },
+  {
+    doc: '`policy.utilizationMin < policy.targetUtilization < policy.utilizationMax` (each when set)',
+    check: ({ policy: p }, at, report) => {
+      if (p.utilizationMin !== undefined && p.utilizationMin >= p.targetUtilization) {
+        report(at('policy', 'utilizationMin'), `must be < policy.targetUtilization (${p.targetUtilization}): 0 ≤ utilizationMin < ${p.targetUtilization}`);
+      }
+      if (p.utilizationMax !== undefined && p.utilizationMax <= p.targetUtilization) {
+        report(at('policy', 'utilizationMax'), `must be > policy.targetUtilization (${p.targetUtilization}): ${p.targetUtilization} < utilizationMax ≤ 1`);
       }
     },
   },

@@ -97,6 +97,10 @@ const cases: [string, Mutate, string, string[]][] = [
   ['savepoint mode without a directory', (c) => delete c.jobs[0].savepoint, 'jobs[0].savepoint', ['savepoint.directory']],
   ['adaptive on Flink 1.14', (c) => Object.assign(c.jobs[0], { mode: 'adaptive', flink: { url: 'http://h:8081', version: '1.14' } }), 'jobs[0].mode', ['1.18']],
   ['source-partitions alignment without a count', (c) => (c.jobs[0].policy = { alignment: 'source-partitions' }), 'jobs[0].policy.sourcePartitions', ['required']],
+  ['utilization min at the target', (c) => (c.jobs[0].policy = { utilizationMin: 0.7 }), 'jobs[0].policy.utilizationMin', ['targetUtilization (0.7)', '0 ≤ utilizationMin < 0.7']],
+  ['utilization max below the target', (c) => (c.jobs[0].policy = { targetUtilization: 0.8, utilizationMax: 0.75 }), 'jobs[0].policy.utilizationMax', ['targetUtilization (0.8)', '0.8 < utilizationMax ≤ 1']],
+  ['scale-up max factor below 1', (c) => (c.jobs[0].policy = { scaleUpMaxFactor: 0.5 }), 'jobs[0].policy.scaleUpMaxFactor', ['1 to 100000']],
+  ['scale-down max factor above 1', (c) => (c.jobs[0].policy = { scaleDownMaxFactor: 1.5 }), 'jobs[0].policy.scaleDownMaxFactor', ['0 to 1']],
   ['EWMA alpha outside 0.3–0.5 (seed 002)', (c) => (c.jobs[0].policy = { ewmaAlpha: 0.9 }), 'jobs[0].policy.ewmaAlpha', ['0.3 to 0.5']],
   ['schedule outside bounds', (c) => (c.jobs[0].schedules = [{ name: 'x', cron: 'cron(0 8 * * ? *)', parallelism: 20 }]), 'jobs[0].schedules[0].parallelism', ['1 to 8']],
   ['schedule with a bad cron', (c) => (c.jobs[0].schedules = [{ name: 'x', cron: '0 8 * * *', parallelism: 2 }]), 'jobs[0].schedules[0].cron', ['cron(']],
@@ -253,6 +257,7 @@ const ruleBreakers: Record<string, [Mutate, string]> = {
     (c) => (c.jobs[0].schedules = [{ name: 'x', cron: 'cron(0 8 * * ? *)', parallelism: 20 }]),
     'jobs[0].schedules[0].parallelism',
   ],
+  '`policy.utilizationMin < policy.targetUtilization < policy.utilizationMax` (each when set)': [(c) => (c.jobs[0].policy = { utilizationMax: 0.6 }), 'jobs[0].policy.utilizationMax'],
   '`flink.auth` needs an `https://` `flink.url` (credentials are not sent over plain http) unless `flink.allowInsecure` is true': [
     (c) => (c.jobs[0].flink.auth = { type: 'bearer', secretName: 'flink/token' }),
     'jobs[0].flink.auth',

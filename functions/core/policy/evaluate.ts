@@ -2,10 +2,25 @@
  * Stage 1, evaluate: the vertices (pins, bounds, alignment units), lag, backlog and demand at the sources, and rule 1
  * (the rate-based target of every vertex). Writes figures and steps to the context; decides nothing.
  */
-import { CAPACITY_LEAD_SECONDS, TREND_SAMPLES, alignAtLeast, alignDown, alignUp, busiestShare, fmt, risingForecast, trendStep } from './math';
+import { CAPACITY_LEAD_SECONDS, TREND_SAMPLES, alignAtLeast, alignDown, alignUp, busiestShare, divisorFit, fmt, risingForecast, trendStep } from './math';
 import { topoOrder, type VertexSnapshot } from './snapshot';
 import { pct, sum, type Ctx, type VertexCalc } from './context';
+import type { JobConfig } from '../config';
 import type { Limit } from './types';
+
+/**
+ * The utilization band outside which a vertex is rescaled: `policy.utilizationMin`/`utilizationMax` when set, else
+ * target ± boundary (the operator's utilization.min/max over target.utilization ± target.utilization.boundary).
+ */
+export function utilizationBand(pol: JobConfig['policy']): { min: number; max: number } {
+  return {
+    min: pol.utilizationMin ?? Math.max(0, pol.targetUtilization - pol.utilizationBoundary),
+    max: Math.min(1, pol.utilizationMax ?? pol.targetUtilization + pol.utilizationBoundary),
+  };
+}
+
+/** policy.observedTrueProcessingRate: a sample with at least this backpressure (ms/s) is not backpressure-free. */
+export const BACKPRESSURE_FREE_MS = 100;
 
 /** Observed restart durations considered (newest first). */
 export const RESTART_SAMPLES = 5;
@@ -52,7 +67,9 @@ export function evaluate(x: Ctx): Evaluation {
     const partitions = isSource ? (v.sourcePartitions ?? (pol.sourcePartitions !== undefined ? pol.sourcePartitions : undefined)) : undefined;
     let units: number | undefined;
     let unitsKind: VertexCalc['unitsKind'];
-    if (pol.alignment === 'source-partitions' && isSource && partitions !== undefined) [units, unitsKind] = [partitions, 'partitions'];
+    // divisor mode (the operator's): sources with known partitions align to them, keyed vertices to their key groups
+    const byPartitions = pol.alignment === 'source-partitions' || pol.alignment === 'divisor';
+    if (byPartitions && isSource && partitions !== undefined) [units, unitsKind] = [partitions, 'partitions'];
     else if (pol.alignment !== 'off' && v.keyedInput) [units, unitsKind] = [v.maxParallelism, 'key groups'];
     const upperWhy: Limit[] = [];
     let upper = job.bounds.maxParallelism;
@@ -155,9 +172,10 @@ export function evaluate(x: Ctx): Evaluation {
 
   // ---- rule 1: rate-based target per vertex ------------------------------------------------------------------
   const u = x.fig('targetUtilization', pol.targetUtilization);
-  const uMax = x.fig('utilizationMax', backlog ? 1 : Math.min(1, pol.targetUtilization + pol.utilizationBoundary));
+  const band = utilizationBand(pol);
+  const uMax = x.fig('utilizationMax', backlog ? 1 : band.max);
   // during a backlog the scale-down is frozen in finish(), which says so (limitedBy 'backlog-freeze')
-  const uMin = x.fig('utilizationMin', Math.max(0, pol.targetUtilization - pol.utilizationBoundary));
+  const uMin = x.fig('utilizationMin', band.min);
   const catchUpSec = x.fig('catchUpSeconds', pol.catchUpSeconds);
   const observed = x.snap.history.restartSeconds.slice(-RESTART_SAMPLES);
   const restartSec = x.fig('restartSeconds', observed.length > 0 ? Math.min(3600, Math.max(...observed)) : pol.restartSeconds);
@@ -219,8 +237,17 @@ export function evaluate(x: Ctx): Evaluation {
       if (!(capRaw > 0 && Number.isFinite(capRaw))) capRaw = undefined;
     }
     // keyed by parallelism: a rescale restarts the average (per-subtask capacity need not scale linearly)
-    if (capRaw !== undefined) c.cap = x.smooth(`cap:${v.id}@${v.parallelism}`, capRaw);
-    else c.cap = x.carry(`cap:${v.id}@${v.parallelism}`);
+    const capKey = `cap:${v.id}@${v.parallelism}`;
+    const bp = v.backpressureMsPerSecond ?? 0;
+    // policy.observedTrueProcessingRate: a backpressured sample does not move an estimate from backpressure-free ones
+    const held = capRaw !== undefined && pol.observedTrueProcessingRate && bp >= BACKPRESSURE_FREE_MS && x.prev.smoothed[capKey] !== undefined;
+    if (capRaw !== undefined && pol.observedTrueProcessingRate && bp >= BACKPRESSURE_FREE_MS) {
+      x.step(
+        `${c.key}: backpressured ${fmt(bp)} ms/s (≥ ${BACKPRESSURE_FREE_MS}): ${held ? 'capacity kept from the backpressure-free samples' : 'no backpressure-free sample at this parallelism yet, this one is used'}`,
+      );
+    }
+    if (capRaw !== undefined && !held) c.cap = x.smooth(capKey, capRaw);
+    else c.cap = x.carry(capKey);
     if (c.pinned) continue;
     if (busy === undefined) x.missing.add(`busyTimeMsPerSecond of "${c.key}"`);
     if (v.inputRate === undefined && !c.isSource) x.missing.add(`inputRate of "${c.key}"`);
@@ -245,25 +272,39 @@ export function evaluate(x: Ctx): Evaluation {
     if (busy !== undefined && v.inputRate !== undefined) x.fig(`${c.key}.busyFraction`, busy / 1000);
     x.fig(`${c.key}.capacityPerSubtask`, c.cap);
     c.r = x.fig(`${c.key}.requiredParallelism`, c.need / c.cap);
-    let want = alignUp(c.units, c.r);
-    c.aligned = c.units !== undefined && want !== alignUp(undefined, c.r);
+    const divisor = pol.alignment === 'divisor';
     const limits: string[] = [];
-    if (want > c.upper) {
-      want = Math.max(alignDown(c.units, c.upper), Math.min(c.upper, v.parallelism));
-      limits.push(`capped at ${c.upper} (${c.upperWhy.join(', ')})`);
+    const capNote = `capped at ${c.upper} (${c.upperWhy.join(', ')})`;
+    const lowNote = `raised to the minimum ${c.lower}`;
+    let want: number;
+    if (divisor) {
+      // operator parity: the smallest divisor of the partitions / key groups at or above the wanted value
+      want = divisorFit(c.units, c.r, c.lower, c.upper, v.parallelism);
+      c.aligned = c.units !== undefined && want !== Math.min(Math.max(c.lower, alignUp(undefined, c.r)), c.upper);
+      if (c.r > c.upper) limits.push(capNote);
+      else if (alignUp(undefined, c.r) < c.lower) limits.push(lowNote);
+    } else {
+      want = alignUp(c.units, c.r);
+      c.aligned = c.units !== undefined && want !== alignUp(undefined, c.r);
+      if (want > c.upper) {
+        want = Math.max(alignDown(c.units, c.upper), Math.min(c.upper, v.parallelism));
+        limits.push(capNote);
+      }
+      if (want < c.lower) {
+        want = c.lower;
+        // the smallest aligned parallelism at or above the minimum (not alignUp(lower), which treats the minimum as a
+        // load requirement and can step past an aligned minimum: 128 key groups, minimum 5 → 6)
+        const up = alignAtLeast(c.units, c.lower);
+        if (up <= c.upper) want = up;
+        limits.push(lowNote);
+      }
     }
     c.capped = c.r > c.upper;
-    if (want < c.lower) {
-      want = c.lower;
-      // the smallest aligned parallelism at or above the minimum (not alignUp(lower), which treats the minimum as a
-      // load requirement and can step past an aligned minimum: 128 key groups, minimum 5 → 6)
-      const up = alignAtLeast(c.units, c.lower);
-      if (up <= c.upper) want = up;
-      limits.push(`raised to the minimum ${c.lower}`);
-    }
     c.want = x.fig(`${c.key}.wantedParallelism`, want);
     // what the level alone needs (no backlog to work off): a scale-up's catch-up capacity above it is given back
-    c.levelWant = c.catchUp! > 0 ? Math.min(want, Math.max(c.lower, Math.min(c.upper, alignUp(c.units, (c.need - c.catchUp!) / c.cap)))) : want;
+    const levelR = (c.need - c.catchUp!) / c.cap;
+    const levelFit = divisor ? divisorFit(c.units, levelR, c.lower, c.upper, v.parallelism) : Math.max(c.lower, Math.min(c.upper, alignUp(c.units, levelR)));
+    c.levelWant = c.catchUp! > 0 ? Math.min(want, levelFit) : want;
     c.capacity = c.cap / busiestShare(shareUnits, v.parallelism);
     const upAt = c.catchUp! + c.target / uMax;
     const downAt = uMin > 0 ? c.catchUp! + restartComp + c.target / uMin : Infinity;

@@ -50,6 +50,34 @@ export function alignDown(n: number | undefined, x: number): number {
   return Math.ceil(n / Math.ceil(n / x));
 }
 
+/**
+ * Divisor-only alignment (`policy.alignment` `divisor`, the operator's EVENLY_SPREAD): the smallest divisor of N in
+ * p..limit, else p itself (like the operator's current code, which keeps the value when no divisor fits rather than
+ * blocking the change). p is the wanted parallelism already within the bounds; limit is the upper bound for a
+ * scale-up and min(current, upper bound) for a scale-down, so the alignment never reverses the direction.
+ */
+export function alignDivisor(n: number | undefined, p: number, limit: number): number {
+  if (n === undefined) return p;
+  for (let q = p; q <= Math.min(limit, n); q++) if (n % q === 0) return q;
+  return p;
+}
+
+/**
+ * Divisor-only alignment of a requirement of r subtasks, the operator's way: ceil(r) within lower..upper, then the
+ * smallest divisor of N from there up to the upper bound (scale-up) or the current parallelism (scale-down).
+ */
+export function divisorFit(n: number | undefined, r: number, lower: number, upper: number, current: number): number {
+  const p = Math.min(Math.max(lower, alignUp(undefined, r)), upper);
+  return p === current ? p : alignDivisor(n, p, p > current ? upper : Math.min(current, upper));
+}
+
+/** Largest divisor of N at most x (x when there are no units or x ≥ N: then N). */
+export function divisorAtMost(n: number | undefined, x: number): number {
+  if (n === undefined) return x;
+  for (let q = Math.min(Math.floor(x), n); q > 1; q--) if (n % q === 0) return q;
+  return 1;
+}
+
 /** Level-shift detector: this many consecutive samples beyond this fraction, all on one side, restart the EWMA. */
 export const LEVEL_SHIFT_FRACTION = 0.25;
 export const LEVEL_SHIFT_SAMPLES = 2;

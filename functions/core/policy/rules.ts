@@ -2,9 +2,9 @@
  * Stage 2, rules: the candidate plan by precedence (rate > lag > CPU > slots), then the bounds repair (rules 1-4, 7).
  * Sizes the change the rules want; the stability stage decides whether and when it is made.
  */
-import { alignDown, alignUp, fmt, receding } from './math';
+import { alignDown, alignUp, divisorAtMost, divisorFit, fmt, receding } from './math';
 import { pct, type Ctx, type Finish, type Plan, type VertexCalc } from './context';
-import type { Evaluation } from './evaluate';
+import { utilizationBand, type Evaluation } from './evaluate';
 import type { Limit } from './types';
 
 export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } {
@@ -20,7 +20,13 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
   })();
   const jobLower = Math.min(job.bounds.minParallelism, job.bounds.maxParallelism);
   const jobUpper = Math.min(job.bounds.maxParallelism, maxSlots, ...free.map((c) => c.v.maxParallelism));
+  const divisor = pol.alignment === 'divisor';
   const alignJob = (r: number): { p: number; limits: Limit[] } => {
+    if (divisor) {
+      const plain = Math.min(Math.max(jobLower, alignUp(undefined, r)), jobUpper);
+      const p = divisorFit(jobUnits, r, jobLower, jobUpper, cur);
+      return { p, limits: [...(p !== plain ? (['alignment'] as Limit[]) : []), ...(plain !== alignUp(undefined, r) ? (['bounds'] as Limit[]) : [])] };
+    }
     let p = alignUp(jobUnits, r);
     const limits: Limit[] = [];
     if (jobUnits !== undefined && p !== Math.max(1, Math.ceil(r - 1e-9))) limits.push('alignment');
@@ -115,7 +121,7 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
     backlog ||
     sig.alarms?.lagHigh === true ||
     (lagRecords !== undefined && job.lag !== undefined && job.lag.source.type !== 'cloudwatch' && lagRecords > job.lag.highThreshold) ||
-    free.some((c) => (c.v.backpressureMsPerSecond ?? 0) >= 500 || (c.v.busyTimeMsPerSecond ?? 0) >= 1000 * Math.min(1, pol.targetUtilization + pol.utilizationBoundary) - 1e-9);
+    free.some((c) => (c.v.backpressureMsPerSecond ?? 0) >= 500 || (c.v.busyTimeMsPerSecond ?? 0) >= 1000 * utilizationBand(pol).max - 1e-9);
   if (!plan && pressure && freeRatio < pol.slotFreeRatioBelow) {
     const addTMs = Math.max(1, Math.ceil(curTMs * pol.slotAddFraction));
     const tms = curTMs + addTMs;
@@ -123,7 +129,7 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
     x.step(
       `slot rule (seed 001): free ${snap.cluster.slotsFree} ÷ total ${snap.cluster.slotsTotal} slots = ${fmt(freeRatio)} < ${pol.slotFreeRatioBelow} and the job is under pressure with no figures to size it → +${pct(pol.slotAddFraction)} TaskManagers: ${curTMs} + ${addTMs} = ${tms}`,
     );
-    const a = alignDown(jobUnits, p);
+    const a = divisor ? divisorAtMost(jobUnits, p) : alignDown(jobUnits, p);
     plan = { p: a > cur ? a : p, rule: 'slots', why: `${fmt(freeRatio * 100)}% of slots free (< ${pct(pol.slotFreeRatioBelow)}) under pressure: +${pct(pol.slotAddFraction)} TaskManagers`, limits: a !== p && a > cur ? ['alignment'] : [] };
   }
   if (!plan) {

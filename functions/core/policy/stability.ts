@@ -4,7 +4,7 @@
  * the action taken.
  */
 import { taskManagersFor } from '../config';
-import { fmt } from './math';
+import { alignAtLeast, alignDivisor, alignDown, divisorAtMost, fmt } from './math';
 import type { JobSnapshot } from './snapshot';
 import { pct, sum, type Ctx, type Finish, type Plan } from './context';
 import type { Action, Decision, Limit } from './types';
@@ -97,6 +97,18 @@ export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
     delete x.next.pendingScaleDown;
     return none(`no change at ${cur}: ${plan.why}`);
   }
+  // the operator's max factors: how far one rescale may go (not a bounds repair, not an idle-source repair)
+  if (!f.boundsRepair && !(repair && direction === 'down')) {
+    const m = maxFactor(x, f, direction, wanted, per);
+    if (m) {
+      [wanted, per] = [m.p, m.per];
+      limits.add(m.limit);
+      if (dirOf(wanted, per) === undefined) {
+        delete x.next.pendingScaleDown;
+        return none(`no change at ${cur}: ${m.why} (${plan.why})`);
+      }
+    }
+  }
   const moves = per
     ? Object.entries(per)
         .filter(([id, q]) => q !== f.curPer[id])
@@ -135,10 +147,13 @@ export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
         x.step(
           `ineffective scale-up: the last scale-up ${last.fromParallelism} → ${last.toParallelism} raised the processing rate from ${fmt(last.rateBefore)} to ${fmt(rate)} rec/s, ${pct(Math.max(0, actual) / expected)} of the expected +${fmt(expected)} (< ${pct(EFFECTIVENESS_THRESHOLD)})`,
         );
-        return none(
-          `${change} wanted, but the last scale-up ${last.fromParallelism} → ${last.toParallelism} did not raise the processing rate (${pct(Math.max(0, actual) / expected)} of the expected gain); not repeating it: look for a bottleneck outside the job's parallelism (sink, external system, skew, pinned vertex)`,
-          ['ineffective-scale-up'],
-        );
+        if (job.policy.effectivenessDetection) {
+          return none(
+            `${change} wanted, but the last scale-up ${last.fromParallelism} → ${last.toParallelism} did not raise the processing rate (${pct(Math.max(0, actual) / expected)} of the expected gain); not repeating it: look for a bottleneck outside the job's parallelism (sink, external system, skew, pinned vertex)`,
+            ['ineffective-scale-up'],
+          );
+        }
+        x.step('effectiveness detection is off (policy.effectivenessDetection false): scaling up anyway');
       }
     }
     if (cooling) return none(`${change} wanted (${plan.why}), but the last rescale was ${fmt((snap.now - lastRescaleAt!) / 1000)} s ago (cooldown ${job.cooldownSeconds} s)`, ['cooldown']);
@@ -211,6 +226,42 @@ export function finish(x: Ctx, proposed: Plan, f: Finish): Decision {
       }: ${plan.why}`, limitedBy: [...limits] },
     tmsFor,
   );
+}
+
+/**
+ * The operator's max factors (`policy.scaleUpMaxFactor`, `policy.scaleDownMaxFactor`): one scale-up goes to at most
+ * ceil(current × factor), one scale-down to at least ceil(current × (1 − factor)), per vertex in adaptive mode; the
+ * capped value is the aligned one nearest to the cap in the wanted direction when there is one, else the cap itself.
+ * Undefined when the factor is unset or does not bind.
+ */
+function maxFactor(x: Ctx, f: Finish, direction: 'up' | 'down', p: number, per?: Record<string, number>): { p: number; per?: Record<string, number>; limit: Limit; why: string } | undefined {
+  const pol = x.job.policy;
+  const factor = direction === 'up' ? pol.scaleUpMaxFactor : pol.scaleDownMaxFactor;
+  if (factor === undefined) return undefined;
+  const divisor = pol.alignment === 'divisor';
+  const units = new Map(f.measured.map((c) => [c.v.id, c.units]));
+  const one = (q: number, now: number, n: number | undefined): number => {
+    if (direction === 'up') {
+      const cap = Math.max(now, Math.ceil(now * factor - 1e-9));
+      if (q <= cap) return q;
+      const a = divisor ? divisorAtMost(n, cap) : alignDown(n, cap);
+      return a > now ? a : cap;
+    }
+    const floor = Math.min(now, Math.ceil(now * (1 - factor) - 1e-9));
+    if (q >= floor) return q;
+    const a = divisor ? alignDivisor(n, floor, now) : alignAtLeast(n, floor);
+    return a < now ? a : floor;
+  };
+  const outPer = per ? Object.fromEntries(Object.entries(per).map(([id, q]) => [id, one(q, f.curPer[id] ?? q, units.get(id))])) : undefined;
+  const out = outPer ? Math.max(...Object.values(outPer)) : one(p, f.cur, f.jobUnits);
+  const bound = outPer ? Object.entries(outPer).some(([id, q]) => q !== per![id]) : out !== p;
+  if (!bound) return undefined;
+  const key = direction === 'up' ? 'scaleUpMaxFactor' : 'scaleDownMaxFactor';
+  const rule = direction === 'up' ? `at most ceil(current × ${fmt(factor)})` : `at least ceil(current × (1 − ${fmt(factor)}))`;
+  const why = `policy.${key} ${fmt(factor)} limits one ${direction === 'up' ? 'scale-up' : 'scale-down'} to ${rule}: ${outPer ? 'per vertex' : `${f.cur} → ${out} (wanted ${p})`}`;
+  x.fig(key, factor);
+  x.step(why);
+  return { p: out, ...(outPer ? { per: outPer } : {}), limit: direction === 'up' ? 'scale-up-max-factor' : 'scale-down-max-factor', why };
 }
 
 /** Whether a recommendation (job-level, or per vertex) is a scale-down worth the minimum change. */

@@ -13,6 +13,8 @@ export type Limit =
   | 'backlog-freeze'
   | 'min-change'
   | 'ineffective-scale-up'
+  | 'scale-up-max-factor'
+  | 'scale-down-max-factor'
   | 'max-task-managers'
   | 'min-task-managers'
   | 'pinned'
