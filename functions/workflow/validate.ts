@@ -104,7 +104,7 @@ export function planVertices(details: JobDetails, job: JobConfig, fromP: number,
  * The input's `vertexParallelism`, resolved against the running job: keys are vertex ids (as Flink and the policy
  * name them) or exact vertex names; values within 1 to the vertex's max parallelism and `bounds.maxParallelism`.
  * Pinned vertices keep their pinned value. Not in reactive mode (Flink sets every vertex from the slots); in
- * savepoint mode it needs Flink ≥ 1.17 (`pipeline.jobvertex-parallelism-overrides` at the resubmission).
+ * savepoint mode it needs Flink 1.17 to 1.20 (`pipeline.jobvertex-parallelism-overrides` at the resubmission).
  */
 export function resolveVertexTargets(
   details: JobDetails,
@@ -117,7 +117,7 @@ export function resolveVertexTargets(
   if (mode === 'reactive') {
     problems.push({ field: 'vertexParallelism', message: 'not available in mode "reactive" (Flink sets every vertex\'s parallelism from the slots); give "parallelism" or "taskManagers"' });
   } else if (mode === 'savepoint' && !flinkVersion.features.parallelismOverrides) {
-    problems.push({ field: 'vertexParallelism', message: `in mode "savepoint" needs Flink ≥ 1.17 (pipeline.jobvertex-parallelism-overrides; the cluster runs ${flinkVersion.version}); give "parallelism"` });
+    problems.push({ field: 'vertexParallelism', message: `in mode "savepoint" needs Flink 1.17 to 1.20 (pipeline.jobvertex-parallelism-overrides in a jar run; Flink 2.3.0 did not honour it; the cluster runs ${flinkVersion.version}); give "parallelism", or use mode "adaptive"` });
   }
   const list = details.vertices.map((v) => `${v.id} (${v.name})`).join(', ');
   const out = new Map<string, number>();

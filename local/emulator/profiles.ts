@@ -21,7 +21,7 @@ export interface VersionProfile {
   webRescaleFlag: boolean;
   /** jobmanager.adaptive-scheduler.scaling-interval.min default (1.19+, FLIP-322), ms; 0 = none. */
   scalingIntervalMinMs: number;
-  /** pipeline.jobvertex-parallelism-overrides is honoured (1.17+, FLINK-30213). */
+  /** pipeline.jobvertex-parallelism-overrides in a jar run is honoured (1.17 to 1.20, FLINK-30213; not on 2.3.0, measured). */
   vertexParallelismOverrides: boolean;
   /** Cancel of an already globally-terminal (FINISHED/FAILED) job answers 409 (unverified, endpoints.md §5.1). */
   cancelTerminalConflict: boolean;
@@ -84,7 +84,8 @@ export function profileFor(line: string): VersionProfile {
     rpcScheme: v.minor >= 18 || v.major >= 2 ? 'pekko.tcp' : 'akka.tcp',
     webRescaleFlag: v.minor >= 18 || v.major >= 2,
     scalingIntervalMinMs: v.minor >= 19 || v.major >= 2 ? 30_000 : 0,
-    vertexParallelismOverrides: v.minor >= 17 || v.major >= 2,
+    // 2.x: a jar run's pipeline.jobvertex-parallelism-overrides was not honoured on a real 2.3.0 session cluster
+    vertexParallelismOverrides: v.major < 2 && v.minor >= 17,
     cancelTerminalConflict: v.minor >= 18 || v.major >= 2,
     observedWire: v.major >= 2 || v.minor >= 20,
     flink2Wire: v.major >= 2,

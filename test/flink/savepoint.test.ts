@@ -4,6 +4,7 @@
  * processes first, scale-in waits until the surplus TaskManagers hold no slots (Flink's own answer) and stops exactly
  * those. The sink's verdict (per key, across both restores) must be clean: nothing lost, nothing counted twice.
  */
+import { compareVersions } from '../../local/real-flink/distribution';
 import { phases, recordFigures, Rig, TIER_VERSIONS, useRig } from './support';
 
 describe.each(TIER_VERSIONS)('Flink %s, savepoint mode', (version) => {
@@ -57,5 +58,39 @@ describe.each(TIER_VERSIONS)('Flink %s, savepoint mode', (version) => {
       down: { ...phases(down.notification), wallSeconds: down.ms / 1000 },
       verdict: after,
     });
+  });
+
+  test('per-vertex targets (vertexParallelism): on 1.x the resubmission carries pipeline.jobvertex-parallelism-overrides and Flink honours it, the verdict clean; on 2.x refused up front, the job untouched', async () => {
+    const r = rig();
+    const job = (await r.job.currentJob())!;
+    const details = await r.flink.job(job.id);
+    const widest = Math.max(...details.vertices.map((v) => v.parallelism));
+    const keep = details.vertices.find((v) => v.parallelism === widest && v.keyedInput) ?? details.vertices[1];
+    // one vertex at 2 (or where it is, if wider), every other at 1: a plan no job-level parallelism can express
+    const target = Object.fromEntries(details.vertices.map((v) => [v.id, v.id === keep.id ? Math.max(2, widest) : 1]));
+    const before = await r.job.verdict();
+
+    const run = await r.rescale({ vertexParallelism: target });
+    if (compareVersions(version, '2.0') >= 0) {
+      // Flink 2.3.0 ran a jar with this override at the job-level parallelism (measured): refused up front, untouched
+      expect(run.status).toBe('FAILED');
+      expect(run.states).not.toContain('Savepoint');
+      expect(run.notification?.message).toMatch(/vertexParallelism: in mode "savepoint" needs Flink 1\.17 to 1\.20/);
+      expect((await r.job.currentJob())!.id).toBe(job.id);
+      return;
+    }
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(expect.arrayContaining(['Savepoint', 'Cancel', 'Resubmit', 'CheckRunning']));
+    const now = (await r.job.currentJob())!;
+    expect(now.id).not.toBe(job.id);
+    // the same job graph, so the same vertex ids: each runs at its own target, not at one job-level value
+    const after = await r.flink.job(now.id);
+    expect(Object.fromEntries(after.vertices.map((v) => [v.id, v.parallelism]))).toEqual(target);
+
+    await new Promise((res) => setTimeout(res, 5000));
+    const verdict = await r.job.verdict();
+    expect(verdict.checked).toBeGreaterThan(before.checked);
+    expect(verdict).toMatchObject({ lost: 0, duplicated: 0 });
+    recordFigures('savepoint per-vertex', version, { run: { ...phases(run.notification), wallSeconds: run.ms / 1000 }, verdict });
   });
 });

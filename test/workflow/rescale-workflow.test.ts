@@ -623,7 +623,7 @@ describe('per-vertex targets (vertexParallelism: what the policy plans in adapti
     const [source] = await vertexIds(h, job.id);
     const r = await h.run({ job: 'orders', vertexParallelism: { [source]: 1 } }, 'bad-old-flink');
     expect(r.status).toBe('FAILED');
-    expectOneNotification({ subject: /rejected/, body: [/vertexParallelism: in mode "savepoint" needs Flink ≥ 1\.17/], outcome: 'rejected' });
+    expectOneNotification({ subject: /rejected/, body: [/vertexParallelism: in mode "savepoint" needs Flink 1\.17 to 1\.20/], outcome: 'rejected' });
     expect(await parallelismOf(h, job.id)).toEqual([2, 2, 2]);
   });
 });

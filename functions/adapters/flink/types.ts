@@ -28,7 +28,7 @@ export interface FlinkVersionInfo {
     triggerId: boolean; // caller-chosen savepoint/stop triggerId, >= 1.15 (older clusters pick their own id)
     restoreMode: boolean; // jar run restoreMode, >= 1.15
     flinkConfiguration: boolean; // jar run flinkConfiguration, >= 1.16
-    parallelismOverrides: boolean; // pipeline.jobvertex-parallelism-overrides honoured at submission (FLINK-30213), >= 1.17
+    parallelismOverrides: boolean; // pipeline.jobvertex-parallelism-overrides honoured in a jar run (FLINK-30213), 1.17 to 1.x; not 2.x (seen on 2.3.0)
     resourceRequirements: boolean; // GET/PUT /jobs/{id}/resource-requirements, >= 1.18
     jobJobManagerConfig: boolean; // GET /jobs/{id}/jobmanager/config, >= 1.16
     blocklist: boolean; // TaskManagerInfo.blocked, /overview taskmanagers-blocked (FLIP-224), >= 1.16
