@@ -22,7 +22,6 @@ import type { WorkflowDeps } from './deps';
 import { InvalidInputError, PreconditionError } from './errors';
 import type { Direction, ExecutionRef, Plan, VertexPlan } from './types';
 
-/** Parses the execution input. Throws InvalidInputError listing every problem with its field. */
 /**
  * The rescale lock's TTL, renewed by every heartbeat. The lock used to be taken once for the whole execution (TTL
  * capped at EXECUTION_TIMEOUT_SECONDS, without the stop-pending retries of Abort/Rollback, so a long recovery could
@@ -43,6 +42,7 @@ const HEARTBEAT_GAP_SECONDS = 2 * (STEP_TIMEOUT_SECONDS + 10) + Math.max(...Obje
 const WATCHDOG_REACH_SECONDS = STEP_TIMEOUT_SECONDS + 30 + 3 * WATCHDOG_TIMEOUT_SECONDS + 60 + 120;
 export const LOCK_TTL_SECONDS = Math.min(EXECUTION_TIMEOUT_SECONDS, Math.max(HEARTBEAT_GAP_SECONDS, WATCHDOG_REACH_SECONDS));
 
+/** Parses the execution input. Throws InvalidInputError listing every problem with its field. */
 export function parseRescaleInput(input: unknown): RescaleInput {
   const r = rescaleInputProblems(input);
   if (!r.input) {
@@ -68,9 +68,9 @@ function jobLevel(vertices: VertexPlan[]): number {
   return vertices.reduce((m, v) => Math.max(m, v.to), 0);
 }
 
-function resolveTarget(input: RescaleInput, current: number, perVertex?: (p: number | undefined) => number): { value: number; field: 'parallelism' | 'change' | 'taskManagers' | 'vertexParallelism' } {
+function resolveTarget(input: RescaleInput, current: number, widest?: number): { value: number; field: 'parallelism' | 'change' | 'taskManagers' | 'vertexParallelism' } {
   // Per vertex, the job-level value is the widest vertex's (slots needed with one slot sharing group).
-  if (perVertex) return { value: perVertex(input.parallelism), field: input.parallelism !== undefined ? 'parallelism' : 'vertexParallelism' };
+  if (widest !== undefined) return { value: widest, field: input.parallelism !== undefined ? 'parallelism' : 'vertexParallelism' };
   if (input.parallelism !== undefined) return { value: input.parallelism, field: 'parallelism' };
   if (input.taskManagers !== undefined) return { value: current, field: 'taskManagers' };
   const c = input.change!;
@@ -242,11 +242,11 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
   }
 
   const vertexTargets = input.vertexParallelism ? resolveVertexTargets(details, job, mode, version, input.vertexParallelism) : undefined;
-  const widest = vertexTargets && ((p: number | undefined) => jobLevel(planVertices(details, job, fromP, p, mode, vertexTargets)));
+  const vertexPlan = vertexTargets && planVertices(details, job, fromP, input.parallelism, mode, vertexTargets);
   if (vertexTargets && input.parallelism !== undefined && (input.parallelism < b.minParallelism || input.parallelism > maxByKeys)) {
     throw new InvalidInputError([{ field: 'parallelism', message: `must give a parallelism from ${b.minParallelism} to ${maxByKeys} (bounds of job "${job.name}"); got ${input.parallelism}` }], job.name);
   }
-  const target = resolveTarget(input, fromP, widest);
+  const target = resolveTarget(input, fromP, vertexPlan && jobLevel(vertexPlan));
   if (input.taskManagers !== undefined) {
     const tmReq = input.taskManagers;
     const wantTMs = typeof tmReq === 'number' ? tmReq : fromTMs + Number(tmReq);
@@ -304,7 +304,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
     );
   }
   toTMs = Math.max(toTMs, b.minTaskManagers);
-  const vertices = planVertices(details, job, fromP, vertexTargets ? input.parallelism : toP, mode, vertexTargets);
+  const vertices = vertexPlan ?? planVertices(details, job, fromP, toP, mode);
   // Per vertex, the widest vertex may stay while others move: still a rescale (up if any vertex goes up).
   const moved = vertices.filter((v) => v.to !== v.from);
   const direction: Direction = toP > fromP ? 'out' : toP < fromP ? 'in' : moved.length === 0 || mode === 'reactive' ? 'none' : moved.some((v) => v.to > v.from) ? 'out' : 'in';
@@ -314,7 +314,7 @@ export async function validateStep(deps: WorkflowDeps, rawInput: unknown, execut
 
   const dryRun = input.dryRun || job.dryRun;
   const jarId = mode === 'savepoint' && direction !== 'none' ? await resolveJar(deps, flink, job, !dryRun) : undefined;
-  const slotsNeeded = vertices.reduce((m, v) => Math.max(m, v.to), 0);
+  const slotsNeeded = jobLevel(vertices);
 
   const savepointTimeout = job.savepoint?.timeoutSeconds ?? 900;
   const runningTimeout = Math.max(RUNNING_TIMEOUT_MIN_SECONDS, 5 * job.policy.restartSeconds);
