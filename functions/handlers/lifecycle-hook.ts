@@ -16,7 +16,6 @@
  * (0..840, default 600).
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import type { Config, JobConfig } from '../core/config';
 import { flinkClientFor } from '../adapters/flink-connect';
@@ -170,7 +169,7 @@ export function productionDeps(): LifecycleHookDeps {
     config: bundledConfig,
     settings: settingsFromEnv(),
     autoScaling: new AutoScalingClient({}),
-    resolveAddresses: ec2AddressResolver(new EC2Client({})),
+    resolveAddresses: ec2AddressResolver(), // the EC2 client is made on the first DescribeInstances
     flinkFor: (job) => {
       let c = clients.get(job.name);
       if (!c) {

@@ -7,7 +7,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { SdkTracer as Tracer } from '../adapters/xray';
 import type { JobConfig } from '../core/config';
 import { flinkClientFor as connect } from '../adapters/flink-connect';
 import type { FlinkApi } from '../adapters/flink/types';

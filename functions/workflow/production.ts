@@ -6,7 +6,7 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { SdkTracer as Tracer } from '../adapters/xray';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { JOB_DIMENSION } from '../core/signals';
 import type { Config } from '../core/config';

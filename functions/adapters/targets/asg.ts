@@ -16,7 +16,7 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { TaskManagerInfo } from '../flink/types';
 import { chunk, mapMembers, planDesired, planRelease, type RawMember } from './common';
 import {
@@ -42,13 +42,21 @@ export const DESCRIBE_INSTANCES_BATCH = 100;
  * ResolveAddresses backed by ec2:DescribeInstances: each instance's private IPs (all network interfaces) and private
  * DNS name, which is what Flink reports as the TaskManager host on EC2.
  */
-export function ec2AddressResolver(ec2: EC2Client = new EC2Client({})): ResolveAddresses {
+export function ec2AddressResolver(ec2?: EC2Client): ResolveAddresses {
+  // @aws-sdk/client-ec2 is ~175 ms of module load on its own (more than a handler's whole cold-start budget), so it
+  // is required on the first DescribeInstances, not when a bundle that may call it loads.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const sdk = () => require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  let client = ec2;
   return async (instanceIds) => {
+    const { DescribeInstancesCommand, EC2Client: Client } = sdk();
+    client ??= new Client({});
     const out: Record<string, string[]> = {};
     for (const ids of chunk(instanceIds, DESCRIBE_INSTANCES_BATCH)) {
       let NextToken: string | undefined;
       do {
-        const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken }));
+        const page = await client.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken }));
         for (const inst of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
           if (!inst.InstanceId) continue;
           const addrs = new Set<string>();
