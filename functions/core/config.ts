@@ -335,7 +335,7 @@ export const JobSchema = strict({
   cpu: CpuSchema.default(CpuSchema.parse({})),
   policy: PolicySchema.default(PolicySchema.parse({})),
   cooldownSeconds: int(0, 86_400).default(60).describe('No rescale within this time after the last one (seed 001: 1 min window)'),
-  scaleDownDelaySeconds: int(0, 7 * 86_400).default(600).describe('A scale-down must be wanted this long before it is made'),
+  scaleDownDelaySeconds: int(0, 7 * 86_400).default(300).describe('A scale-down must be wanted this long before it is made (default chosen by measurement: docs/policy.md)'),
   drainTimeoutSeconds: int(10, 7200).default(300).describe('How long scale-in waits for surplus TaskManagers to hold no slots (seed 000: 5 min)'),
   notificationEmail: z.email({ error: 'must be an email address' }).optional(),
   schedules: z.array(ScheduleSchema, { error: 'must be an array' }).max(100, { error: 'must have at most 100 schedules' }).default([]),

@@ -64,7 +64,7 @@ test('after the load falls, it scales in once the delay passed: parallelism down
   // backlog is worked off, a scale-down while the high load lasts)
   const down = run.executions.find((e) => e.to < e.from && e.start >= 13 * MIN);
   expect(down).toBeDefined();
-  expect(down!.start).toBeGreaterThan(13 * MIN + 10 * MIN - 1); // scaleDownDelaySeconds 600
+  expect(down!.start).toBeGreaterThan(13 * MIN + 5 * MIN - 1); // scaleDownDelaySeconds 300 (the default)
   expect(down).toMatchObject({ status: 'SUCCEEDED', outcome: 'succeeded' });
   const s = run.jobs[0];
   expect(s.finalParallelism).toBe(down!.to);

@@ -452,6 +452,24 @@ describe('rule 8: stability', () => {
     expect(decide(at9(120), j, without).decision).toMatchObject({ action: 'none', targetParallelism: 9 });
   });
 
+  test('catch-up give-back: a first reading after the backlog that still wants the full 9 (the meters carry the catch-up) does not cancel it; the next one gives back 9 → 8; after the scale-down delay it is dropped', () => {
+    // seen in the step-spike simulation: the record went at the first such reading, and 12 subtasks (10 needed) stayed
+    // for the 38 minutes the high load lasted
+    const j = job({ scaleDownDelaySeconds: 600 });
+    const a = decide(chain({ p: 4, inputRate: 2000, busy: 1000, produceRate: 2800, pendingRecords: 96000 }), j);
+    expect(a.state.catchUpGiveBack).toEqual({ at: T0, toParallelism: 9, level: 8 });
+    const at9 = (t: number, rate: number) => chain({ p: 9, inputRate: rate, busy: (rate / 9 / 500) * 1000, produceRate: rate, pendingRecords: 0, now: T0 + t * 1000 });
+    const early = decide(at9(120, 4000), j, noSmoothing(a.state));
+    expect(early.decision).toMatchObject({ action: 'none', targetParallelism: 9 });
+    expect(early.decision.steps.some((s) => /catch-up give-back: nothing worth .* looked at again until 600 s after the scale-up \(120 s now\)/.test(s))).toBe(true);
+    expect(early.state.catchUpGiveBack).toEqual(a.state.catchUpGiveBack);
+    const later = decide(at9(180, 2800), j, noSmoothing(early.state));
+    expect(later.decision).toMatchObject({ action: 'rescale', direction: 'down', targetParallelism: 8 });
+    // past the delay the ordinary scale-down path takes over
+    const late = decide(at9(700, 4000), j, noSmoothing(early.state));
+    expect(late.state.catchUpGiveBack).toBeUndefined();
+  });
+
   test('no scale-down while a backlog is worked off: 30,000 records ÷ 1,000 rec/s = 30 s > 10 s', () => {
     const { decision: d } = decide(chain({ p: 8, inputRate: 1000, busy: 200, pendingRecords: 30000, produceRate: 500 }), job());
     expect(d).toMatchObject({ action: 'none', targetParallelism: 8, limitedBy: ['backlog-freeze'] });

@@ -275,8 +275,9 @@ function wantsDown(f: Finish, minChange: number, p: number, per?: Record<string,
  * needed without it. Once the backlog is worked off (no backlog over the SLO, and the lag left changes no vertex's
  * wanted parallelism), the surplus is given back at once: down to the larger of that level and what the rules want
  * now, never below either (a further fall of the load is a scale-down like any other, after the delay). Once: the
- * record goes when it is given back, when the change would be under the minimum, or when anything else moved the
- * parallelism. Savepoint and adaptive modes (reactive mode sizes TaskManagers, not a level).
+ * record goes when it is given back, when anything else moved the parallelism, or when the change would be under the
+ * minimum once the scale-down delay has passed since the scale-up (before that it is looked at again each decision:
+ * the rates right after a backlog still carry its catch-up). Savepoint and adaptive modes (reactive mode sizes TaskManagers, not a level).
  */
 function giveBack(x: Ctx, plan: Plan, f: Finish, direction: 'up' | 'down' | undefined): { p: number; per?: Record<string, number>; why: string } | undefined {
   const g = x.prev.catchUpGiveBack;
@@ -285,6 +286,17 @@ function giveBack(x: Ctx, plan: Plan, f: Finish, direction: 'up' | 'down' | unde
     if (why) x.step(`catch-up give-back: ${why}`);
     delete x.next.catchUpGiveBack;
     return undefined;
+  };
+  // right after a backlog is worked off the rates still carry its catch-up (Flink's meters average a minute), so a
+  // give-back not worth making yet is looked at again until the scale-down delay has passed since the scale-up;
+  // after that the ordinary scale-down path (and its delay) covers whatever surplus is left
+  const notYet = (why: string) => {
+    const age = (x.snap.now - g.at) / 1000;
+    if (age < x.job.scaleDownDelaySeconds) {
+      x.step(`catch-up give-back: ${why}; looked at again until ${fmt(x.job.scaleDownDelaySeconds)} s after the scale-up (${fmt(age)} s now)`);
+      return undefined;
+    }
+    return drop(why);
   };
   if (x.job.mode === 'reactive' || f.boundsRepair) return drop();
   // the scale-up itself may still be under way (the job runs at the old parallelism until it is done)
@@ -305,10 +317,10 @@ function giveBack(x: Ctx, plan: Plan, f: Finish, direction: 'up' | 'down' | unde
     per = { ...f.curPer };
     for (const c of f.measured) per[c.v.id] = Math.min(f.curPer[c.v.id] ?? c.v.parallelism, Math.max(c.want!, g.perVertex?.[c.v.id] ?? g.level));
     p = Math.max(...Object.values(per));
-    if (!wantsDown(f, x.job.policy.minChangeFraction, p, per)) return drop(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${needs})`);
+    if (!wantsDown(f, x.job.policy.minChangeFraction, p, per)) return notYet(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${needs})`);
   } else {
     p = Math.min(f.cur, Math.max(tight.want!, g.level));
-    if (!wantsDown(f, x.job.policy.minChangeFraction, p)) return drop(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${f.cur} → ${p}; ${needs})`);
+    if (!wantsDown(f, x.job.policy.minChangeFraction, p)) return notYet(`nothing worth the ${pct(x.job.policy.minChangeFraction)} minimum change to give back (${f.cur} → ${p}; ${needs})`);
   }
   x.step(`catch-up give-back: the scale-up to ${g.toParallelism} carried catch-up capacity for a backlog that is now worked off; the level needs ${g.level} then, ${tight.want} now → ${p}`);
   return { p, ...(per ? { per } : {}), why: `the backlog the scale-up to ${g.toParallelism} was sized for is worked off, its catch-up capacity is given back (${needs})` };
