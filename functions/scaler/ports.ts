@@ -89,6 +89,12 @@ export interface ScalerDeps {
   startExecution?: (name: string, input: RescaleInput) => Promise<StartExecutionResult>;
   notify(subject: string, message: string): Promise<void>;
   /**
+   * Sends the notifications waiting in the outbox of these jobs (adapters/notification-outbox.ts: a rescale's
+   * notification whose every publish failed). Called at the start of every invocation for its job; never throws.
+   * Undefined: no outbox (local tools).
+   */
+  drainOutbox?: (jobs: string[]) => Promise<{ sent: string[]; failed: string[] }>;
+  /**
    * The current state of each of the job's alarms (alarm name → state), for re-evaluation ticks: the scaler decides
    * on a `{source: "reevaluate"}` tick only while one of them is in ALARM (CloudWatch DescribeAlarms when deployed,
    * the alarm evaluator in the simulator). Undefined: re-evaluate every tick.

@@ -99,6 +99,12 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     }
   }
   const base = { job: job.name, trigger: tid };
+  // Notifications SNS refused through every retry of the step that sent them go out now ('_unknown': those of
+  // executions that failed before they knew their job).
+  if (deps.drainOutbox) {
+    const o = await deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] }));
+    if (o.sent.length || o.failed.length) deps.log.info('notification outbox', { job: job.name, sent: o.sent, failed: o.failed });
+  }
   if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
   }
