@@ -18,6 +18,7 @@ import {
   LockHeldError,
   type LockInfo,
   LockLostError,
+  type OutboxMessage,
   type PolicyState,
   type ReleaseLockResult,
   type RenewLockOptions,
@@ -31,6 +32,7 @@ interface JobDoc {
   policy?: PolicyState;
   once: Record<string, number>;
   history: HistoryEntry[];
+  outbox?: Record<string, OutboxMessage & { leaseUntil: number; attempts: number; lastError?: string }>;
 }
 
 interface Doc {
@@ -160,6 +162,40 @@ export class FileStateStore implements StateStore {
     this.update(job, (j) => {
       delete j.once[key];
     });
+  }
+
+  async putOutbox(job: string, key: string, m: OutboxMessage, opts: { now: number; leaseUntil: number; ttlSeconds: number }): Promise<void> {
+    this.update(job, (j) => {
+      (j.outbox ??= {})[key] = { ...m, leaseUntil: opts.leaseUntil, attempts: 1 };
+    });
+  }
+
+  async leaseOutbox(job: string, key: string, opts: { now: number; leaseUntil: number }): Promise<(OutboxMessage & { attempts: number }) | undefined> {
+    return this.update(job, (j) => {
+      const it = j.outbox?.[key];
+      if (!it || it.leaseUntil >= opts.now) return undefined;
+      it.leaseUntil = opts.leaseUntil;
+      it.attempts++;
+      const { leaseUntil: _l, lastError: _e, ...m } = it;
+      return m;
+    });
+  }
+
+  async releaseOutboxLease(job: string, key: string, error: string): Promise<void> {
+    this.update(job, (j) => {
+      const it = j.outbox?.[key];
+      if (it) Object.assign(it, { leaseUntil: 0, lastError: error });
+    });
+  }
+
+  async deleteOutbox(job: string, key: string): Promise<void> {
+    this.update(job, (j) => {
+      delete j.outbox?.[key];
+    });
+  }
+
+  async listOutbox(job: string): Promise<string[]> {
+    return Object.keys(this.view(job)?.outbox ?? {});
   }
 
   async appendHistory(entry: HistoryEntry): Promise<void> {

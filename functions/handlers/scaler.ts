@@ -19,7 +19,8 @@ import { flinkClientFor } from '../adapters/flink-connect';
 import { CloudWatchMetricReader } from '../adapters/metrics/cloudwatch';
 import { SecretsManagerSource } from '../adapters/secrets';
 import { DynamoStateStore } from '../adapters/state/dynamo';
-import { cloudWatchAlarmStates, decisionPublisher, sfnStarter, snsNotifier } from '../scaler/aws';
+import { drainOutbox } from '../adapters/notification-outbox';
+import { cloudWatchAlarmStates, decisionPublisher, sfnStarter, snsNotifier, snsOutboxPublisher } from '../scaler/aws';
 import type { DecideFn, ScalerDeps } from '../scaler/ports';
 import { handleScalerEvent, type ScalerResult } from '../scaler/scaler';
 import { jobMetrics } from '../collector/publish';
@@ -42,13 +43,24 @@ export function productionDeps(): ScalerDeps {
   const secrets = new SecretsManagerSource(tracer.captureAWSv3Client(new SecretsManagerClient({})));
   const stateMachineArn = process.env.STATE_MACHINE_ARN;
   const cloudWatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
+  const store = new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') });
+  let sns: SNSClient | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const snsClient = () => (sns ??= tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})));
+  const log = {
+    info: (m: string, extra?: Record<string, unknown>) => logger.info(m, extra ?? {}),
+    warn: (m: string, extra?: Record<string, unknown>) => logger.warn(m, extra ?? {}),
+    error: (m: string, extra?: Record<string, unknown>) => logger.error(m, extra ?? {}),
+  };
+  const publishOutbox = snsOutboxPublisher(snsClient);
   return {
     config,
     now: () => Date.now(),
     flink: (job) => flinkClientFor(job, secrets),
     metrics: new CloudWatchMetricReader(cloudWatch),
     alarmStates: cloudWatchAlarmStates(cloudWatch, config.deployment.stackName),
-    store: new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+    store,
+    drainOutbox: (jobs) => drainOutbox(store, publishOutbox, jobs, Date.now(), log),
     // Loaded on first use: the targets bring the Auto Scaling, EC2 (~150-250 ms of module load alone) and EKS
     // clients, and only capacity-only decisions need a target (rescales go through the workflow).
     target: (job) => {
@@ -62,14 +74,10 @@ export function productionDeps(): ScalerDeps {
     startExecution: stateMachineArn
       ? sfnStarter(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sfn') as { SFNClient: typeof SFNClient }).SFNClient({})), stateMachineArn)
       : undefined,
-    notify: snsNotifier(() => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})), requiredEnv('NOTIFICATION_TOPIC_ARN')),
+    notify: snsNotifier(snsClient, requiredEnv('NOTIFICATION_TOPIC_ARN')),
     /* eslint-enable @typescript-eslint/no-require-imports */
     publishDecision: decisionPublisher(jobMetrics(metricsNamespace(config.deployment.stackName))),
-    log: {
-      info: (m, extra) => logger.info(m, extra ?? {}),
-      warn: (m, extra) => logger.warn(m, extra ?? {}),
-      error: (m, extra) => logger.error(m, extra ?? {}),
-    },
+    log,
   };
 }
 

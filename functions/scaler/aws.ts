@@ -6,6 +6,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { JobConfig } from '../core/config';
 import { alarmSpecs, DECISION_METRICS, JOB_DIMENSION } from '../core/signals';
+import type { Publish } from '../adapters/notification-outbox';
 import type { RescaleInput, ScalerDecision, StartExecutionResult } from './ports';
 
 type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -82,6 +83,24 @@ export function snsNotifier(snsClient: SNSClient | (() => SNSClient), topicArn: 
   return async (subject: string, message: string): Promise<void> => {
     const { PublishCommand } = snsSdk();
     await client().send(new PublishCommand({ TopicArn: topicArn, Subject: subject.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '-').slice(0, 99), Message: message }));
+  };
+}
+
+/** SNS Publish of an outbox message (adapters/notification-outbox.ts): its attributes as String attributes, plus `dedupId`. */
+export function snsOutboxPublisher(snsClient: SNSClient | (() => SNSClient)): Publish {
+  const client = lazy(snsClient);
+  return async (m, dedupId) => {
+    const { PublishCommand } = snsSdk();
+    const attrs = { ...m.attributes, dedupId };
+    const r = await client().send(
+      new PublishCommand({
+        TopicArn: m.topicArn,
+        Subject: m.subject,
+        Message: m.message,
+        MessageAttributes: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+      }),
+    );
+    return r.MessageId;
   };
 }
 

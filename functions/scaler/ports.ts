@@ -41,7 +41,12 @@ export interface ScalerHistoryEntry {
 export interface ScalerStore {
   getLock(job: string): Promise<{ owner: string; expiresAtMs: number; reason?: string; progress?: Record<string, unknown> } | undefined>;
   /** Capacity-only changes hold the job's lock while they act (throws `LockHeld` when someone else holds it). */
-  acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<{ acquired: boolean }>;
+  acquireLock(job: string, owner: string, opts: { now: number; ttlSeconds: number; reason?: string }): Promise<{ acquired: boolean; lock?: { token?: string } }>;
+  /**
+   * Fence: renews the lock only if `owner` still holds it with this `token` (a conditional write); throws `LockLost`
+   * when it expired and another owner took it (or it was deleted). Called just before every capacity action.
+   */
+  renewLock(job: string, owner: string, token: string | undefined, opts: { now: number; ttlSeconds: number }): Promise<unknown>;
   releaseLock(job: string, owner: string): Promise<unknown>;
   getLastRescaleAt(job: string): Promise<number | undefined>;
   getPolicyState(job: string): Promise<{ state: unknown; version: number } | undefined>;
@@ -83,6 +88,12 @@ export interface ScalerDeps {
   /** Undefined when no rescale workflow is attached to the stack. */
   startExecution?: (name: string, input: RescaleInput) => Promise<StartExecutionResult>;
   notify(subject: string, message: string): Promise<void>;
+  /**
+   * Sends the notifications waiting in the outbox of these jobs (adapters/notification-outbox.ts: a rescale's
+   * notification whose every publish failed). Called at the start of every invocation for its job; never throws.
+   * Undefined: no outbox (local tools).
+   */
+  drainOutbox?: (jobs: string[]) => Promise<{ sent: string[]; failed: string[] }>;
   /**
    * The current state of each of the job's alarms (alarm name → state), for re-evaluation ticks: the scaler decides
    * on a `{source: "reevaluate"}` tick only while one of them is in ALARM (CloudWatch DescribeAlarms when deployed,

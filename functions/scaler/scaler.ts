@@ -99,6 +99,12 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     }
   }
   const base = { job: job.name, trigger: tid };
+  // Notifications SNS refused through every retry of the step that sent them go out now ('_unknown': those of
+  // executions that failed before they knew their job).
+  if (deps.drainOutbox) {
+    const o = await deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] }));
+    if (o.sent.length || o.failed.length) deps.log.info('notification outbox', { job: job.name, sent: o.sent, failed: o.failed });
+  }
   if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
   }
@@ -227,10 +233,12 @@ async function act(
   // Capacity-only changes take the job's lock while they act, so they never interleave with a rescale execution
   // that locked the job after the check above (its Lock step waits for this lock: Transient, retried).
   const owner = `${SCALER_LOCK_OWNER_PREFIX}${name}`;
+  let token: string | undefined;
   try {
     const got = await deps.store.acquireLock(job.name, owner, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS, reason: `capacity change by the scaler: ${shortAction(decision)}` });
     // The same owner already holds it: another delivery of this very trigger is acting right now.
     if (!got.acquired) return { ...base, outcome: 'duplicate', reason: `another delivery of this trigger is already changing the capacity of ${job.name} (${owner})` };
+    token = got.lock?.token;
   } catch (e) {
     if ((e as Error).name !== 'LockHeld') throw e;
     return { ...base, outcome: 'skipped', reason: `a rescale of ${job.name} started meanwhile (${(e as Error).message}); one change per job at a time` };
@@ -242,7 +250,21 @@ async function act(
     if (last !== undefined && last >= decidedAt) {
       return { ...base, outcome: 'skipped', reason: `a rescale of ${job.name} finished at ${new Date(last).toISOString()}, after this decision's snapshot; deciding again on fresh metrics next time` };
     }
-    return await changeCapacity(deps, job, decision, taskManagers, base);
+    // The fence: just before each capacity action, the lock must still be this invocation's (owner and token). A
+    // scaler that stalled past CAPACITY_LOCK_SECONDS while an execution or another delivery took the lock over acts
+    // on nothing (issue 17: the capacity-only lock fences like the workflow's).
+    const fence = async (what: string) => {
+      await deps.store.renewLock(job.name, owner, token, { now: deps.now(), ttlSeconds: CAPACITY_LOCK_SECONDS }).catch((e: unknown) => {
+        if ((e as Error).name === 'LockLost') throw Object.assign(new Error(`${(e as Error).message}; it did not ${what}`), { name: 'LockLost' });
+        throw e;
+      });
+    };
+    return await changeCapacity(deps, job, decision, taskManagers, base, fence);
+  } catch (e) {
+    if ((e as Error).name !== 'LockLost') throw e;
+    const reason = `lost the lock of ${job.name} before acting: ${(e as Error).message} (the capacity lock expires after ${CAPACITY_LOCK_SECONDS} s and another owner took it over); this capacity change (${shortAction(decision)}) changed nothing`;
+    deps.log.warn(reason, { job: job.name, owner });
+    return { ...base, outcome: 'skipped', reason };
   } finally {
     // A failed release must not turn a done change into a reported failure: the lock expires in CAPACITY_LOCK_SECONDS.
     await deps.store.releaseLock(job.name, owner).catch((e) => deps.log.warn(`could not release the capacity lock of ${job.name}; it expires in ${CAPACITY_LOCK_SECONDS} s`, { error: (e as Error).message }));
@@ -258,10 +280,12 @@ async function changeCapacity(
   decision: ScalerDecision,
   taskManagers: Parameters<ReturnType<ScalerDeps['target']>['release']>[1],
   base: Omit<ScalerResult, 'outcome' | 'reason'>,
+  fence: (what: string) => Promise<void>,
 ): Promise<ScalerResult> {
   const target = deps.target(job);
   if (decision.action === 'scale-out-capacity' || job.mode === 'reactive') {
     const minRequired = job.mode === 'reactive' ? job.bounds.minTaskManagers : taskManagersFor(job, decision.currentParallelism);
+    await fence(`set the desired capacity of ${target.name} to ${decision.targetTaskManagers}`);
     const s = await target.setDesired(decision.targetTaskManagers, { minRequired });
     return {
       ...base, outcome: s.changed ? 'capacity-changed' : 'capacity-unchanged', capacity: { previous: s.previous, desired: s.desired },
@@ -275,6 +299,7 @@ async function changeCapacity(
   if (idle.length === 0) {
     return { ...base, outcome: 'capacity-unchanged', capacity: { previous: d.desired, desired: d.desired, released: [] }, reason: `no idle TaskManager to release on ${target.name}; ${decision.reason}` };
   }
+  await fence(`release ${idle.join(', ')} of ${target.name}`);
   const rel = await target.release(idle, taskManagers, { minRequired: taskManagersFor(job, decision.currentParallelism) });
   return {
     ...base, outcome: rel.released.length > 0 ? 'capacity-changed' : 'capacity-unchanged', capacity: { previous: rel.previous, desired: rel.desired, released: rel.released },

@@ -93,6 +93,10 @@ export function isRetryable(e: unknown): boolean {
   const status = [err.status, err.statusCode, err.response?.status, err.$metadata?.httpStatusCode].find((s) => typeof s === 'number') as number | undefined;
   if (status !== undefined) return status === 408 || status === 409 || status === 429 || status >= 500;
   if (err.cause && err.cause !== e) return isRetryable(err.cause);
+  // The SDK's retry middleware re-wraps a thrown value that is not an Error of its realm as "AWS SDK error wrapper
+  // for Error: connect ECONNREFUSED …", dropping `code`: a network failure all the same (an unreachable SNS endpoint).
+  const msg = (e as { message?: unknown }).message;
+  if (typeof msg === 'string' && msg.startsWith('AWS SDK error wrapper for ') && [...RETRYABLE_CODES].some((c) => msg.includes(c))) return true;
   return false;
 }
 

@@ -4,6 +4,8 @@
  */
 import type { PublishCommand, PublishCommandInput } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
+import { OUTBOX_LEASE_SECONDS, OUTBOX_TTL_SECONDS, publishLeased, resendFromOutbox, type Publish } from '../adapters/notification-outbox';
+import type { OutboxMessage } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
 import { STOP_PENDING_ERROR } from '../core/rescale-timing';
@@ -384,26 +386,55 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
   const msg = formatNotification(state, execution);
   const now = deps.now();
   const job = state.plan?.job ?? (typeof state.job === 'string' ? state.job : '_unknown');
-  // A Notify task delivered twice sends one message.
-  const claim = `notify#${execution.name}`;
-  const first = await deps.store.claimOnce(job, claim, now, 7 * 86_400);
-  if (!first) return { subject: msg.subject, at: now, outcome: msg.outcome };
-  const r = await publishOrReleaseClaim(
-    deps,
-    job,
-    claim,
-    publishCommand({
-      TopicArn: deps.topicArn,
-      Subject: msg.subject,
-      Message: msg.body,
-      MessageAttributes: {
-        job: { DataType: 'String', StringValue: job },
-        outcome: { DataType: 'String', StringValue: msg.outcome },
-        actionRequired: { DataType: 'String', StringValue: String(ACTION_REQUIRED.includes(msg.outcome)) },
-      },
-    }),
-  );
-  return { messageId: r.MessageId, subject: msg.subject, at: now, outcome: msg.outcome };
+  // A Notify task delivered twice sends one message; one whose publish failed sends it from the outbox.
+  const r = await notifyOnce(deps, job, `notify#${execution.name}`, {
+    subject: msg.subject,
+    message: msg.body,
+    attributes: { job, outcome: msg.outcome, actionRequired: String(ACTION_REQUIRED.includes(msg.outcome)) },
+  });
+  return { ...(r.messageId ? { messageId: r.messageId } : {}), subject: msg.subject, at: now, outcome: msg.outcome };
+}
+
+/** SNS Publish of an outbox message: its attributes as String attributes, plus `dedupId`. */
+export function snsPublish(deps: Pick<WorkflowDeps, 'sns'>): Publish {
+  return async (m, dedupId) => {
+    const attrs = { ...m.attributes, dedupId };
+    const r = await deps.sns.send(
+      publishCommand({
+        TopicArn: m.topicArn,
+        Subject: m.subject,
+        Message: m.message,
+        MessageAttributes: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+      }),
+    );
+    return r.MessageId;
+  };
+}
+
+/**
+ * Sends one notification once per `claim` (e.g. `notify#<execution>`) through the outbox (adapters/notification-
+ * outbox.ts): the first delivery writes it to the outbox and publishes it; if SNS fails, the error propagates (the
+ * state machine retries) and the message stays in the outbox; a retry (claim already taken) sends it from there, and
+ * if every retry fails, the scaler's next invocation for the job does. `messageId` is absent when nothing was sent
+ * now (already sent, or another sender holds it).
+ */
+export async function notifyOnce(deps: WorkflowDeps, job: string, claim: string, m: { subject: string; message: string; attributes: Record<string, string> }): Promise<{ messageId?: string }> {
+  const now = deps.now();
+  const publish = snsPublish(deps);
+  if (!(await deps.store.claimOnce(job, claim, now, 7 * 86_400))) {
+    const r = await resendFromOutbox(deps.store, publish, job, claim, now, deps.log);
+    return r.messageId ? { messageId: r.messageId } : {};
+  }
+  const message: OutboxMessage = { topicArn: deps.topicArn, ...m, createdAt: now };
+  try {
+    await deps.store.putOutbox(job, claim, message, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000, ttlSeconds: OUTBOX_TTL_SECONDS });
+  } catch (e) {
+    // Not written: the claim must not stand for a message nobody will send (the retry claims and writes it again).
+    await deps.store.releaseClaim(job, claim).catch((e2: unknown) => deps.log.error(`could not give back the claim ${claim} of job ${job}`, { error: (e2 as Error).message }));
+    throw e;
+  }
+  const r = await publishLeased(deps.store, publish, job, claim, message, deps.log);
+  return r ? { messageId: r } : {};
 }
 
 /**
@@ -416,16 +447,3 @@ export function publishCommand(input: PublishCommandInput): PublishCommand {
   return new PublishCommand(input);
 }
 
-/**
- * Publishes a notification claimed with claimOnce. If the publish fails the claim is given back, so the retry
- * (the state machine's, or Lambda's for the watchdog) sends it: a claim must never stand for a message never sent.
- */
-export async function publishOrReleaseClaim(deps: WorkflowDeps, job: string, claim: string, command: PublishCommand): Promise<{ MessageId?: string }> {
-  try {
-    return await deps.sns.send(command);
-  } catch (e) {
-    // (A failure to give the claim back is logged; the publish error is the one that matters.)
-    await deps.store.releaseClaim(job, claim).catch((e2: unknown) => deps.log.error(`could not give back the claim ${claim} of job ${job} after a failed publish`, { error: (e2 as Error).message }));
-    throw e;
-  }
-}

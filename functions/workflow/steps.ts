@@ -9,7 +9,7 @@ import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-l
 import { preview } from '../core/preview';
 import { isRequirementsUpdateInProgress, isUnknownSavepointTrigger } from '../adapters/flink/wire';
 import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, LOCK_LOST_ERROR, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
-import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus } from '../adapters/flink/types';
+import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus, TaskManagerInfo } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
 import { LockHeldError, LockLostError, type LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
@@ -542,8 +542,57 @@ export async function checkParallelismStep(deps: WorkflowDeps, state: WorkflowSt
   });
 }
 
-function idleMembers(desc: TargetDescription): string[] {
-  return desc.members.filter((m) => m.idle === true).map((m) => m.id).sort();
+function idleMembers(desc: TargetDescription, exclude: ReadonlySet<string> = new Set()): string[] {
+  return desc.members.filter((m) => m.idle === true && !(m.taskManagerId !== undefined && exclude.has(m.taskManagerId))).map((m) => m.id).sort();
+}
+
+/** Last heartbeat (epoch ms, the JobManager's clock) of each TaskManager, as first seen by the drain. */
+export type HeartbeatBaseline = Record<string, number>;
+
+/**
+ * Whether TaskManagers may be released now, and which ones must not be (issue 17: a TaskManager killed mid-drain).
+ * A killed TaskManager stays in /taskmanagers until Flink's heartbeat timeout (50 s by default), looking as it did:
+ * busy (the job "runs" on it but makes no progress; when Flink notices, it fails the job over onto the members being
+ * drained) or, once its tasks failed, idle. So a release needs, besides slot counts that read idle:
+ *  - the job RUNNING, every task RUNNING at the planned parallelism (not restarting, not waiting for slots);
+ *  - every TaskManager that runs one of its subtasks (Flink's own placement, GET /jobs/{id}/vertices/{vid}) alive:
+ *    it has sent a heartbeat since the drain first saw it (`baseline`; timestamps from the JobManager's clock only,
+ *    so no clock skew), at most one heartbeat.interval (10 s by default) after the drain begins;
+ *  - and those TaskManagers are never released, whatever their slot counts say (`hosting`).
+ * `baseline` is extended in place with TaskManagers seen for the first time.
+ */
+async function releaseSafety(
+  flink: FlinkApi,
+  plan: Plan,
+  tms: TaskManagerInfo[],
+  baseline: HeartbeatBaseline,
+): Promise<{ safe: boolean; reason?: string; hosting: Set<string> }> {
+  for (const t of tms) if (!(t.id in baseline)) baseline[t.id] = t.lastHeartbeat;
+  const jobId = plan.mode === 'savepoint' ? plan.newJobId : plan.from.jobId;
+  const d = await flink.job(jobId);
+  const run = runningAtPlan(d, plan, true);
+  if (!run.ok) return { safe: false, reason: `Flink job ${jobId}: ${run.detail} (a failover may be under way, and it needs slots)`, hosting: new Set() };
+  const placement = await flink.subtaskPlacement(jobId, d.vertices.map((v) => v.id));
+  const hosting = new Set<string>();
+  const unplaced: string[] = [];
+  for (const p of placement) {
+    const byId = p.taskManagerId !== undefined ? tms.filter((t) => t.id === p.taskManagerId) : [];
+    const on = byId.length ? byId : p.host !== undefined ? tms.filter((t) => t.host === p.host) : [];
+    if (on.length === 0) unplaced.push(`${p.vertexId}#${p.subtask}`);
+    for (const t of on) hosting.add(t.id);
+  }
+  if (unplaced.length) {
+    return { safe: false, reason: `Flink job ${jobId}: ${unplaced.length} subtask(s) on no TaskManager Flink lists (${unplaced.slice(0, 3).join(', ')}${unplaced.length > 3 ? ', …' : ''})`, hosting };
+  }
+  const silent = tms.filter((t) => hosting.has(t.id) && !(t.lastHeartbeat > baseline[t.id]));
+  if (silent.length) {
+    return {
+      safe: false,
+      reason: `TaskManager(s) ${silent.map((t) => t.id).join(', ')} run tasks of Flink job ${jobId} and have sent no heartbeat since the drain first saw them (a killed TaskManager stays listed until Flink's heartbeat timeout): nothing is released until they do, or until Flink fails the job over`,
+      hosting,
+    };
+  }
+  return { safe: true, hosting };
 }
 
 export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState['drain']> {
@@ -553,6 +602,7 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
   // Heartbeat, and a fence for the scale-in protection set below.
   await fence(deps, state, `protect busy members of ${target.kind} ${target.name} and wait for the drain`);
   let protectedOnce = state.drain !== undefined;
+  const heartbeats: HeartbeatBaseline = { ...(state.drain?.heartbeats ?? {}) };
   return check(
     deps,
     state.drain,
@@ -568,20 +618,23 @@ export async function checkDrainedStep(deps: WorkflowDeps, state: WorkflowState)
       }
       const desc = await target.describe(tms);
       const surplus = Math.max(0, desc.desired - plan.to.taskManagers);
-      const idle = idleMembers(desc);
-      const busy = desc.members.filter((m) => m.idle === false).map((m) => m.id).sort();
+      const safety = await releaseSafety(flink, plan, tms, heartbeats);
+      const idle = idleMembers(desc, safety.hosting);
+      const busy = desc.members.filter((m) => m.idle === false || (m.taskManagerId !== undefined && safety.hosting.has(m.taskManagerId))).map((m) => m.id).sort();
       // Draining one named member: wait for exactly that one (gone counts as drained).
       const named = plan.drainMember ? desc.members.find((m) => m.id === plan.drainMember) : undefined;
-      const namedDrained = plan.drainMember === undefined || !named || named.idle === true;
+      const namedDrained = plan.drainMember === undefined || !named || idle.includes(named.id);
       return {
-        done: idle.length >= surplus && namedDrained,
+        done: idle.length >= surplus && namedDrained && (surplus === 0 || safety.safe),
         surplus,
         idle,
         busy,
         timedOut: false,
+        heartbeats: { ...heartbeats },
         detail:
           `${idle.length} idle of ${surplus} surplus members (${desc.members.length} members, desired ${desc.desired})` +
-          (plan.drainMember ? `; ${plan.drainMember} ${!named ? 'is gone' : named.idle ? 'holds no slots' : `still holds ${named.busySlots ?? '?'} slot(s)`}` : ''),
+          (plan.drainMember ? `; ${plan.drainMember} ${!named ? 'is gone' : idle.includes(named.id) ? 'holds no slots' : `still holds ${named.busySlots ?? '?'} slot(s)`}` : '') +
+          (safety.safe ? '' : `; waiting: ${safety.reason}`),
       };
     },
     (last) => ({ ...last, done: true, timedOut: true, detail: `drain timeout (${plan.timeouts.drain} s): ${last.detail}` }),
@@ -613,7 +666,16 @@ export async function releaseIdleStep(deps: WorkflowDeps, state: WorkflowState):
       };
     }
   }
-  const chosen = plan.drainMember ? [plan.drainMember] : idleMembers(desc).slice(0, wanted);
+  // Never a TaskManager that runs tasks of the job, and nothing while a failover may be under way (releaseSafety).
+  const safety = wanted > 0 ? await releaseSafety(flink, plan, tms, { ...(state.drain?.heartbeats ?? {}) }) : { safe: true, hosting: new Set<string>() };
+  if (!safety.safe) {
+    return { released: earlier, skipped: [`released nothing: ${safety.reason}`], desired: desc.desired, wanted, at: deps.now() };
+  }
+  const idle = idleMembers(desc, safety.hosting);
+  if (plan.drainMember && !idle.includes(plan.drainMember)) {
+    return { released: earlier, skipped: [`${plan.drainMember}: runs tasks of the job (Flink's placement); kept, and no other TaskManager released in its place`], desired: desc.desired, wanted, at: deps.now() };
+  }
+  const chosen = plan.drainMember ? [plan.drainMember] : idle.slice(0, wanted);
   if (chosen.length === 0) return { released: earlier, desired: desc.desired, wanted, at: deps.now() };
   await fence(deps, state, `release TaskManager member(s) ${chosen.join(', ')}`);
   const r = await target.release(chosen, tms, { minRequired: plan.to.taskManagers });

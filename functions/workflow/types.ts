@@ -113,7 +113,8 @@ export interface WorkflowState {
   requirements?: { at: number; previous: Record<string, { lowerBound: number; upperBound: number }> };
   shrink?: { previous: number; desired: number; at: number };
   inPlace?: CheckResult;
-  drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean };
+  /** heartbeats: each TaskManager's last heartbeat when the drain first saw it (steps.ts releaseSafety). */
+  drain?: CheckResult & { surplus?: number; idle?: string[]; busy?: string[]; timedOut?: boolean; heartbeats?: Record<string, number> };
   release?: { released: string[]; skipped?: string[]; desired: number; wanted: number; at: number };
   record?: { at: number; outcome: string };
   /** keptUntil: the lock was kept on purpose (failed-stop-pending) until then. */

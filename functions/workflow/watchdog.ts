@@ -31,7 +31,7 @@ import { INLINE_POLL_SECONDS, STEP_TIMEOUT_SECONDS, UNLOCK_FAILED_ERROR, WATCHDO
 import type { LockInfo } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { InvalidInputError, isRetryable, PreconditionError, toStepError, TransientError } from './errors';
-import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyStep, publishCommand, publishOrReleaseClaim, recordStep, type Outcome } from './finish';
+import { ACTION_REQUIRED, holdLock, NEEDS_PERSON, notifyOnce, notifyStep, recordStep, type Outcome } from './finish';
 import { capacityFromProgress, isTerminal, jobConfig, KEPT_PROGRESS_KEY, PLAN_PROGRESS_KEY, previousRequirementsFromProgress, recoverStep, runningAtPlan } from './steps';
 import type { ExecutionRef, Plan, WorkflowState } from './types';
 
@@ -318,33 +318,20 @@ async function recoverStopped(
 /** No plan under the lock: say what is known (savepoint path, phase), keep the lock until it expires. */
 async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: LockInfo, ev: ExecutionStatusChange): Promise<WatchdogResult> {
   const sp = typeof lock.progress.savepointPath === 'string' ? lock.progress.savepointPath : undefined;
-  const claim = `notify#${ev.name}`;
-  if (await deps.store.claimOnce(job, claim, deps.now(), 7 * 86_400)) {
-    await publishOrReleaseClaim(
-      deps,
-      job,
-      claim,
-      publishCommand({
-        TopicArn: deps.topicArn,
-        Subject: `flink-elastic: ACTION REQUIRED: check ${job}; its rescale ended ${ev.status}`.slice(0, 99),
-        Message: [
-          `flink-elastic rescale: ACTION REQUIRED`,
-          '',
-          `Execution ${ev.name} of job "${job}" ended ${ev.status} while holding the job's rescale lock, and it recorded no plan to recover from.`,
-          `Recorded progress: ${JSON.stringify(lock.progress)}.`,
-          sp ? `If the Flink job is not running, restore it from savepoint ${sp} at its previous parallelism.` : 'No savepoint path was recorded, so the job was not cancelled by this execution.',
-          `The lock is kept until ${new Date(lock.expiresAtMs).toISOString()} so no automatic rescale starts meanwhile.`,
-          '',
-          `Execution:  ${ev.executionArn}`,
-        ].join('\n'),
-        MessageAttributes: {
-          job: { DataType: 'String', StringValue: job },
-          outcome: { DataType: 'String', StringValue: 'failed-unknown' },
-          actionRequired: { DataType: 'String', StringValue: 'true' },
-        },
-      }),
-    );
-  }
+  await notifyOnce(deps, job, `notify#${ev.name}`, {
+    subject: `flink-elastic: ACTION REQUIRED: check ${job}; its rescale ended ${ev.status}`.slice(0, 99),
+    message: [
+      `flink-elastic rescale: ACTION REQUIRED`,
+      '',
+      `Execution ${ev.name} of job "${job}" ended ${ev.status} while holding the job's rescale lock, and it recorded no plan to recover from.`,
+      `Recorded progress: ${JSON.stringify(lock.progress)}.`,
+      sp ? `If the Flink job is not running, restore it from savepoint ${sp} at its previous parallelism.` : 'No savepoint path was recorded, so the job was not cancelled by this execution.',
+      `The lock is kept until ${new Date(lock.expiresAtMs).toISOString()} so no automatic rescale starts meanwhile.`,
+      '',
+      `Execution:  ${ev.executionArn}`,
+    ].join('\n'),
+    attributes: { job, outcome: 'failed-unknown', actionRequired: 'true' },
+  });
   await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
   return { action: 'action-required', reason: 'no plan recorded under the lock', job, savepointPath: sp, at: deps.now() };
 }

@@ -78,6 +78,7 @@ async function drive(version: '1.14' | '1.18' | '1.19', scheduler: 'default' | '
   tick(40_000);
   await api.checkpoints(jobId);
   for (const v of details.vertices) await api.vertexMetrics(jobId, v.id);
+  await api.subtaskPlacement(jobId, details.vertices.map((v) => v.id));
   await api.jobManagerConfig();
   await api.jobManagerConfig(jobId);
   if (version !== '1.14' && scheduler === 'adaptive') {

@@ -105,6 +105,9 @@ function deref(ref: string): Schema {
   const name = ref.replace('#/components/schemas/', '');
   const s = COMPONENT_OVERRIDES[name] ?? components[name];
   if (!s) throw new Error(`unknown schema ${ref}`);
+  // Subtask details carry two fields the spec leaves out: `start_time` (Flink's deprecated duplicate of start-time,
+  // hidden from the generated spec) and `endpoint` (host:port, what replaces `host` in Flink 2.0).
+  if (name === 'SubtaskExecutionAttemptDetailsInfo') return { ...s, properties: { ...s.properties, start_time: { type: 'integer' }, endpoint: { type: 'string' } } };
   return s;
 }
 
@@ -113,7 +116,9 @@ export function toJsonSchema(s: Schema, strict: boolean, seen: string[] = []): S
   if (s === null || typeof s !== 'object') return s;
   if (Array.isArray(s)) return s.map((x) => toJsonSchema(x, strict, seen)) as unknown as Schema;
   if (s.$ref) {
-    if (seen.includes(s.$ref)) throw new Error(`recursive schema ${s.$ref}`);
+    // A schema that contains itself (SubtaskExecutionAttemptDetailsInfo.other-concurrent-attempts): checked one level
+    // deep; below that anything is accepted (inlining it would never end).
+    if (seen.includes(s.$ref)) return {};
     return toJsonSchema(deref(s.$ref), strict, [...seen, s.$ref]);
   }
   if (s.discriminator?.mapping) {

@@ -3,21 +3,27 @@
  *
  * - the savepoint fails (the savepoint directory lies under a regular file, so Flink's mkdir fails, even as root)
  *   → Abort: the job is untouched (same Flink job, same parallelism, never cancelled);
+ * - the savepoint outlasts savepoint.timeoutSeconds (the work vertex slowed so its barrier waits behind the backlog)
+ *   → Abort: the job is untouched;
  * - the resubmission at the new parallelism fails: each POST /jars/{id}/run at the new parallelism names an entry class
  *   the jar does not have, and real Flink refuses it (HTTP 500, ProgramInvocationException); the run at the old
  *   parallelism is passed through unchanged → Rollback from the same savepoint at the old parallelism;
  * - the JobManager is killed and restarted right after the Cancel (no HA: the session cluster forgets its jobs)
  *   → the workflow resubmits at the new parallelism from the recorded savepoint;
+ * - drain timeout: another job takes a slot the scale-in freed → the TaskManager is kept, the notification says so;
  * - the TaskManager that runs the rescaled job is killed (SIGKILL) at the start of the scale-in's drain → Flink fails
- *   the job over to the TaskManager that was being drained; the workflow releases nothing (no idle surplus is left).
+ *   the job over to the TaskManager that was being drained; the workflow releases nothing (no idle surplus is left,
+ *   and nothing is released while a TaskManager that runs the job's tasks has sent no heartbeat since the drain began).
  *
  * Each ends with the job RUNNING and a clean verdict (nothing lost, nothing counted twice), and the notification says
  * what happened. One cluster per Flink version; each test first brings the job to the parallelism it starts from.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunJarRequest } from '../../functions/adapters/flink/types';
 import type { CapacityTarget } from '../../functions/adapters/targets/types';
+import { TEST_JOB_ENTRY_CLASS } from '../../local/real-flink/harness';
 import { phases, recordFigures, Rig, TIER_VERSIONS, useRig, type WorkflowRun } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +80,36 @@ describe.each(TIER_VERSIONS)('Flink %s, failures in savepoint mode', (version) =
       const v = await cleanVerdict(r, 2);
       recordFigures('faults: savepoint fails', version, { ...figures(run), verdict: v });
     } finally {
+      r.configure();
+    }
+  });
+
+  test('the savepoint outlasts savepoint.timeoutSeconds (30 s: the work vertex slowed 2000-fold, its barrier queued behind the backlog) → Abort; job untouched, never cancelled', async () => {
+    const r = rig();
+    await at(r, 2);
+    const before = (await r.job.currentJob())!;
+    r.configure({}, (doc) => {
+      doc.jobs[0].savepoint = { ...doc.jobs[0].savepoint, timeoutSeconds: 30 };
+    });
+    // 200 ms per record instead of 100 µs: the input backs up within a second or two, and a savepoint barrier waits
+    // behind every buffered record (aligned checkpoints), far longer than 30 s.
+    r.job.setCost(200_000);
+    await sleep(3000);
+    try {
+      const run = await r.rescale({ parallelism: 4 });
+      expect(run.status).toBe('FAILED');
+      expect(run.states).toEqual(expect.arrayContaining(['Savepoint', 'PollSavepoint', 'Abort', 'NotifyFailure']));
+      expect(run.states).not.toContain('Cancel');
+      expect(run.notification?.subject).toMatch(/rescale of load failed; job untouched at parallelism 2/);
+      expect(run.notification?.message).toMatch(/FAILED-UNTOUCHED/);
+      expect(run.notification?.message).toMatch(/did not happen within 30 s/);
+      expect(await r.job.currentJob()).toEqual({ id: before.id, state: 'RUNNING' });
+      expect(await r.job.parallelism()).toBe(2);
+      r.job.setCost(100);
+      const v = await cleanVerdict(r, 2);
+      recordFigures('faults: savepoint timeout', version, { ...figures(run), verdict: v });
+    } finally {
+      r.job.setCost(100);
       r.configure();
     }
   });
@@ -160,6 +196,53 @@ describe.each(TIER_VERSIONS)('Flink %s, failures in savepoint mode', (version) =
     expect(await r.job.parallelism()).toBe(4);
     const v = await cleanVerdict(r, 4);
     recordFigures('faults: JobManager restarted after cancel', version, { ...figures(run), jobManagerRestartSeconds: restartMs / 1000, verdict: v });
+  });
+
+  test('drain timeout: another job of the session cluster takes a freed slot while the scale-in drains (drainTimeoutSeconds 10) → its TaskManager is kept, nothing released; the job runs at 2', async () => {
+    const r = rig();
+    await at(r, 4);
+    await r.job.cluster.waitForRegistered();
+    expect(r.job.cluster.taskManagerIds()).toHaveLength(2);
+    r.configure({ job: { drainTimeoutSeconds: 10 } });
+    let other: string | undefined;
+    // A second job from the same jar (its own verdict folder), started at the drain's first look at the members: it
+    // takes one of the two slots the scale-in freed, so no surplus TaskManager becomes idle.
+    const target = r.target;
+    const drainTarget: CapacityTarget = Object.assign(Object.create(target) as CapacityTarget, {
+      protectBusy: async (tms: Parameters<CapacityTarget['protectBusy']>[0]) => {
+        if (!other) {
+          const args = [...r.job.programArgs];
+          args[args.indexOf('--verdict-dir') + 1] = mkdtempSync(join(tmpdir(), 'fe-other-job-'));
+          const res = await fetch(`${r.job.cluster.restUrl}/jars/${encodeURIComponent(r.job.jarId!)}/run`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ entryClass: TEST_JOB_ENTRY_CLASS, programArgsList: args, parallelism: 1 }),
+          });
+          other = ((await res.json()) as { jobid: string }).jobid;
+          for (let i = 0; i < 60 && (await r.job.get(`/jobs/${other}`)).state !== 'RUNNING'; i++) await sleep(500);
+        }
+        return target.protectBusy(tms);
+      },
+    });
+    let run: WorkflowRun;
+    try {
+      run = await r.rescale({ parallelism: 2 }, { deps: { target: () => drainTarget } });
+    } finally {
+      if (other) {
+        await fetch(`${r.job.cluster.restUrl}/jobs/${other}?mode=cancel`, { method: 'PATCH' });
+        for (let i = 0; i < 60 && (await r.job.get(`/jobs/${other}`)).state !== 'CANCELED'; i++) await sleep(500);
+      }
+      r.configure();
+    }
+    expect(other).toBeDefined();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(expect.arrayContaining(['CheckDrained', 'ReleaseIdle']));
+    expect(run.notification?.subject).toMatch(/load rescaled 4 -> 2; 1 TaskManager\(s\) kept \(drain timeout\)/);
+    expect(run.notification?.message).toMatch(/SUCCEEDED-DRAIN-TIMEOUT/);
+    expect(r.job.cluster.taskManagerIds()).toHaveLength(2);
+    expect(await r.job.parallelism()).toBe(2);
+    const v = await cleanVerdict(r, 2);
+    recordFigures('faults: drain timeout', version, { ...figures(run), verdict: v });
   });
 
   test('the busy TaskManager is killed (SIGKILL) while the scale-in drains → the job fails over to the drained one; nothing released', async () => {

@@ -106,6 +106,10 @@ const calls: Call[] = [
     sane: (m) => Object.entries(m).filter(([k, v]) => k !== 'vertexId' && !(finite(v) && (v as number) >= 0)).map(([k, v]) => `metric ${k} = ${v}`),
   },
   {
+    name: 'subtaskPlacement', path: () => `/jobs/${jobId}/vertices/${vertexId}`, run: (a) => a.subtaskPlacement(jobId, [vertexId]),
+    sane: (ps) => ps.flatMap((p: any) => (p.vertexId === vertexId && int(p.subtask) && typeof p.status === 'string' && (p.taskManagerId === undefined || id(p.taskManagerId)) && (p.host === undefined || id(p.host)) ? [] : [`placement ${JSON.stringify(p)}`])),
+  },
+  {
     name: 'savepointStatus', path: () => `/jobs/${jobId}/savepoints/${triggerId}`, run: (a) => a.savepointStatus(jobId, triggerId),
     sane: (s) => ((s.state === 'IN_PROGRESS') || (s.state === 'COMPLETED' && id(s.location)) || (s.state === 'FAILED' && id(s.failureCause)) ? [] : [`savepoint ${JSON.stringify(s)}`]),
   },

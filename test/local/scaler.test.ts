@@ -283,6 +283,42 @@ test('a rescale that finished between the scaler\'s snapshot and its capacity ch
   expect(await store.getLock('orders-enrichment')).toBeUndefined();
 });
 
+test('the capacity-only lock fences: it expires between decide and act, another scaler delivery takes it over and acts; the first acts on nothing and says why', async () => {
+  const deps = await overloadedReactiveJob();
+  const store = deps.store as DynamoStateStore;
+  const lastRescaleAt = store.getLastRescaleAt.bind(store);
+  const owners: string[] = [];
+  asg.on(SetDesiredCapacityCommand).callsFake(async () => {
+    owners.push((await store.getLock('orders-enrichment'))!.owner);
+    return {};
+  });
+  let second: Awaited<ReturnType<typeof handleScalerEvent>> | undefined;
+  // Read after the lock is taken and before the capacity change: the first invocation stalls there past the lock's
+  // 120 s; meanwhile a later alarm's invocation takes the expired lock over and changes the capacity.
+  store.getLastRescaleAt = async (job: string) => {
+    if (!second && (await store.getLock(job))?.owner.startsWith('scaler:')) {
+      emu.clock.advance(121_000);
+      cloudWatchSays(600_000, 95, emu.clock.now());
+      second = { outcome: 'skipped' } as never; // re-entry guard
+      // (the policy may want one more sample after the jump in time: later alarms, a few seconds apart)
+      for (let i = 0; i < 4 && second.outcome !== 'capacity-changed'; i++) {
+        emu.clock.advance(15_000);
+        cloudWatchSays(600_000, 95, emu.clock.now());
+        second = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now()) }), deps);
+      }
+    }
+    return lastRescaleAt(job);
+  };
+  const first = await handleScalerEvent(alarmEvent('FlinkElastic-orders-enrichment-lag-high', { timestamp: iso(emu.clock.now() - 1000) }), deps);
+  expect(second!.outcome).toBe('capacity-changed');
+  expect(first.outcome).toBe('skipped');
+  expect(first.reason).toMatch(/lost the lock of orders-enrichment before acting: .*no longer holds the rescale lock.*it did not set the desired capacity/);
+  expect(deps.logs.some((l) => /lost the lock of orders-enrichment before acting/.test(l.message))).toBe(true);
+  expect(asg).toHaveReceivedCommandTimes(SetDesiredCapacityCommand, 1); // exactly one acted
+  expect(owners).toHaveLength(1);
+  expect(await store.getLock('orders-enrichment')).toBeUndefined();
+});
+
 test('schedule entry: rescale to the scheduled parallelism, through the workflow; a retry of the same run acts once', async () => {
   await overloadedJob();
   const deps = await depsFor(configFor(emu.url));

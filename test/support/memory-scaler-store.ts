@@ -16,6 +16,11 @@ export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
       lock = { owner, expiresAtMs: opts.now + opts.ttlSeconds * 1000 };
       return { acquired: true };
     },
+    renewLock: async (_job, owner, _token, opts) => {
+      if (lock?.owner !== owner) throw Object.assign(new Error(`${owner} no longer holds the lock`), { name: 'LockLost' });
+      lock.expiresAtMs = Math.max(lock.expiresAtMs, opts.now + opts.ttlSeconds * 1000);
+      return lock;
+    },
     releaseLock: async (_job, owner) => {
       if (lock?.owner === owner) lock = undefined;
       return { released: true };

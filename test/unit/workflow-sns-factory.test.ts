@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { parseConfig } from '../../functions/core/config';
 import type { WorkflowDeps } from '../../functions/workflow/deps';
-import { publishCommand, publishOrReleaseClaim } from '../../functions/workflow/finish';
+import { notifyOnce, publishCommand } from '../../functions/workflow/finish';
 import { createProductionDeps } from '../../functions/workflow/production';
 import { exampleDoc } from '../support/example-config';
 
@@ -43,11 +43,17 @@ test('production deps: the SNS client is made (and traced) when first read, once
   }
 });
 
-test('a failed publish gives the claim back', async () => {
+test('a failed publish keeps the claim and leaves the message in the outbox, its lease given back (the retry or the scaler sends it)', async () => {
   sns.on(PublishCommand).rejects(new Error('throttled'));
-  const released: string[] = [];
-  const store = { releaseClaim: async (job: string, claim: string) => void released.push(`${job}/${claim}`) };
-  const deps = { sns: new SNSClient({ region: 'us-east-1' }), store, log: { info() {}, warn() {}, error() {} } } as unknown as WorkflowDeps;
-  await expect(publishOrReleaseClaim(deps, 'orders', 'notify#e2', publishCommand({ TopicArn: 'arn:t', Message: 'x' }))).rejects.toThrow('throttled');
-  expect(released).toEqual(['orders/notify#e2']);
+  const calls: string[] = [];
+  const store = {
+    claimOnce: async () => true,
+    releaseClaim: async (job: string, claim: string) => void calls.push(`releaseClaim ${job}/${claim}`),
+    putOutbox: async (job: string, key: string) => void calls.push(`putOutbox ${job}/${key}`),
+    releaseOutboxLease: async (job: string, key: string, error: string) => void calls.push(`releaseOutboxLease ${job}/${key} ${error}`),
+    deleteOutbox: async (job: string, key: string) => void calls.push(`deleteOutbox ${job}/${key}`),
+  };
+  const deps = { sns: new SNSClient({ region: 'us-east-1' }), store, topicArn: 'arn:t', now: () => 0, log: { info() {}, warn() {}, error() {} } } as unknown as WorkflowDeps;
+  await expect(notifyOnce(deps, 'orders', 'notify#e2', { subject: 's', message: 'x', attributes: {} })).rejects.toThrow('throttled');
+  expect(calls).toEqual(['putOutbox orders/notify#e2', 'releaseOutboxLease orders/notify#e2 Error: throttled']);
 });

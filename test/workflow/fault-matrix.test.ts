@@ -388,27 +388,64 @@ test('adaptive mode, JobManager unreachable right after it applied the PUT (its 
 });
 
 describe.each(['savepoint', 'adaptive'] as Mode[])('%s mode, scale-in 4 -> 2', (mode) => {
-  test('TaskManager dies mid-drain: the TaskManager that runs the job is killed (SIGKILL) at the first drain check; Flink restarts the job from its checkpoint and it runs at 2', async () => {
+  test('TaskManager dies mid-drain: the TaskManager that runs the job is killed (SIGKILL) at the first drain check; nothing is released while it is still listed (no heartbeat since), the job fails over onto the drained one, which is kept; only the replacement is released', async () => {
     const w = await world(mode);
     let killed: string | undefined;
+    let survivor: string | undefined;
     const r = await w.h.run({ job: w.name, parallelism: 2 }, 'tm-dies', before({
       CheckDrained: () => {
+        if (killed) return;
         killed = w.emu.model.taskManagers.find((t) => !w.emu.model.isIdle(t))!.id;
+        survivor = w.emu.model.taskManagers.find((t) => t.id !== killed)!.id;
         w.emu.model.killTaskManager(killed);
       },
     }));
     expect(killed).toBeDefined();
     expect(r.status).toBe('SUCCEEDED');
-    // The dead TaskManager still counts as registered (and busy) until Flink's heartbeat timeout, so the drain check
-    // sees the other one idle and releases it (docs/workflow.md, Fault matrix: limits); the job restarts on the member
-    // the capacity target launches in place of the dead one.
+    // The dead TaskManager stays listed (busy) until Flink's heartbeat timeout. The old code saw the other one idle and
+    // released it at once: the job then had no TaskManager until a replacement booted (issue 17, gap 1). Now a
+    // release waits for a heartbeat from every TaskManager that runs the job's tasks.
+    const killedAt = w.emu.model.events.find((e) => e.message.startsWith(`TaskManager ${killed} killed`))!.at;
+    const timedOutAt = w.emu.model.events.find((e) => e.message.includes(`heartbeat of TaskManager with id ${killed} timed out`))?.at;
+    expect(timedOutAt).toBeGreaterThanOrEqual(killedAt + 50_000);
+    expect(w.emu.model.events.filter((e) => e.message.startsWith(`TaskManager ${survivor} left`))).toEqual([]);
+    expect(w.emu.model.taskManagers.map((t) => t.id)).toContain(survivor);
     expect(r.output.release.released).toHaveLength(1);
-    await w.h.elapse(180_000); // heartbeat timeout, a replacement member boots, the job restarts from its checkpoint
-    expect(w.emu.model.taskManagers.map((t) => t.id)).not.toContain(killed);
+    const releasedTm = w.emu.model.events.find((e) => /^TaskManager \S+ left: stopped/.test(e.message));
+    expect(releasedTm!.at).toBeGreaterThan(timedOutAt!);
+    expect(releasedTm!.message).not.toContain(survivor);
+    await w.h.elapse(60_000);
+    expect(w.emu.model.taskManagers.map((t) => t.id)).toEqual([survivor]);
+    const running = w.emu.model.jobs.find((j) => j.name === w.name && j.state === 'RUNNING')!;
+    expect(new Set(running.slots.map((s) => s.tm.id))).toEqual(new Set([survivor]));
     await expectRunning(w, 2, 'tm-dies', true);
     expect(w.sim.desiredCount).toBe(1);
     await expectNotified({ 'tm-dies': rescaled(w, 4, 2) });
   });
+});
+
+test('adaptive mode, scale-in 4 -> 2 with a slot report that lags (the TaskManager running the job reads idle while the other still holds slots): the TaskManager that runs tasks is never released; the other is, once it is idle', async () => {
+  const w = await world('adaptive');
+  let hosting: string | undefined;
+  const r = await w.h.run({ job: w.name, parallelism: 2 }, 'lagging-slots', before({
+    CheckDrained: () => {
+      const m = w.emu.model;
+      hosting = m.jobs.find((j) => j.id === w.job.id)!.slots[0].tm.id;
+      const real = m.freeSlots.bind(m);
+      // what Flink reports for the TaskManager that runs the job lags: all its slots free
+      m.freeSlots = (t) => (t.id === hosting ? t.slots.length : real(t));
+    },
+  }));
+  expect(r.status).toBe('SUCCEEDED');
+  const job = w.emu.model.jobs.find((j) => j.id === w.job.id)!;
+  expect(new Set(job.slots.map((s) => s.tm.id))).toEqual(new Set([hosting]));
+  // The old code released it at the first drain check (it read idle; the other still held the adaptive scheduler's slots).
+  expect(w.emu.model.events.filter((e) => e.message.startsWith(`TaskManager ${hosting} left`))).toEqual([]);
+  expect(r.output.release.released).toHaveLength(1);
+  expect(w.emu.model.taskManagers.map((t) => t.id)).toEqual([hosting]);
+  expect(await expectRunning(w, 2)).toBe(w.job.id);
+  expect(w.sim.desiredCount).toBe(1);
+  await expectNotified({ 'lagging-slots': rescaled(w, 4, 2) });
 });
 
 test('adaptive mode, drain timeout: while the in-place scale-in 8 -> 4 drains, another job of the session cluster takes a freed slot; that TaskManager is kept, the idle one released, and the notification says so', async () => {

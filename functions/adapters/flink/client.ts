@@ -28,6 +28,7 @@ import type {
   StopWithSavepointRequest,
   TaskManagerDetails,
   TaskManagerInfo,
+  SubtaskPlacement,
   VertexMetrics,
 } from './types';
 import { HEX32, isJobStatus, isTerminal, JOB_STATES, versionInfo } from './wire';
@@ -498,6 +499,21 @@ export class FlinkRestClient implements FlinkApi {
     set('backPressuredTimeMsPerSecondAvg', nonNegative(by.get('backPressuredTimeMsPerSecond')?.avg));
     const pend = pending.map(sum).filter((x): x is number => x !== undefined);
     if (pend.length) out.pendingRecords = pend.reduce((a, x) => a + x, 0);
+    return out;
+  }
+
+  async subtaskPlacement(jobId: string, vertexIds: string[]): Promise<SubtaskPlacement[]> {
+    const out: SubtaskPlacement[] = [];
+    const unassigned = (v: string | undefined) => (v === undefined || v === '' || v === '(unassigned)' ? undefined : v);
+    for (const vid of vertexIds) {
+      const path = `${this.jobPath(jobId, 'subtaskPlacement')}/vertices/${encodeURIComponent(vid)}`;
+      const r = await this.getChecked('subtaskPlacement', path, R.VertexDetailsResponse, undefined, jobId);
+      r.subtasks.forEach((t, i) => {
+        const tm = unassigned(t['taskmanager-id']);
+        const host = unassigned(t.host) ?? unassigned(t.endpoint)?.replace(/:\d+$/, '');
+        out.push({ vertexId: vid, subtask: t.subtask ?? i, status: (t.status ?? '').toUpperCase(), ...(tm ? { taskManagerId: tm } : {}), ...(host ? { host } : {}) });
+      });
+    }
     return out;
   }
 

@@ -110,6 +110,14 @@ export const JobDetailsResponse = obj({
   }).optional(),
 });
 
+/** One vertex's subtasks and where each runs (GET /jobs/{id}/vertices/{vid}); `host` is gone in Flink 2.0 (`endpoint` has it). */
+export const VertexDetailsResponse = obj({
+  subtasks: arr(
+    obj({ subtask: count().optional(), status: str().optional(), host: str().optional(), endpoint: str().optional(), 'taskmanager-id': str().optional() }),
+    'an array of subtasks',
+  ),
+});
+
 const CheckpointRef = obj({ id: number(), external_path: str().nullish(), latest_ack_timestamp: number().optional(), state_size: number().optional(), is_savepoint: z.boolean().optional() });
 export const CheckpointsResponse = obj({
   counts: obj({ completed: count(), in_progress: count(), failed: count() }),

@@ -104,6 +104,18 @@ export interface JobDetails {
   now: number;
 }
 
+/** Where one subtask of a job runs, as Flink reports it (GET /jobs/{id}/vertices/{vid}). */
+export interface SubtaskPlacement {
+  vertexId: string;
+  subtask: number;
+  /** Execution state (RUNNING, DEPLOYING, ...), upper case. */
+  status: string;
+  /** The TaskManager's resource id; absent when Flink did not say or the subtask is not assigned. */
+  taskManagerId?: string;
+  /** Host of the TaskManager (from `host`, or `endpoint` without its port); absent when not assigned. */
+  host?: string;
+}
+
 /** Aggregated over all subtasks of one vertex. Absent fields mean Flink did not report them (yet). */
 export interface VertexMetrics {
   vertexId: string;
@@ -188,6 +200,8 @@ export interface FlinkApi {
   findJobByName(name: string): Promise<JobSummary | undefined>;
   checkpoints(jobId: string): Promise<CheckpointSummary>;
   vertexMetrics(jobId: string, vertexId: string): Promise<VertexMetrics>;
+  /** Where each subtask of the given vertices runs (one GET /jobs/{id}/vertices/{vid} per vertex). */
+  subtaskPlacement(jobId: string, vertexIds: string[]): Promise<SubtaskPlacement[]>;
   triggerSavepoint(jobId: string, req: SavepointRequest): Promise<{ triggerId: string }>;
   stopWithSavepoint(jobId: string, req: StopWithSavepointRequest): Promise<{ triggerId: string }>;
   savepointStatus(jobId: string, triggerId: string): Promise<SavepointStatus>;

@@ -6,6 +6,7 @@
  *   `decision#<iso time>#<id>`     decision history (TTL: historyTtlDays)
  *   `rescale#<iso time>#<id>`      rescale history (TTL: historyTtlDays)
  *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
+ *   `outbox#<key>`                 a notification not yet taken by SNS (leased while one sender publishes it; TTL 7 days)
  * Every mutation is a conditional write, so concurrent callers behave as DynamoDB guarantees.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,7 @@ import {
   LockHeldError,
   LockInfo,
   LockLostError,
+  OutboxMessage,
   PolicyState,
   ReleaseLockResult,
   RenewLockOptions,
@@ -243,6 +245,80 @@ export class DynamoStateStore implements StateStore {
 
   async releaseClaim(job: string, key: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: `once#${key}` } }));
+  }
+
+  async putOutbox(job: string, key: string, m: OutboxMessage, opts: { now: number; leaseUntil: number; ttlSeconds: number }): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: pkOf(job), sk: `outbox#${key}`, topicArn: m.topicArn, subject: m.subject, message: m.message, attributes: JSON.stringify(m.attributes),
+          createdAt: m.createdAt, leaseUntil: opts.leaseUntil, attempts: 1, expiresAt: Math.ceil(opts.now / 1000) + Math.max(1, Math.round(opts.ttlSeconds)),
+        },
+      }),
+    );
+  }
+
+  async leaseOutbox(job: string, key: string, opts: { now: number; leaseUntil: number }): Promise<(OutboxMessage & { attempts: number }) | undefined> {
+    try {
+      const r = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: `outbox#${key}` },
+          UpdateExpression: 'SET leaseUntil = :lease ADD attempts :one',
+          ConditionExpression: 'attribute_exists(pk) AND leaseUntil < :now',
+          ExpressionAttributeValues: { ':lease': opts.leaseUntil, ':now': opts.now, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const it = r.Attributes!;
+      return {
+        topicArn: String(it.topicArn), subject: String(it.subject), message: String(it.message), attributes: JSON.parse(String(it.attributes)) as Record<string, string>,
+        createdAt: Number(it.createdAt), attempts: Number(it.attempts),
+      };
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      return undefined;
+    }
+  }
+
+  async releaseOutboxLease(job: string, key: string, error: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pkOf(job), sk: `outbox#${key}` },
+          UpdateExpression: 'SET leaseUntil = :zero, lastError = :err',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':zero': 0, ':err': error.slice(0, 1000) },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+    }
+  }
+
+  async deleteOutbox(job: string, key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: `outbox#${key}` } }));
+  }
+
+  async listOutbox(job: string): Promise<string[]> {
+    const keys: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': 'outbox#' },
+          ProjectionExpression: 'sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const it of r.Items ?? []) keys.push(String(it.sk).slice('outbox#'.length));
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
   }
 
   async appendHistory(entry: HistoryEntry): Promise<void> {

@@ -43,6 +43,17 @@ export interface RenewLockOptions {
   ttlSeconds: number;
 }
 
+/** A notification waiting in the outbox: what SNS Publish is sent. */
+export interface OutboxMessage {
+  topicArn: string;
+  subject: string;
+  message: string;
+  /** SNS String message attributes (job, outcome, ...); `dedupId` is added when it is sent. */
+  attributes: Record<string, string>;
+  /** Epoch ms when it was first written. */
+  createdAt: number;
+}
+
 export interface AcquireLockResult {
   lock: LockInfo;
   /** False when this owner already held the lock (a task delivered twice): nothing was changed. */
@@ -120,6 +131,20 @@ export interface StateStore {
    * same delivery can claim it again. Idempotent.
    */
   releaseClaim(job: string, key: string): Promise<void>;
+
+  /**
+   * The notification outbox (functions/adapters/notification-outbox.ts): a message is written here before it is
+   * published and deleted once SNS took it, so a publish that fails through every retry is sent later.
+   * `putOutbox` writes (or overwrites) the item leased to the writer until `leaseUntil` (epoch ms); `leaseOutbox`
+   * takes the lease of an existing item whose lease has run out (conditional write: one taker at a time) and returns
+   * it, or undefined; `releaseOutboxLease` ends a lease early (after a failed publish); `listOutbox` names a job's
+   * items (one Query).
+   */
+  putOutbox(job: string, key: string, message: OutboxMessage, opts: { now: number; leaseUntil: number; ttlSeconds: number }): Promise<void>;
+  leaseOutbox(job: string, key: string, opts: { now: number; leaseUntil: number }): Promise<(OutboxMessage & { attempts: number }) | undefined>;
+  releaseOutboxLease(job: string, key: string, error: string): Promise<void>;
+  deleteOutbox(job: string, key: string): Promise<void>;
+  listOutbox(job: string): Promise<string[]>;
 
   /** Appends a decision or rescale record. Writing the same (kind, at, id) twice stores it once. */
   appendHistory(entry: HistoryEntry): Promise<void>;
