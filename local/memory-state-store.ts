@@ -4,7 +4,8 @@
  * and evaluates every mutation with the same condition as DynamoStateStore's conditional write, in one synchronous
  * step (what DynamoDB's per-item atomicity gives): the same owner/expiry/token checks, the same "never shortened"
  * renewal, the same second-resolution claim expiry, the same history order (sk descending). Values are copied in and
- * out (policy state and history details as JSON, as the table stores them), so callers never share objects with it.
+ * out (policy state as JSON, as the table stores it; history details after the same JSON round trip, frozen), so no
+ * caller can change what another reads.
  *
  * test/contract/state-store.test.ts runs the one contract against this store and DynamoStateStore on dynalite; the
  * simulator's equality test (test/local/simulator-fidelity.test.ts) runs whole scenarios on both.
@@ -38,8 +39,19 @@ interface StoredHistory {
   kind: HistoryKind;
   at: number;
   id: string;
-  /** JSON text, as the table stores it. */
-  detail: string;
+  /**
+   * The detail as it comes back from the table (JSON text parsed once at write time, so it has the JSON round trip's
+   * shape), deeply frozen: every reader gets the same value and none can change it for the next.
+   */
+  detail: Record<string, unknown>;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 interface JobItems {
@@ -185,7 +197,7 @@ export class MemoryStateStore implements StateStore {
     const j = this.items(entry.job);
     const sk = `${entry.kind}#${new Date(entry.at).toISOString()}#${entry.id}`;
     if (j.history.has(sk)) return; // already written (a task delivered twice)
-    j.history.set(sk, { kind: entry.kind, at: entry.at, id: entry.id, detail: JSON.stringify(entry.detail) });
+    j.history.set(sk, { kind: entry.kind, at: entry.at, id: entry.id, detail: deepFreeze(JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown>) });
     let keys = j.order.get(entry.kind);
     if (!keys) j.order.set(entry.kind, (keys = []));
     let lo = 0;
@@ -207,7 +219,7 @@ export class MemoryStateStore implements StateStore {
     // newest first (ScanIndexForward false)
     return keys.slice(Math.max(0, keys.length - limit)).reverse().map((k) => {
       const it = j.history.get(k)!;
-      return { kind, job, at: it.at, id: it.id, detail: JSON.parse(it.detail) as Record<string, unknown> };
+      return { kind, job, at: it.at, id: it.id, detail: it.detail };
     });
   }
 }

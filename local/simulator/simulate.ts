@@ -18,6 +18,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
+import type { StateStore } from '../../functions/adapters/state/types';
 import { jvmCpuPercent, collectJob } from '../../functions/collector/collect';
 import { ConfigError, parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, parsePolicyState, parseSnapshot, policyFor, type PolicyFn } from '../../functions/core/policy';
@@ -33,7 +34,8 @@ import { startEmulator, SimulatedCapacityTarget, VirtualClock as EmulatorClock, 
 import type { AlarmMark, DecisionMark, JobRun, RescaleMark, SeriesPoint } from '../report';
 import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scenarios';
 import { VirtualClock } from '../virtual-time';
-import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
+import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, SIM_TICK_MS, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
+import { MemoryStateStore } from '../memory-state-store';
 import { startLocalTable } from './dynamo';
 import { ACCOUNT, matchesPattern, REGION, synthesizeCached, VIRTUAL_WAIT_ARN, type SynthesizedStack } from './stack';
 
@@ -86,7 +88,16 @@ export interface SimulateOptions {
   onTick?: (t: number, jobs: { job: string; emulator: Emulator; target: SimulatedCapacityTarget }[]) => void;
   /** Virtual ms between progress callbacks. Default 60 000. */
   progressEveryMs?: number;
+  /**
+   * "fast" (default): the state store in memory (MemoryStateStore, the DynamoDB store's contract) and the Flink REST
+   * client answered in process by the emulator's server (no socket). "full": DynamoStateStore on dynalite over HTTP
+   * and the REST client over loopback HTTP. Same results (test/local/simulator-fidelity.test.ts, npm run bench -- simspeed).
+   */
+  fidelity?: Fidelity;
 }
+
+export type Fidelity = 'fast' | 'full';
+export const FIDELITIES: readonly Fidelity[] = ['fast', 'full'];
 
 export interface ExecutionRecord {
   job: string;
@@ -241,7 +252,9 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
   const wake: Wake = opts.wake ?? POLICY_TRIGGERS[policyName]?.reevaluate ?? 'while-alarm';
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError([{ path: 'seed', message: 'must be an integer ≥ 0', value: seed }], 'simulation');
-  const tickMs = opts.tickMs ?? 5000;
+  const fidelity: Fidelity = opts.fidelity ?? 'fast';
+  if (!FIDELITIES.includes(fidelity)) throw new ConfigError([{ path: 'fidelity', message: `must be one of: ${FIDELITIES.join(', ')}`, value: fidelity }], 'simulation');
+  const tickMs = opts.tickMs ?? SIM_TICK_MS;
   if (!Number.isInteger(tickMs) || tickMs < 100 || MIN % tickMs !== 0) throw new ConfigError([{ path: 'tickMs', message: 'must be a whole number of ms ≥ 100 that divides 60000', value: tickMs }], 'simulation');
   const scenario = resolveScenario(opts);
   const durationMs = opts.durationMs ?? scenario.durationMs;
@@ -283,9 +296,12 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     const stack = synthesizeCached(config);
     const stackName = config.deployment.stackName;
     const evaluator = new AlarmEvaluator(stack.alarms, 30 * MIN);
-    const table = await startLocalTable();
-    cleanup.push(() => table.stop());
-    const store = new DynamoStateStore({ tableName: table.tableName, client: table.client });
+    let store: StateStore;
+    if (fidelity === 'full') {
+      const table = await startLocalTable();
+      cleanup.push(() => table.stop());
+      store = new DynamoStateStore({ tableName: table.tableName, client: table.client });
+    } else store = new MemoryStateStore();
 
     // --- the jobs, running in their emulators ---
     const jobs = new Map<string, JobWorld>();
@@ -342,7 +358,15 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
 
     // --- clients: the collector and scaler never wait on the clock (no retries); workflow steps retry on it ---
     const clientFor = (job: JobConfig, retries: number) =>
-      new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 30_000, retries, retryDelayMs: 250, version: job.flink.version, sleep: (ms) => world.sleep(ms) });
+      new FlinkRestClient({
+        baseUrl: job.flink.url,
+        timeoutMs: 30_000,
+        retries,
+        retryDelayMs: 250,
+        version: job.flink.version,
+        sleep: (ms) => world.sleep(ms),
+        ...(fidelity === 'fast' ? { transport: emus.get(job.name)!.server.exchange } : {}),
+      });
     const collectorClients = new Map(config.jobs.map((j) => [j.name, clientFor(j, 0)]));
     const workflowClients = new Map(config.jobs.map((j) => [j.name, clientFor(j, 3)]));
 
