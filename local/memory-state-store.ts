@@ -69,8 +69,24 @@ interface JobItems {
 /** A microtask boundary per call, as a network round trip would be (callers racing interleave the same way). */
 const tick = () => Promise.resolve();
 
+export interface MemoryStateStoreOptions {
+  /**
+   * Keep only the newest this many history entries per job and kind (default: all, as the table does until its TTL).
+   * A long simulation sets it: the scaler and the workflow read at most the newest 50, so older entries are memory
+   * only. `history` refuses a limit above it rather than answer short.
+   */
+  retainHistory?: number;
+}
+
 export class MemoryStateStore implements StateStore {
   private readonly jobs = new Map<string, JobItems>();
+  private readonly retain: number;
+
+  constructor(opts: MemoryStateStoreOptions = {}) {
+    const r = opts.retainHistory ?? Infinity;
+    if (!(r === Infinity || (Number.isInteger(r) && r >= 1))) throw new Error(`MemoryStateStore: retainHistory must be an integer ≥ 1 (got ${r})`);
+    this.retain = r;
+  }
 
   private items(job: string): JobItems {
     let j = this.jobs.get(job);
@@ -208,10 +224,12 @@ export class MemoryStateStore implements StateStore {
       else hi = mid;
     }
     keys.splice(lo, 0, sk);
+    if (keys.length > this.retain) for (const old of keys.splice(0, keys.length - this.retain)) j.history.delete(old);
   }
 
   async history(job: string, kind: HistoryKind, opts: { limit?: number } = {}): Promise<HistoryEntry[]> {
     const limit = opts.limit ?? 50;
+    if (limit > this.retain) throw new Error(`MemoryStateStore keeps the newest ${this.retain} history entries per kind; asked for ${limit}`);
     await tick();
     const j = this.jobs.get(job);
     const keys = j?.order.get(kind);

@@ -207,6 +207,11 @@ interface JobWorld {
 }
 
 const MIN = 60_000;
+/**
+ * History entries per job and kind the fast mode's store keeps: the scaler reads the newest 50 decisions, its snapshot
+ * 20 decisions and 10 rescales; a 30-day run writes ~43,000 decisions (memory only past these).
+ */
+const HISTORY_RETAINED = 1000;
 /** Virtual ms until a new TaskManager pod registers (EKS Deployment, FlinkDeployment targets). */
 const POD_START_MS = 20_000;
 
@@ -307,7 +312,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const table = await startLocalTable();
       cleanup.push(() => table.stop());
       store = new DynamoStateStore({ tableName: table.tableName, client: table.client });
-    } else store = new MemoryStateStore();
+    } else store = new MemoryStateStore({ retainHistory: HISTORY_RETAINED });
 
     // --- the jobs, running in their emulators ---
     const jobs = new Map<string, JobWorld>();

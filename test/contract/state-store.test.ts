@@ -253,3 +253,23 @@ describe.each([
     await expect(s.renewLock('ttl0', 'exec-a', lock.token, { now: T0, ttlSeconds: 0 })).rejects.toThrow(/ttlSeconds must be > 0/);
   });
 });
+
+// The simulator's long runs keep a bounded history (MemoryStateStore retainHistory): the newest entries answer exactly
+// as the unbounded store does, and a read that could need a dropped entry is refused, never answered short.
+describe('MemoryStateStore with retainHistory', () => {
+  test('keeps the newest N per kind; reads within N equal the unbounded store; a limit above N is refused', async () => {
+    const bounded = new MemoryStateStore({ retainHistory: 3 });
+    const full = new MemoryStateStore();
+    for (const s of [bounded, full]) {
+      for (let i = 0; i < 6; i++) await s.appendHistory({ kind: 'decision', job: 'j', at: T0 + i * 1000, id: `d${i}`, detail: { i } });
+      await s.appendHistory({ kind: 'decision', job: 'j', at: T0 - 1000, id: 'late', detail: {} }); // older than all: dropped at once
+      await s.appendHistory({ kind: 'rescale', job: 'j', at: T0, id: 'r0', detail: {} });
+    }
+    expect((await bounded.history('j', 'decision', { limit: 3 })).map((h) => h.id)).toEqual(['d5', 'd4', 'd3']);
+    expect(await bounded.history('j', 'decision', { limit: 3 })).toEqual(await full.history('j', 'decision', { limit: 3 }));
+    expect(await bounded.history('j', 'rescale', { limit: 3 })).toEqual(await full.history('j', 'rescale', { limit: 3 }));
+    await expect(bounded.history('j', 'decision', { limit: 4 })).rejects.toThrow(/keeps the newest 3 .* asked for 4/);
+    await expect(bounded.history('j', 'decision')).rejects.toThrow(/asked for 50/);
+    expect(() => new MemoryStateStore({ retainHistory: 0 })).toThrow(/retainHistory must be an integer ≥ 1/);
+  });
+});
