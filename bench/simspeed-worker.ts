@@ -1,12 +1,14 @@
 /**
  * One run of the simspeed benchmark in its own process (bench/simspeed.bench.ts starts it under /usr/bin/time -v when
  * there is one): simulates a shipped scenario, or a generated diurnal+weekly trace of N days (`trace:N`), in one
- * fidelity, and prints one JSON line: wall and CPU figures, peak RSS sampled every 100 ticks, and a digest of every
+ * fidelity, renders its HTML report as the CLI does, and prints one JSON line: wall and CPU figures (CPU includes
+ * module loading and the report), peak RSS sampled every 100 ticks and after the report, and a digest of every
  * figure the run produced (decisions, alarms, rescales, series, summaries, totals) to compare the two modes with.
  */
 import { createHash } from 'node:crypto';
+import { renderReport } from '../local/report';
 import { diurnalWeeklyTrace } from '../local/scenarios';
-import { simulate, type Fidelity, type SimulationResult } from '../local/simulator';
+import { reportInput, simulate, type Fidelity, type SimulationResult } from '../local/simulator';
 
 export interface SimspeedRow {
   run: string;
@@ -19,6 +21,9 @@ export interface SimspeedRow {
   simulatedSecondsPerWallSecond: number;
   loopSimulatedSecondsPerWallSecond: number;
   peakRssMb: number;
+  /** The HTML report, as `flink-elastic simulate` writes it: size and time to render. */
+  reportKb: number;
+  reportMs: number;
   digest: string;
   sloViolationSeconds: number;
   taskManagerHours: number;
@@ -52,6 +57,10 @@ async function main(): Promise<void> {
     },
   });
   peak = Math.max(peak, process.memoryUsage.rss());
+  const r0 = performance.now();
+  const html = renderReport(reportInput(r));
+  const reportMs = performance.now() - r0;
+  peak = Math.max(peak, process.memoryUsage.rss());
   const cpu = process.cpuUsage(cpu0);
   const row: SimspeedRow = {
     run,
@@ -64,6 +73,8 @@ async function main(): Promise<void> {
     simulatedSecondsPerWallSecond: r.wall.simulatedSecondsPerWallSecond,
     loopSimulatedSecondsPerWallSecond: r.wall.loopSimulatedSecondsPerWallSecond,
     peakRssMb: Math.round(peak / 1e6),
+    reportKb: Math.round(Buffer.byteLength(html) / 1024),
+    reportMs: Math.round(reportMs),
     digest: figuresDigest(r),
     sloViolationSeconds: r.totals.sloViolationSeconds,
     taskManagerHours: r.totals.taskManagerHours,

@@ -61,7 +61,7 @@ export async function run(): Promise<void> {
     }
     rows.push({ run: r, fast, full: fullRow });
   }
-  const head = ['run', 'virtual', 'wall s (setup + loop)', 'CPU s', 'sim-s / wall-s', 'loop sim-s / wall-s', 'peak RSS MB', 'full-fidelity wall s', 'same figures as full'];
+  const head = ['run', 'virtual', 'wall s (setup + loop)', 'CPU s', 'sim-s / wall-s', 'loop sim-s / wall-s', 'peak RSS MB', 'report KB', 'full-fidelity wall s', 'same figures as full'];
   const rss = (x: SimspeedRow & { maxRssMb?: number }) => x.maxRssMb ?? x.peakRssMb;
   const virtual = (s: number) => (s >= 86_400 ? `${(s / 86_400).toFixed(0)} d` : `${(s / 3600).toFixed(1)} h`);
   const cells = rows.map(({ run: r, fast: f, full: u }) => [
@@ -72,6 +72,7 @@ export async function run(): Promise<void> {
     n0(f.simulatedSecondsPerWallSecond),
     n0(f.loopSimulatedSecondsPerWallSecond),
     n0(rss(f)),
+    n0(f.reportKb),
     u ? s1(u.wallMs) : '-',
     u ? (u.digest === f.digest ? 'yes' : `NO (${f.digest} vs ${u.digest})`) : 'not run',
   ]);

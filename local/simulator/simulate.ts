@@ -580,7 +580,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const capacity = running ? Math.min(...newest.vertices.map((v) => v.parallelism * v.capacityPerSubtask)) : 0;
       const backlogSeconds = backlog < 0.5 ? 0 : inputRate > 0 ? backlog / inputRate : Infinity;
       const tms = model.taskManagers.length;
-      const members = (await jw.target.describe([])).members.length;
+      const members = jw.target.liveCount();
       const cpu = tms > 0 ? (model.taskManagers.reduce((a, tm) => a + model.cpuLoad(tm.id), 0) / tms) * 100 : 0;
       if (backlogSeconds > jc.policy.maxBacklogSeconds) jw.slo += dt / 1000;
       jw.tmMs += members * dt;
