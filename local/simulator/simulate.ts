@@ -1,11 +1,13 @@
 /**
  * The simulator: the whole flink-elastic loop on one virtual clock, with the real parts wherever they can run locally.
  *
- *   load (scenario or trace) ─► Flink emulator per job (HTTP on 127.0.0.1, its own model of TaskManagers, jobs, load)
+ *   load (scenario or trace) ─► Flink emulator per job (its own model of TaskManagers, jobs, load; REST answered in
+ *     process in the fast mode, over HTTP on 127.0.0.1 with fidelity "full")
  *   collector (real collectJob over the Flink REST client) ─► datapoints ─► AlarmEvaluator (the synthesized alarms)
  *   alarm state changes ─► EventBridge-shaped events (the synthesized rules' patterns) ─► the real scaler
  *   re-evaluation ticks (every minute per job) ─► the real scaler
- *   scaler: Flink REST + metric reader (evaluator datapoints) + DynamoStateStore (dynalite) + policy ─►
+ *   scaler: Flink REST + metric reader (evaluator datapoints) + state store (MemoryStateStore, or with fidelity
+ *     "full" DynamoStateStore on dynalite) + policy ─►
  *     capacity: SimulatedCapacityTarget (new TaskManagers register after a boot delay)
  *     rescale:  the synthesized state machine on aws-local-stepfunctions, every task the real workflow handler
  *
