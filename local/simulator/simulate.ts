@@ -35,6 +35,7 @@ import { AlarmEvaluator, alarmChangeEvent, evaluatorMetricReader, type AlarmTran
 import { startEmulator, SimulatedCapacityTarget, VirtualClock as EmulatorClock, type Emulator, type EmulatorVersion } from '../emulator';
 import type { AlarmMark, DecisionMark, JobRun, RescaleMark, SeriesPoint } from '../report';
 import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scenarios';
+import { compactSeries } from '../series';
 import { VirtualClock } from '../virtual-time';
 import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, SIM_TICK_MS, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
 import { MemoryStateStore } from '../memory-state-store';
@@ -358,7 +359,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         emu,
         target,
         rate,
-        run: { job: jc.name, maxBacklogSeconds: jc.policy.maxBacklogSeconds, series: [], decisions: [], alarms: [], rescales: [] },
+        run: { job: jc.name, maxBacklogSeconds: jc.policy.maxBacklogSeconds, series: compactSeries(), decisions: [], alarms: [], rescales: [] },
         slo: 0,
         tmMs: 0,
         maxLag: 0,
