@@ -10,9 +10,9 @@ import { simulate, type SimulationResult } from '../../local/simulator';
 
 const MIN = 60_000;
 
-/** What must not depend on the mode: everything but the wall clock and the emulators' loopback URLs (in the config). */
+/** What must not depend on the mode: everything but the mode's name, the wall clock and the emulators' URLs (config). */
 function figures(r: SimulationResult) {
-  const { wall: _wall, config: _config, ...rest } = r;
+  const { wall: _wall, config: _config, fidelity: _fidelity, ...rest } = r;
   return rest;
 }
 
@@ -46,6 +46,7 @@ describe('fast and full-fidelity simulations give the same run', () => {
     async (_name, opts) => {
       const full = await simulate({ ...opts, fidelity: 'full' });
       const fast = await simulate({ ...opts, fidelity: 'fast' });
+      expect([full.fidelity, fast.fidelity]).toEqual(['full', 'fast']);
       // the run did something worth comparing
       expect(full.totals.rescales).toBeGreaterThan(0);
       expect(full.runs[0].decisions.length).toBeGreaterThan(0);
