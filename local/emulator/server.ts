@@ -211,7 +211,24 @@ export class EmulatorServer {
     const headers: IncomingHttpHeaders = {};
     for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v : String(v);
     headers.host = r.url.host;
-    const out = await this.answer({ method: r.method, url: `${r.url.pathname}${r.url.search}`, headers, body });
+    const answering = this.answer({ method: r.method, url: `${r.url.pathname}${r.url.search}`, headers, body });
+    // Only a slow-call fault takes real time here: then the client's timeout applies as over HTTP (send's ETIMEDOUT).
+    const out =
+      this.model.faults.slowCalls > 0 && r.timeoutMs
+        ? await new Promise<RawResponse>((resolve, reject) => {
+            const timer = setTimeout(() => reject(Object.assign(new Error(`timeout of ${r.timeoutMs}ms exceeded`), { code: 'ETIMEDOUT' })), r.timeoutMs);
+            answering.then(
+              (x) => {
+                clearTimeout(timer);
+                resolve(x);
+              },
+              (e) => {
+                clearTimeout(timer);
+                reject(e);
+              },
+            );
+          })
+        : await answering;
     const resHeaders: IncomingHttpHeaders = {};
     for (const [k, v] of Object.entries(out.headers)) resHeaders[k.toLowerCase()] = String(v);
     return { status: out.status, headers: resHeaders, body: Buffer.from(out.text, 'utf8') };
