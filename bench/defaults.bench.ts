@@ -1,7 +1,7 @@
 /**
  * How the policy's defaults were chosen (issue 19: "defaults chosen by measurement, not copied"): every shipped
- * scenario through the whole simulated loop (the same simulate() as `npm run bench simulation`, 10 s ticks) with the
- * flink-elastic policy, once per candidate setting, each beside the oracle floor at the target utilization.
+ * scenario through the whole simulated loop (the same simulate() as `npm run bench simulation` and `flink-elastic
+ * simulate`, at their one tick setting SIM_TICK_MS, 5 s) with the flink-elastic policy, once per candidate setting, each beside the oracle floor at the target utilization.
  *
  * Candidates (BENCH_DEFAULTS_SEEDS, default "1", comma-separated seeds of the scenario noise):
  *   - scaleDownDelaySeconds 180 / 300 (the default) / 600 (the default before),
@@ -42,7 +42,7 @@ export async function run(): Promise<void> {
         const sc = scenarios(seed)[name];
         const doc = scenarioConfigDoc(sc.jobs, Object.fromEntries(sc.jobs.map((j) => [j.name, 'http://127.0.0.1:1']))) as { jobs: Record<string, unknown>[] };
         for (const j of doc.jobs) Object.assign(j, c.job ?? {}, c.policy ? { policy: { ...((j.policy as object) ?? {}), ...c.policy } } : {});
-        const r = await simulate({ scenario: name, config: doc, seed, tickMs: 10_000 });
+        const r = await simulate({ scenario: name, config: doc, seed });
         const oracle = oracleFloor(sc.jobs, sc.durationMs, START_UTILIZATION).taskManagerHours;
         const ratio = r.totals.taskManagerHours / oracle;
         worst = Math.max(worst, ratio);

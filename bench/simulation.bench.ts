@@ -6,8 +6,9 @@
  * after each step change of the load until the next one ("steps to converge"), max lag, Step Functions state
  * transitions, Lambda invocations (scaler + collector + workflow steps), and simulated seconds per wall second.
  *
- * Runs are independent processes (BENCH_CONCURRENCY, default 2); each uses 10-second ticks (the load model integrates
- * in 10 s steps; collector, alarms and the scaler keep their 1-minute cadence). BENCH_SCENARIOS / BENCH_POLICIES
+ * Runs are independent processes (BENCH_CONCURRENCY, default 2); each uses the tick `flink-elastic simulate` uses
+ * (SIM_TICK_MS, 5 s: the load model integrates in 5 s steps; collector, alarms and the scaler keep their 1-minute
+ * cadence), so a row here is the run the CLI prints. BENCH_SCENARIOS / BENCH_POLICIES
  * (comma-separated) narrow the matrix; BENCH_OUT names the results file in bench/results (default simulation.json).
  */
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { POLICIES } from '../functions/core/policy';
 import { oracleFloor, type OracleFigures } from '../local/oracle';
 import { SCENARIO_NAMES, START_UTILIZATION, scenarios as allScenarios } from '../local/scenarios';
+import { SIM_TICK_MS } from '../local/simulator';
 import type { BenchRow } from './simulation-worker';
 
 const pick = (env: string | undefined, all: string[]) => (env ? env.split(',').filter((x) => all.includes(x)) : all);
@@ -134,6 +136,6 @@ export async function run(): Promise<void> {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, outName);
-  writeFileSync(out, JSON.stringify({ node: process.version, tickMs: 10_000, wallSeconds: Math.round(wallS), rows, verdicts, oracles, goals }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ node: process.version, tickMs: SIM_TICK_MS, wallSeconds: Math.round(wallS), rows, verdicts, oracles, goals }, null, 2) + '\n');
   process.stdout.write(`results: ${out}\n`);
 }

@@ -388,10 +388,77 @@ function eventsChart(job: JobRun, durationMs: number, failed: RescaleMark[]): st
 
 const isFailed = (x: RescaleMark) => x.reason !== undefined || x.outcome.startsWith('failed') || x.outcome === 'rejected' || x.outcome === 'rescaled-cleanup-failed';
 
+/** Plot width in px: a line never needs more than a few points per pixel column. */
+const PLOT_PX = W - M.l - M.r;
+
+/**
+ * A long series (a 30-day replay has 500,000 points per line) drawn with what is visible: per pixel column of the plot,
+ * its first, lowest, highest and last point, in time order, so every peak, dip and step edge survives and the report
+ * stays a few hundred KB. Series short enough to draw whole (up to 4 points per column) are returned as they are.
+ */
+export function decimate(values: [number, number][], durationMs: number, columns = PLOT_PX): [number, number][] {
+  if (values.length <= 4 * columns || durationMs <= 0) return values;
+  const out: [number, number][] = [];
+  let i = 0;
+  while (i < values.length) {
+    const col = Math.min(columns - 1, Math.floor((values[i][0] / durationMs) * columns));
+    let lo = i;
+    let hi = i;
+    let j = i + 1;
+    for (; j < values.length && Math.min(columns - 1, Math.floor((values[j][0] / durationMs) * columns)) === col; j++) {
+      if (values[j][1] < values[lo][1]) lo = j;
+      if (values[j][1] > values[hi][1]) hi = j;
+    }
+    for (const k of [...new Set([i, lo, hi, j - 1])].sort((a, b) => a - b)) out.push(values[k]);
+    i = j;
+  }
+  return out;
+}
+
+/** One chart line from a series: the points where `f` is defined, decimated as it goes (never all pairs at once). */
+function seriesLine(series: SeriesPoint[], f: (p: SeriesPoint) => number | undefined, durationMs: number): [number, number][] {
+  const n = series.length;
+  if (n <= 4 * PLOT_PX) {
+    const out: [number, number][] = [];
+    for (const p of series) {
+      const v = f(p);
+      if (v !== undefined) out.push([p.t, v]);
+    }
+    return out;
+  }
+  // per pixel column: its first, lowest, highest and last defined point (what decimate keeps)
+  const out: [number, number][] = [];
+  let col = -1;
+  let bucket: [number, number][] = [];
+  const flush = () => {
+    if (bucket.length === 0) return;
+    let lo = 0;
+    let hi = 0;
+    for (let k = 1; k < bucket.length; k++) {
+      if (bucket[k][1] < bucket[lo][1]) lo = k;
+      if (bucket[k][1] > bucket[hi][1]) hi = k;
+    }
+    for (const k of [...new Set([0, lo, hi, bucket.length - 1])].sort((a, b) => a - b)) out.push(bucket[k]);
+    bucket = [];
+  };
+  for (const p of series) {
+    const v = f(p);
+    if (v === undefined) continue;
+    const c = durationMs > 0 ? Math.min(PLOT_PX - 1, Math.floor((p.t / durationMs) * PLOT_PX)) : 0;
+    if (c !== col) {
+      flush();
+      col = c;
+    }
+    bucket.push([p.t, v]);
+  }
+  flush();
+  return out;
+}
+
 export function renderReport(r: ReportInput): string {
   const jobs = r.jobs
     .map((j) => {
-      const pts = (f: (p: SeriesPoint) => number | undefined) => j.series.filter((p) => f(p) !== undefined).map((p) => [p.t, f(p)!] as [number, number]);
+      const pts = (f: (p: SeriesPoint) => number | undefined) => seriesLine(j.series, f, r.durationMs);
       const acted = j.decisions.filter((d) => d.action !== 'none');
       const decisions = acted
         .map((d) => `<tr class="decision-row ${decisionKind(d)}"><td>${clock(d.t)}</td><td>${esc(d.action)}</td><td>${d.targetParallelism ?? ''}</td><td>${d.targetTaskManagers ?? ''}</td><td>${esc(d.trigger ?? '')}</td><td>${esc(d.reason)}</td></tr>`)

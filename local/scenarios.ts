@@ -190,3 +190,29 @@ export function parseTrace(csv: string, file = 'trace'): { rate: RateFn; duratio
   };
   return { rate, durationMs };
 }
+
+/**
+ * A synthetic recorded trace for long replays (`simulate --trace`, `npm run bench -- simspeed`): `days` days of a
+ * diurnal shape (quiet nights, a midday peak) times a weekly one (weekends at 60 %), with seeded noise; one row per
+ * `stepSeconds`. CSV `time,records_per_second`, time in seconds from the start. Same arguments, same text.
+ */
+export function diurnalWeeklyTrace(opts: { days?: number; seed?: number; stepSeconds?: number; peak?: number; base?: number } = {}): string {
+  const days = opts.days ?? 30;
+  const step = opts.stepSeconds ?? 60;
+  const peak = opts.peak ?? 5200;
+  const base = opts.base ?? 900;
+  if (!(days > 0 && days <= 366)) throw new RangeError(`days must be > 0 and ≤ 366 (got ${days})`);
+  if (!Number.isInteger(step) || step < 1 || step > 3600) throw new RangeError(`stepSeconds must be an integer from 1 to 3600 (got ${step})`);
+  const rnd = prng(((opts.seed ?? 1) * 2_654_435_761) >>> 0);
+  const rows = ['time,records_per_second'];
+  const n = Math.round((days * 86_400) / step);
+  for (let i = 0; i < n; i++) {
+    const t = i * step;
+    const h = (t / 3600) % 24;
+    const day = Math.floor(t / 86_400) % 7;
+    const weekly = day >= 5 ? 0.6 : 1;
+    const diurnal = base + (peak - base) * Math.max(0, Math.sin((Math.PI * (h - 6)) / 16)) ** 2;
+    rows.push(`${t},${Math.round(diurnal * weekly * (1 + 0.06 * (2 * rnd() - 1)))}`);
+  }
+  return rows.join('\n') + '\n';
+}

@@ -7,7 +7,7 @@ import { ConfigError } from '../../functions/core/config';
 import { POLICIES } from '../../functions/core/policy';
 import { renderReport } from '../../local/report';
 import { SCENARIO_NAMES } from '../../local/scenarios';
-import { POLICY_TRIGGERS, WAKES, progressLine, reportInput, simulate, summaryText, type SimulationProgress, type Wake } from '../../local/simulator';
+import { FIDELITIES, POLICY_TRIGGERS, WAKES, progressLine, reportInput, simulate, summaryText, type Fidelity, type SimulationProgress, type Wake } from '../../local/simulator';
 import { jsonText } from './support/json';
 import { CommandFailed } from './support/exit';
 import { intIn, oneOf } from './support/options';
@@ -24,6 +24,7 @@ interface SimulateCliOptions {
   report?: string;
   json?: boolean;
   quiet?: boolean;
+  fidelity: Fidelity;
 }
 
 export function registerSimulate(program: Command, io: CliIo): void {
@@ -36,6 +37,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
     .option('--wake <mode>', `what the minute tick does: ${WAKES.join(' | ')} (default: the policy's own, below)`, oneOf('--wake', WAKES) as (v: string) => Wake)
     .option('--seed <n>', `seed of the scenario noise, 0 to ${MAX_SEED} (same inputs, same output)`, intIn('--seed', 0, MAX_SEED), 1)
     .option('--report <file.html>', 'where to write the HTML report (default reports/simulation-<scenario>.html)')
+    .option('--fidelity <mode>', `fast: state store in memory, Flink REST in process; full: DynamoDB (dynalite) and Flink REST over loopback HTTP; same figures (${FIDELITIES.join(' | ')})`, oneOf('--fidelity', FIDELITIES) as (v: string) => Fidelity, 'fast')
     .option('--json', 'print the results as JSON instead of the summary table')
     .option('--quiet', 'no progress display')
     .addHelpText(
@@ -86,6 +88,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         policy: opts.policy,
         wake: opts.wake,
         seed,
+        fidelity: opts.fidelity,
         onProgress,
       });
       if (tty && !opts.quiet) process.stderr.write('\n');

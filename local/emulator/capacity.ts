@@ -129,6 +129,11 @@ export class SimulatedCapacityTarget implements CapacityTarget {
     return changed;
   }
 
+  /** How many members `describe` lists (alive, after the same health reconcile), without mapping them to TaskManagers. */
+  liveCount(): number {
+    return this.live().length;
+  }
+
   get desiredCount(): number {
     return this.desired;
   }

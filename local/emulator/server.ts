@@ -8,9 +8,10 @@
  * The routes themselves live in routes/*.ts, one file per group (cluster, task managers, jobs, metrics, savepoints
  * and checkpoints, jars, control); this file is the HTTP plumbing: parsing, faults, recording, dispatch.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { HttpRequest, HttpResponse } from '../../functions/adapters/http';
 import { HEX32 } from '../../functions/adapters/flink/wire';
 import { EmuJob, FlinkModel, FlinkRestError } from './model';
 import { clusterRoutes } from './routes/cluster';
@@ -47,10 +48,23 @@ export interface ServerOptions {
   tls?: { key: string; cert: string };
 }
 
-const json = (res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}) => {
+interface RawRequest {
+  method: string;
+  /** Path and query as requested. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  text: string;
+}
+
+const jsonAnswer = (status: number, body: unknown, extraHeaders: Record<string, string> = {}): RawResponse => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...extraHeaders });
-  res.end(text);
+  return { status, headers: { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...extraHeaders }, text };
 };
 
 interface Route {
@@ -66,6 +80,8 @@ export class EmulatorServer {
   readonly exchanges: RecordedExchange[] = [];
   private server?: Server;
   private routes: Route[] = [];
+  /** path → the routes whose pattern matches it (patterns are fixed; availability is asked per request). */
+  private matching = new Map<string, Route[]>();
   private record: boolean;
   url = '';
 
@@ -77,9 +93,13 @@ export class EmulatorServer {
 
   async listen(): Promise<string> {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((e) => {
-        json(res, 500, { errors: ['Internal server error.', `<Exception on server side:\n${(e as Error).stack}\n\nEnd of exception on server side>`] });
-      });
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const out = await this.answer({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(out.status, out.headers);
+        res.end(out.text);
+      })();
     };
     const server: Server = this.opts.tls ? createHttpsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler) : createServer(handler);
     this.server = server;
@@ -100,12 +120,52 @@ export class EmulatorServer {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const rawBody = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const method = (req.method ?? 'GET').toUpperCase();
+  /**
+   * The server in process: answers one request exactly as over HTTP (same routes, faults, recording, JSON text and
+   * headers), without a socket. The simulator's fast mode plugs it into the Flink REST client as its transport
+   * (FlinkRestClientOptions.transport); everything above the transport (the client's checks, retries, schemas) runs.
+   */
+  readonly exchange = async (r: HttpRequest): Promise<HttpResponse> => {
+    const body = r.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body);
+    const headers: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v : String(v);
+    headers.host = r.url.host;
+    const answering = this.answer({ method: r.method, url: `${r.url.pathname}${r.url.search}`, headers, body });
+    // Only a slow-call fault takes real time here: then the client's timeout applies as over HTTP (send's ETIMEDOUT).
+    const out =
+      this.model.faults.slowCalls > 0 && r.timeoutMs
+        ? await new Promise<RawResponse>((resolve, reject) => {
+            const timer = setTimeout(() => reject(Object.assign(new Error(`timeout of ${r.timeoutMs}ms exceeded`), { code: 'ETIMEDOUT' })), r.timeoutMs);
+            answering.then(
+              (x) => {
+                clearTimeout(timer);
+                resolve(x);
+              },
+              (e) => {
+                clearTimeout(timer);
+                reject(e);
+              },
+            );
+          })
+        : await answering;
+    const resHeaders: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(out.headers)) resHeaders[k.toLowerCase()] = String(v);
+    return { status: out.status, headers: resHeaders, body: Buffer.from(out.text, 'utf8') };
+  };
+
+  /** One request → its answer (status, headers, JSON text); an exception in a route is Flink's 500. */
+  private async answer(req: RawRequest): Promise<RawResponse> {
+    try {
+      return await this.handle(req);
+    } catch (e) {
+      return jsonAnswer(500, { errors: ['Internal server error.', `<Exception on server side:\n${(e as Error).stack}\n\nEnd of exception on server side>`] });
+    }
+  }
+
+  private async handle(req: RawRequest): Promise<RawResponse> {
+    const rawBody = req.body;
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const method = req.method.toUpperCase();
     const contentType = String(req.headers['content-type'] ?? '');
     let path = url.pathname.replace(/\/+$/, '') || '/';
     if (path.startsWith('/v1/')) path = path.slice(3);
@@ -137,7 +197,7 @@ export class EmulatorServer {
         f.slowCalls--;
         await new Promise((r) => setTimeout(r, f.slowMs));
       }
-      json(res, status, payload, headers);
+      return jsonAnswer(status, payload, headers);
     };
 
     const isControl = path.startsWith('/emulator/');
@@ -145,7 +205,7 @@ export class EmulatorServer {
       this.model.faults.unavailableCalls--;
       return respond(503, { errors: ['Service temporarily unavailable due to an ongoing leader election. Please refresh.'] });
     }
-    const candidates = this.routes.filter((r) => r.pattern.test(path) && (!r.available || r.available()));
+    const candidates = this.routesFor(path).filter((r) => !r.available || r.available());
     const route = candidates.find((r) => r.method === method);
     if (!route) return respond(404, { errors: [`Not found: ${url.pathname}`] });
     if (bodyError) return respond(400, { errors: ['Request did not match expected format (malformed JSON).'] });
@@ -161,9 +221,19 @@ export class EmulatorServer {
     }
   }
 
+  private routesFor(path: string): Route[] {
+    let m = this.matching.get(path);
+    if (!m) {
+      if (this.matching.size >= 4096) this.matching.clear();
+      this.matching.set(path, (m = this.routes.filter((r) => r.pattern.test(path))));
+    }
+    return m;
+  }
+
   private on(method: string, path: string, handler: Handler, available?: () => boolean): void {
     const pattern = new RegExp(`^${path.replace(/\{[a-z]+\}/g, '([^/]+)')}$`);
     this.routes.push({ method, pattern, handler, available });
+    this.matching.clear();
   }
 
   private job(id: string): EmuJob {

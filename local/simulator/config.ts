@@ -10,6 +10,13 @@ import type { ScenarioJob } from '../scenarios';
 
 export const SIM_BUCKET = 's3://flink-elastic-simulation';
 
+/**
+ * The simulation's tick, virtual ms: how often the world is sampled and the load model integrated (collector, alarms
+ * and the scaler keep their own 1-minute cadence). One setting for `flink-elastic simulate`, `npm start` and every
+ * benchmark, so their figures are the same run.
+ */
+export const SIM_TICK_MS = 5000;
+
 /** How one job of a simulation runs in the local world. */
 export interface SimJob {
   config: JobConfig;

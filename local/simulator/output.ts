@@ -49,7 +49,7 @@ export function summaryText(r: SimulationResult): string {
     '',
     `SLO: seconds with backlog (time lag = backlog ÷ input rate) over the tolerated ${[...new Set(r.jobs.map((j) => j.maxBacklogSeconds))].join('/')} s.`,
     `Step Functions state transitions ${n0(t.stateTransitions)} · Lambda invocations ${n0(t.lambdaInvocations)} (scaler ${n0(t.scalerInvocations)}, collector ${n0(t.collectorInvocations)}, workflow steps ${n0(t.workflowStepInvocations)}) · notifications ${n0(t.notifications)} · invariant checks ${n0(t.invariantChecks)} passed`,
-    `Wall time ${(r.wall.ms / 1000).toFixed(1)} s (${n0(r.wall.simulatedSecondsPerWallSecond)} simulated seconds per wall second)`,
+    `Wall time ${(r.wall.ms / 1000).toFixed(1)} s (${n0(r.wall.simulatedSecondsPerWallSecond)} simulated seconds per wall second): setup ${(r.wall.setupMs / 1000).toFixed(1)} s (stack synthesis, state machine), simulation ${(r.wall.loopMs / 1000).toFixed(1)} s (${n0(r.wall.loopSimulatedSecondsPerWallSecond)} simulated seconds per wall second)${r.fidelity === 'full' ? ', full fidelity (dynalite, HTTP)' : ''}`,
     ...failuresText(r),
   ].join('\n');
 }

@@ -1,11 +1,13 @@
 /**
  * The simulator: the whole flink-elastic loop on one virtual clock, with the real parts wherever they can run locally.
  *
- *   load (scenario or trace) ─► Flink emulator per job (HTTP on 127.0.0.1, its own model of TaskManagers, jobs, load)
+ *   load (scenario or trace) ─► Flink emulator per job (its own model of TaskManagers, jobs, load; REST answered in
+ *     process in the fast mode, over HTTP on 127.0.0.1 with fidelity "full")
  *   collector (real collectJob over the Flink REST client) ─► datapoints ─► AlarmEvaluator (the synthesized alarms)
  *   alarm state changes ─► EventBridge-shaped events (the synthesized rules' patterns) ─► the real scaler
  *   re-evaluation ticks (every minute per job) ─► the real scaler
- *   scaler: Flink REST + metric reader (evaluator datapoints) + DynamoStateStore (dynalite) + policy ─►
+ *   scaler: Flink REST + metric reader (evaluator datapoints) + state store (MemoryStateStore, or with fidelity
+ *     "full" DynamoStateStore on dynalite) + policy ─►
  *     capacity: SimulatedCapacityTarget (new TaskManagers register after a boot delay)
  *     rescale:  the synthesized state machine on aws-local-stepfunctions, every task the real workflow handler
  *
@@ -18,6 +20,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FlinkRestClient } from '../../functions/adapters/flink/client';
 import { DynamoStateStore } from '../../functions/adapters/state/dynamo';
+import type { StateStore } from '../../functions/adapters/state/types';
 import { jvmCpuPercent, collectJob } from '../../functions/collector/collect';
 import { ConfigError, parseConfig, type Config, type JobConfig } from '../../functions/core/config';
 import { POLICIES, parsePolicyState, parseSnapshot, policyFor, type PolicyFn } from '../../functions/core/policy';
@@ -32,8 +35,10 @@ import { AlarmEvaluator, alarmChangeEvent, evaluatorMetricReader, type AlarmTran
 import { startEmulator, SimulatedCapacityTarget, VirtualClock as EmulatorClock, type Emulator, type EmulatorVersion } from '../emulator';
 import type { AlarmMark, DecisionMark, JobRun, RescaleMark, SeriesPoint } from '../report';
 import { parseTrace, scenarios, type Scenario, type ScenarioJob } from '../scenarios';
+import { compactSeries } from '../series';
 import { VirtualClock } from '../virtual-time';
-import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
+import { entryClassOf, jarOf, localizeConfig, scenarioConfigDoc, simJob, SIM_TICK_MS, streamOf, versionFor, vertexNamesOf, type SimJob } from './config';
+import { MemoryStateStore } from '../memory-state-store';
 import { startLocalTable } from './dynamo';
 import { ACCOUNT, matchesPattern, REGION, synthesizeCached, VIRTUAL_WAIT_ARN, type SynthesizedStack } from './stack';
 
@@ -86,7 +91,16 @@ export interface SimulateOptions {
   onTick?: (t: number, jobs: { job: string; emulator: Emulator; target: SimulatedCapacityTarget }[]) => void;
   /** Virtual ms between progress callbacks. Default 60 000. */
   progressEveryMs?: number;
+  /**
+   * "fast" (default): the state store in memory (MemoryStateStore, the DynamoDB store's contract) and the Flink REST
+   * client answered in process by the emulator's server (no socket). "full": DynamoStateStore on dynalite over HTTP
+   * and the REST client over loopback HTTP. Same results (test/local/simulator-fidelity.test.ts, npm run bench -- simspeed).
+   */
+  fidelity?: Fidelity;
 }
+
+export type Fidelity = 'fast' | 'full';
+export const FIDELITIES: readonly Fidelity[] = ['fast', 'full'];
 
 export interface ExecutionRecord {
   job: string;
@@ -170,8 +184,14 @@ export interface SimulationResult {
     notifications: number;
     invariantChecks: number;
   };
-  /** Wall-clock figures: not part of "same inputs → same output". */
-  wall: { ms: number; simulatedSecondsPerWallSecond: number };
+  /** How it ran: "fast" (in-memory state store, in-process Flink REST) or "full" (dynalite, loopback HTTP); same figures. */
+  fidelity: Fidelity;
+  /**
+   * Wall-clock figures: not part of "same inputs → same output". `ms` is the whole call; `setupMs` what comes before
+   * the first tick (emulators, the stack's synthesis, the state machine's validation: once per run, whatever its
+   * length); `loopMs` the simulation itself. Rates are the virtual duration ÷ `ms`, and ÷ `loopMs`.
+   */
+  wall: { ms: number; simulatedSecondsPerWallSecond: number; setupMs: number; loopMs: number; loopSimulatedSecondsPerWallSecond: number };
 }
 
 interface JobWorld {
@@ -190,6 +210,11 @@ interface JobWorld {
 }
 
 const MIN = 60_000;
+/**
+ * History entries per job and kind the fast mode's store keeps: the scaler reads the newest 50 decisions, its snapshot
+ * 20 decisions and 10 rescales; a 30-day run writes ~43,000 decisions (memory only past these).
+ */
+const HISTORY_RETAINED = 1000;
 /** Virtual ms until a new TaskManager pod registers (EKS Deployment, FlinkDeployment targets). */
 const POD_START_MS = 20_000;
 
@@ -241,7 +266,9 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
   const wake: Wake = opts.wake ?? POLICY_TRIGGERS[policyName]?.reevaluate ?? 'while-alarm';
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError([{ path: 'seed', message: 'must be an integer ≥ 0', value: seed }], 'simulation');
-  const tickMs = opts.tickMs ?? 5000;
+  const fidelity: Fidelity = opts.fidelity ?? 'fast';
+  if (!FIDELITIES.includes(fidelity)) throw new ConfigError([{ path: 'fidelity', message: `must be one of: ${FIDELITIES.join(', ')}`, value: fidelity }], 'simulation');
+  const tickMs = opts.tickMs ?? SIM_TICK_MS;
   if (!Number.isInteger(tickMs) || tickMs < 100 || MIN % tickMs !== 0) throw new ConfigError([{ path: 'tickMs', message: 'must be a whole number of ms ≥ 100 that divides 60000', value: tickMs }], 'simulation');
   const scenario = resolveScenario(opts);
   const durationMs = opts.durationMs ?? scenario.durationMs;
@@ -283,9 +310,12 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     const stack = synthesizeCached(config);
     const stackName = config.deployment.stackName;
     const evaluator = new AlarmEvaluator(stack.alarms, 30 * MIN);
-    const table = await startLocalTable();
-    cleanup.push(() => table.stop());
-    const store = new DynamoStateStore({ tableName: table.tableName, client: table.client });
+    let store: StateStore;
+    if (fidelity === 'full') {
+      const table = await startLocalTable();
+      cleanup.push(() => table.stop());
+      store = new DynamoStateStore({ tableName: table.tableName, client: table.client });
+    } else store = new MemoryStateStore({ retainHistory: HISTORY_RETAINED });
 
     // --- the jobs, running in their emulators ---
     const jobs = new Map<string, JobWorld>();
@@ -329,7 +359,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         emu,
         target,
         rate,
-        run: { job: jc.name, maxBacklogSeconds: jc.policy.maxBacklogSeconds, series: [], decisions: [], alarms: [], rescales: [] },
+        run: { job: jc.name, maxBacklogSeconds: jc.policy.maxBacklogSeconds, series: compactSeries(), decisions: [], alarms: [], rescales: [] },
         slo: 0,
         tmMs: 0,
         maxLag: 0,
@@ -342,7 +372,15 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
 
     // --- clients: the collector and scaler never wait on the clock (no retries); workflow steps retry on it ---
     const clientFor = (job: JobConfig, retries: number) =>
-      new FlinkRestClient({ baseUrl: job.flink.url, timeoutMs: 30_000, retries, retryDelayMs: 250, version: job.flink.version, sleep: (ms) => world.sleep(ms) });
+      new FlinkRestClient({
+        baseUrl: job.flink.url,
+        timeoutMs: 30_000,
+        retries,
+        retryDelayMs: 250,
+        version: job.flink.version,
+        sleep: (ms) => world.sleep(ms),
+        ...(fidelity === 'fast' ? { transport: emus.get(job.name)!.server.exchange } : {}),
+      });
     const collectorClients = new Map(config.jobs.map((j) => [j.name, clientFor(j, 0)]));
     const workflowClients = new Map(config.jobs.map((j) => [j.name, clientFor(j, 3)]));
 
@@ -545,7 +583,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
       const capacity = running ? Math.min(...newest.vertices.map((v) => v.parallelism * v.capacityPerSubtask)) : 0;
       const backlogSeconds = backlog < 0.5 ? 0 : inputRate > 0 ? backlog / inputRate : Infinity;
       const tms = model.taskManagers.length;
-      const members = (await jw.target.describe([])).members.length;
+      const members = jw.target.liveCount();
       const cpu = tms > 0 ? (model.taskManagers.reduce((a, tm) => a + model.cpuLoad(tm.id), 0) / tms) * 100 : 0;
       if (backlogSeconds > jc.policy.maxBacklogSeconds) jw.slo += dt / 1000;
       jw.tmMs += members * dt;
@@ -592,6 +630,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
           return { job: jw.run.job, inputRate: last?.inputRate ?? 0, lagRecords: last?.lagRecords ?? 0, backlogSeconds: last?.backlogSeconds ?? 0, parallelism: jw.lastParallelism, taskManagers: last?.taskManagers ?? 0, workflow: jw.workflowState };
         }),
       });
+    const loopStart = performance.now();
     for (let t = 0; t <= durationMs; t += tickMs) {
       await advance(t0 + t);
       const now = t0 + t;
@@ -653,7 +692,9 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         backlog: Math.round(produced - newest.app.offset),
       });
     }
-    const wallMs = performance.now() - wallStart;
+    const wallEnd = performance.now();
+    const wallMs = wallEnd - wallStart;
+    const loopMs = wallEnd - loopStart;
     const sum = (f: (j: JobSummary) => number) => summaries.reduce((a, j) => a + f(j), 0);
     return {
       scenario: scenario.name,
@@ -679,7 +720,14 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
         notifications: stats.notifications,
         invariantChecks: stats.invariantChecks,
       },
-      wall: { ms: Math.round(wallMs), simulatedSecondsPerWallSecond: Math.round(durationMs / Math.max(1, wallMs)) },
+      fidelity,
+      wall: {
+        ms: Math.round(wallMs),
+        simulatedSecondsPerWallSecond: Math.round(durationMs / Math.max(1, wallMs)),
+        setupMs: Math.round(loopStart - wallStart),
+        loopMs: Math.round(loopMs),
+        loopSimulatedSecondsPerWallSecond: Math.round(durationMs / Math.max(1, loopMs)),
+      },
     };
   } finally {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);

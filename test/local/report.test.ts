@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DECISION_BUCKET_PX, DECISIONS_PER_BUCKET, ReportInput, alarmKind, formatTick, niceStep, niceTicks, renderReport, timeLabel, timeTicks } from '../../local/report';
+import { DECISION_BUCKET_PX, DECISIONS_PER_BUCKET, ReportInput, alarmKind, decimate, formatTick, niceStep, niceTicks, renderReport, timeLabel, timeTicks } from '../../local/report';
 import { describeWithChromium, dumpDom, screenshot } from '../support/chromium';
 
 function sample(): ReportInput {
@@ -276,5 +276,29 @@ describe('decisions', () => {
     for (const b of up) expect(b.reason).toMatch(/1 scale up, \d+ no action\); latest: .*rescale up → p=9: scaled: backlog grows/);
     expect(buckets[buckets.length - 1].reason).toContain('no-change: within target (#4319)');
     expect(html).toMatch(/data-legend="n decisions \(bucket, hover for the latest reasons\)"/);
+  });
+});
+
+describe('long series are decimated for drawing', () => {
+  const DAY = 86_400_000;
+  test('a 30-day series at 5 s keeps every column\'s first, lowest, highest and last point, in time order', () => {
+    const n = (30 * DAY) / 5000;
+    const values: [number, number][] = Array.from({ length: n + 1 }, (_, i) => [i * 5000, 1000 + 500 * Math.sin(i / 97) + (i === 123_457 ? 1e6 : 0) + (i === 400_001 ? -5000 : 0)]);
+    const d = decimate(values, 30 * DAY);
+    expect(d.length).toBeLessThanOrEqual(4 * 804);
+    expect(d.length).toBeGreaterThan(804);
+    expect(d[0]).toEqual(values[0]);
+    expect(d[d.length - 1]).toEqual(values[n]);
+    // the one-tick spike and dip survive
+    const max = (xs: [number, number][]) => xs.reduce((a, v) => Math.max(a, v[1]), -Infinity);
+    const min = (xs: [number, number][]) => xs.reduce((a, v) => Math.min(a, v[1]), Infinity);
+    expect(max(d)).toBe(max(values));
+    expect(min(d)).toBe(min(values));
+    for (let i = 1; i < d.length; i++) expect(d[i][0]).toBeGreaterThan(d[i - 1][0]);
+  });
+
+  test('a series short enough to draw whole is drawn whole', () => {
+    const values: [number, number][] = Array.from({ length: 1081 }, (_, i) => [i * 5000, i % 7]);
+    expect(decimate(values, 90 * 60_000)).toBe(values);
   });
 });

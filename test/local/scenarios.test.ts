@@ -1,4 +1,4 @@
-import { parseTrace, prng, scenarios, SCENARIO_NAMES, TraceError } from '../../local/scenarios';
+import { diurnalWeeklyTrace, parseTrace, prng, scenarios, SCENARIO_NAMES, TraceError } from '../../local/scenarios';
 
 test('ships the six scenarios the README promises', () => {
   expect([...SCENARIO_NAMES].sort()).toEqual(['diurnal-day', 'flash-crowd', 'multi-tenant', 'noisy', 'slow-ramp', 'step-spike']);
@@ -50,4 +50,23 @@ test.each([
 ])('a bad trace is rejected with the line and the rule: %j', (csv, msg) => {
   expect(() => parseTrace(csv, 'load.csv')).toThrow(TraceError);
   expect(() => parseTrace(csv, 'load.csv')).toThrow(msg);
+});
+
+describe('diurnalWeeklyTrace: the 30-day trace of the simspeed benchmark', () => {
+  test('30 days, one row a minute, parseable, the same for the same seed; weekends and nights are quieter', () => {
+    const csv = diurnalWeeklyTrace();
+    expect(csv).toBe(diurnalWeeklyTrace({ days: 30, seed: 1 }));
+    expect(diurnalWeeklyTrace({ seed: 2 })).not.toBe(csv);
+    const { rate, durationMs } = parseTrace(csv, 'month.csv');
+    expect(durationMs).toBe(30 * 86_400_000);
+    const H = 3_600_000;
+    const D = 24 * H;
+    expect(rate(2 * D + 14 * H)).toBeGreaterThan(3 * rate(2 * D + 3 * H)); // Wednesday 14:00 vs 03:00
+    expect(rate(5 * D + 14 * H)).toBeLessThan(0.75 * rate(2 * D + 14 * H)); // Saturday vs Wednesday afternoon
+  });
+
+  test('bad lengths and steps are refused naming the field and the range', () => {
+    expect(() => diurnalWeeklyTrace({ days: 0 })).toThrow(/days must be > 0 and ≤ 366 \(got 0\)/);
+    expect(() => diurnalWeeklyTrace({ stepSeconds: 0.5 })).toThrow(/stepSeconds must be an integer from 1 to 3600 \(got 0.5\)/);
+  });
 });

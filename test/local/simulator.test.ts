@@ -1,6 +1,7 @@
 /**
  * The simulator end to end on a short step scenario: the real collector, alarms from the synthesized template, the
- * real scaler, the synthesized state machine with the real workflow steps, dynalite, the emulator, one virtual clock.
+ * real scaler, the synthesized state machine with the real workflow steps, the state store (the fast mode's in-memory
+ * one; simulator-fidelity.test.ts runs dynalite beside it), the emulator, one virtual clock.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -14,6 +14,7 @@ test.each([
   [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got \"nope\")"],
   [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-throughput, seed-001 (got "magic")'],
   [['--wake', 'hourly'], '--wake must be one of while-alarm, every-minute (got "hourly")'],
+  [['--fidelity', 'turbo'], '--fidelity must be one of fast, full (got "turbo")'],
   [['--seed', '-3'], '--seed must be an integer from 0 to 4294967295 (got "-3")'],
   [['--seed', '1.5'], '--seed must be an integer from 0 to 4294967295 (got "1.5")'],
 ])('simulate %j is a usage error: exit 2, a message naming the option and the allowed values', async (args, message) => {
@@ -63,4 +64,19 @@ test('simulate --trace replays a recorded rate, writes the report and prints JSO
   const step = JSON.parse((await cli('simulate', '--trace', trace, '--report', report, '--json', '--quiet', '--policy', 'aws-step-throughput')).out);
   expect(step).toMatchObject({ policy: 'aws-step-throughput', wake: 'every-minute' });
   expect(step.executions.map((e: { from: number; to: number }) => `${e.from} → ${e.to}`)).toEqual(['3 → 2', '2 → 10']);
+}, 60_000);
+
+test('simulate --fidelity full runs on dynalite and loopback HTTP and prints the same figures as the default fast mode', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  const trace = join(dir, 'traffic.csv');
+  writeFileSync(trace, ['time,records_per_second', '0,1500', '120,5000', '300,5000'].join('\n'));
+  const report = join(dir, 'report.html');
+  const fast = await cli('simulate', '--trace', trace, '--report', report, '--quiet');
+  const full = await cli('simulate', '--trace', trace, '--report', report, '--quiet', '--fidelity', 'full');
+  expect([fast.code, full.code]).toEqual([0, 0]);
+  expect(full.out).toMatch(/^Wall time .*simulation [\d.]+ s \([\d,]+ simulated seconds per wall second\), full fidelity \(dynalite, HTTP\)$/m);
+  expect(fast.out).not.toContain('full fidelity');
+  const figures = (out: string) => out.split('\n').filter((l) => !l.startsWith('Wall time'));
+  expect(figures(full.out)).toEqual(figures(fast.out));
+  expect(fast.out).toMatch(/^orders\s+\d+/m);
 }, 60_000);

@@ -34,7 +34,7 @@ import type {
 import { HEX32, isJobStatus, isTerminal, JOB_STATES, versionInfo } from './wire';
 import * as R from './responses';
 import { preview } from '../../core/preview';
-import { send, type TransportError } from '../http';
+import { send, type HttpRequest, type HttpResponse, type TransportError } from '../http';
 
 export type FlinkAuth = { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
 
@@ -55,6 +55,11 @@ export interface FlinkRestClientOptions {
   version?: string;
   /** Replaceable sleep (tests). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Replaceable transport (default: one HTTP(S) request, ../http `send`). The simulator's fast mode answers in
+   * process from the emulator's server (local/emulator/server.ts `exchange`); everything above it is unchanged.
+   */
+  transport?: (r: HttpRequest) => Promise<HttpResponse>;
 }
 
 /**
@@ -179,6 +184,7 @@ export class FlinkRestClient implements FlinkApi {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly transport: (r: HttpRequest) => Promise<HttpResponse>;
   private versionPromise?: Promise<FlinkVersionInfo>;
 
   constructor(opts: FlinkRestClientOptions) {
@@ -192,6 +198,7 @@ export class FlinkRestClient implements FlinkApi {
     this.retries = retries;
     this.retryDelayMs = opts.retryDelayMs ?? 250;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.transport = opts.transport ?? send;
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (opts.auth?.type === 'basic') headers.Authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
     else if (opts.auth?.type === 'bearer') headers.Authorization = `Bearer ${opts.auth.token}`;
@@ -250,7 +257,7 @@ export class FlinkRestClient implements FlinkApi {
       headers['Content-Type'] = 'application/json';
       body = Buffer.from(JSON.stringify(o.data));
     }
-    const res = await send({ method: o.method, url: new URL(this.baseUrl + o.path + queryString(o.params)), headers, body, timeoutMs: this.timeoutMs, agent: this.agent, decompress: true });
+    const res = await this.transport({ method: o.method, url: new URL(this.baseUrl + o.path + queryString(o.params)), headers, body, timeoutMs: this.timeoutMs, agent: this.agent, decompress: true });
     const text = res.body.toString('utf8').replace(/^\uFEFF/, '');
     return { status: res.status, data: text ? parseJsonOr(text) : text };
   }
