@@ -26,7 +26,9 @@ export interface BenchRow {
 
 async function main(): Promise<void> {
   const [scenario, policy] = process.argv.slice(2);
-  const r = await simulate({ scenario, policy, seed: 1, tickMs: 10_000 });
+  // a variant (bench/simulation.bench.ts POLICY_VARIANTS): "flink-elastic+forecast" is flink-elastic with rule 10 on
+  const [base, variant] = policy.split('+');
+  const r = await simulate({ scenario, policy: base, seed: 1, tickMs: 10_000, ...(variant === 'forecast' ? { forecast: true } : {}) });
   const row: BenchRow = {
     scenario,
     policy,

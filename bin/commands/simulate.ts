@@ -24,6 +24,7 @@ interface SimulateCliOptions {
   report?: string;
   json?: boolean;
   quiet?: boolean;
+  forecast?: boolean;
 }
 
 export function registerSimulate(program: Command, io: CliIo): void {
@@ -38,6 +39,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
     .option('--report <file.html>', 'where to write the HTML report (default reports/simulation-<scenario>.html)')
     .option('--json', 'print the results as JSON instead of the summary table')
     .option('--quiet', 'no progress display')
+    .option('--forecast', 'turn on rule 10 (policy.forecast.enabled: scale ahead of recurring peaks) for every job')
     .addHelpText(
       'after',
       [
@@ -54,6 +56,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         '  $ flink-elastic simulate',
         '  $ flink-elastic simulate --scenario flash-crowd --policy msf-cpu --seed 7 --report /tmp/flash.html',
         '  $ flink-elastic simulate --config flink-elastic.config.json --trace traffic.csv --quiet',
+        '  $ flink-elastic simulate --scenario weekday-peaks --forecast',
       ].join('\n'),
     )
     .action(async (opts: SimulateCliOptions) => {
@@ -86,6 +89,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         policy: opts.policy,
         wake: opts.wake,
         seed,
+        ...(opts.forecast ? { forecast: true } : {}),
         onProgress,
       });
       if (tty && !opts.quiet) process.stderr.write('\n');
