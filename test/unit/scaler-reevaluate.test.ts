@@ -118,3 +118,28 @@ test('dry run: every tick in ALARM is decided and recorded, nothing changes, and
   await handleScalerEvent(tick('2026-01-01T00:23:00Z'), d);
   expect(notes).toEqual(['[dry run] orders: would TaskManagers 2 → 4', '[dry run] orders: would TaskManagers 2 → 3']);
 });
+
+test('rule 10: for a job with policy.forecast on, a tick decides with no alarm in ALARM, and each decision adds its demand to the stored profile', async () => {
+  const c = config();
+  // (a copy: the parsed defaults are shared objects)
+  const j = c.jobs[0];
+  c.jobs[0] = { ...j, policy: { ...j.policy, forecast: { ...j.policy.forecast, enabled: true } } };
+  const { d, snapshots, store } = deps(c, { 'FlinkElastic-orders-lag-high': 'OK' });
+  const t0 = emu.clock.now();
+  await handleScalerEvent(tick(new Date(t0).toISOString()), d);
+  emu.clock.advance(60_000);
+  const r = await handleScalerEvent(tick(new Date(emu.clock.now()).toISOString()), d);
+  expect(r.outcome).toBe('no-change');
+  expect(snapshots).toHaveLength(2);
+  // the second snapshot carries the profile with the first sample in its open bucket, updated with the second
+  const profile = (await store.getForecastProfile('orders')) as any;
+  expect(profile).toMatchObject({ version: 1, bucketMinutes: 15, utcOffsetMinutes: 0 });
+  expect(profile.open.at).toBe(emu.clock.now());
+  expect(profile.open.max).toBeGreaterThan(0);
+  expect(snapshots[1].forecast).toEqual(profile);
+  // off (the default): the profile is neither read nor stored, and the tick is ignored as before
+  const off = deps(config(), { 'FlinkElastic-orders-lag-high': 'OK' });
+  const r2 = await handleScalerEvent(tick(new Date(emu.clock.now() + 60_000).toISOString()), off.d);
+  expect(r2.outcome).toBe('ignored');
+  expect(await off.store.getForecastProfile('orders')).toBeUndefined();
+});
