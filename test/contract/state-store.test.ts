@@ -100,6 +100,24 @@ describe('policy state', () => {
   });
 });
 
+describe('forecast profile (rule 10)', () => {
+  test.each([
+    ['DynamoStateStore (dynalite)', () => store as StateStore],
+    ['FileStateStore', () => new FileStateStore(join(mkdtempSync(join(tmpdir(), 'fe-forecast-')), 'state.json')) as StateStore],
+  ])('%s: one item per job, the last write wins, other items untouched', async (_n, make) => {
+    const s = make();
+    expect(await s.getForecastProfile('fc')).toBeUndefined();
+    const p1 = { version: 1, bucketMinutes: 15, utcOffsetMinutes: 0, buckets: { 'weekday:36': { e: 8000.5, d: [20458], v: [8000.5] } } };
+    await s.putForecastProfile('fc', p1, T0);
+    await s.putPolicyState('fc', { x: 1 }, 0, T0);
+    const p2 = { ...p1, open: { day: 20459, bucket: 3, max: 10, at: T0 + 60_000 } };
+    await s.putForecastProfile('fc', p2, T0 + 60_000);
+    expect(await s.getForecastProfile('fc')).toEqual(p2);
+    expect(await s.getForecastProfile('fc-other')).toBeUndefined();
+    expect(await s.getPolicyState('fc')).toMatchObject({ state: { x: 1 }, version: 1 });
+  });
+});
+
 describe('history', () => {
   test('newest first per kind, limit respected, duplicates stored once', async () => {
     for (let i = 0; i < 5; i++) {
