@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/config';
-import { ForecastProfileSchema, observe, type ForecastProfile } from '../core/policy/forecast';
+import { ForecastProfileSchema, forecastAhead, observe, type ForecastProfile } from '../core/policy/forecast';
 import { SCALER_LOCK_OWNER_PREFIX } from '../core/rescale-timing';
 import { parseAlarmName } from '../core/signals';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
@@ -54,6 +54,11 @@ export function demandSample(snapshot: Record<string, any>): number | undefined 
   const sources = ((snapshot.vertices ?? []) as { inputs: string[]; inputRate?: number }[]).filter((v) => v.inputs.length === 0);
   if (sources.length === 0 || sources.some((v) => typeof v.inputRate !== 'number')) return undefined;
   return sources.reduce((a, v) => a + v.inputRate!, 0);
+}
+
+/** Stores the updated profile; losing one sample is harmless, so a failed write is logged and the decision stands. */
+async function storeProfile(deps: ScalerDeps, job: JobConfig, profile: ForecastProfile, now: number): Promise<void> {
+  await deps.store.putForecastProfile(job.name, profile, now).catch((e) => deps.log.warn(`could not store the forecast profile of ${job.name}`, { error: (e as Error).message }));
 }
 
 /** The stored profile (a malformed one restarts, with a warning) with this snapshot's demand sample added. */
@@ -135,12 +140,15 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
   }
   if (!job.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `job ${job.name} is disabled (enabled: false)` });
+  // A tick with no alarm in ALARM for a job with rule 10 on: the profile still takes its demand sample, and the policy
+  // decides only when the forecast expects more than the demand now (a peak ahead, met while nothing alarms yet).
+  let quietTick = false;
   if (trigger.kind === 'reevaluate' && deps.alarmStates) {
     trigger.alarmStates = await deps.alarmStates(job);
     const inAlarm = Object.entries(trigger.alarmStates).filter(([, st]) => st === 'ALARM').map(([n]) => n);
-    // rule 10 needs a demand sample every minute and may scale ahead of a peak while no alarm is in ALARM
-    if (trigger.requireAlarm && inAlarm.length === 0 && !job.policy.forecast.enabled) {
-      return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; nothing to re-evaluate` });
+    if (trigger.requireAlarm && inAlarm.length === 0) {
+      if (!job.policy.forecast.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; nothing to re-evaluate` });
+      quietTick = true;
     }
   }
 
@@ -159,6 +167,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   try {
     snap = await readSnapshot(deps, job, api, trigger, now);
   } catch (e) {
+    if (e instanceof JobNotRunningError && quietTick) return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; ${e.message}` });
     if (e instanceof JobNotRunningError) {
       const r = await record(deps, job, tid, now, undefined, { ...base, outcome: 'skipped', reason: `${e.message}; no decision` });
       return done(deps, r);
@@ -171,6 +180,14 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   // Rule 10: the seasonal profile, updated with this snapshot's demand, goes into the snapshot; stored after the decision.
   const profile = job.policy.forecast.enabled && trigger.kind !== 'schedule' ? await updatedProfile(deps, job, snap.snapshot, now) : undefined;
   if (profile) snap.snapshot.forecast = profile;
+  if (quietTick) {
+    const ahead = forecastAhead(profile, now, job.policy.forecast).view;
+    const demand = demandSample(snap.snapshot);
+    if (!(ahead && demand !== undefined && ahead.rate > demand && job.schedules.length === 0)) {
+      if (profile) await storeProfile(deps, job, profile, now);
+      return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM and the forecast expects no more than now; demand sample taken, nothing to re-evaluate` });
+    }
+  }
 
   const stored = await deps.store.getPolicyState(job.name);
   let decision: ScalerDecision;
@@ -192,10 +209,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
     }
   }
 
-  if (profile) {
-    // losing one sample is harmless; the decision stands
-    await deps.store.putForecastProfile(job.name, profile, now).catch((e) => deps.log.warn(`could not store the forecast profile of ${job.name}`, { error: (e as Error).message }));
-  }
+  if (profile) await storeProfile(deps, job, profile, now);
 
   if (decision.action === 'none') {
     return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'no-change', reason: decision.reason }));
