@@ -3,6 +3,7 @@
  *   `lock`                         the rescale lock (owner, expiry, progress); TTL removes stale ones eventually
  *   `cooldown`                     lastRescaleAt
  *   `policy`                       opaque policy state with an optimistic version
+ *   `forecast`                     the seasonal demand profile (policy.forecast), opaque, last write wins
  *   `decision#<iso time>#<id>`     decision history (TTL: historyTtlDays)
  *   `rescale#<iso time>#<id>`      rescale history (TTL: historyTtlDays)
  *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
@@ -223,6 +224,16 @@ export class DynamoStateStore implements StateStore {
       const current = await this.getPolicyState(job);
       throw new VersionConflictError(job, expectedVersion, current?.version);
     }
+  }
+
+  async getForecastProfile(job: string): Promise<unknown> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'forecast' }, ConsistentRead: true }));
+    return r.Item ? JSON.parse(String(r.Item.profile)) : undefined;
+  }
+
+  async putForecastProfile(job: string, profile: unknown, now: number): Promise<void> {
+    // bounded by its schema (at most 2 × 1440 ÷ bucketMinutes buckets of 7 days: ~10 KB at 15-minute buckets)
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: pkOf(job), sk: 'forecast', profile: JSON.stringify(profile ?? null), updatedAt: now } }));
   }
 
   async claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean> {
