@@ -22,6 +22,9 @@ import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
 import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
 
+/** How long the scaler spends on the notification outbox before it decides (wall ms). */
+export const OUTBOX_DRAIN_BUDGET_MS = 3_000;
+
 export type Outcome =
   | 'ignored' // not an actionable event (alarm left ALARM, disabled job)
   | 'duplicate' // this trigger was handled before
@@ -138,8 +141,15 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   const base = { job: job.name, trigger: tid };
   // Notifications SNS refused through every retry of the step that sent them go out now ('_unknown': those of
   // executions that failed before they knew their job).
+  // Within a time budget: an SNS that does not answer must not hold the decision (what is left waits, leased, for the
+  // next invocation).
   if (deps.drainOutbox) {
-    const o = await deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<{ sent: string[]; failed: string[] }>((resolve) => {
+      timer = setTimeout(() => resolve({ sent: [], failed: [`(not done within ${OUTBOX_DRAIN_BUDGET_MS} ms; the rest waits for the next invocation)`] }), OUTBOX_DRAIN_BUDGET_MS);
+    });
+    const o = await Promise.race([deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] })), budget]);
+    clearTimeout(timer);
     if (o.sent.length || o.failed.length) deps.log.info('notification outbox', { job: job.name, sent: o.sent, failed: o.failed });
   }
   if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {

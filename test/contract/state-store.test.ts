@@ -326,3 +326,11 @@ describe('FileStateStore: forecast profile (rule 10)', () => {
     await forecastProfileContract(new FileStateStore(join(mkdtempSync(join(tmpdir(), 'fe-forecast-')), 'state.json')));
   });
 });
+
+describe('DynamoStateStore: a corrupted forecast item', () => {
+  test('is handed on as text (which the profile schema refuses, so the scaler restarts the profile) instead of throwing on every read', async () => {
+    const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    await db.client.send(new PutItemCommand({ TableName: db.tableName, Item: { pk: { S: 'job#fc-corrupt' }, sk: { S: 'forecast' }, profile: { S: '{"version":1,"buck' } } }));
+    await expect(store.getForecastProfile('fc-corrupt')).resolves.toBe('{"version":1,"buck');
+  });
+});

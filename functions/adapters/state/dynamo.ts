@@ -228,7 +228,14 @@ export class DynamoStateStore implements StateStore {
 
   async getForecastProfile(job: string): Promise<unknown> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'forecast' }, ConsistentRead: true }));
-    return r.Item ? JSON.parse(String(r.Item.profile)) : undefined;
+    if (!r.Item) return undefined;
+    try {
+      return JSON.parse(String(r.Item.profile));
+    } catch {
+      // not JSON (a corrupted item): handed on as text, which the profile's schema refuses, so the scaler starts a new
+      // profile with a warning instead of failing to read one every minute
+      return String(r.Item.profile);
+    }
   }
 
   async putForecastProfile(job: string, profile: unknown, now: number): Promise<void> {
@@ -321,6 +328,7 @@ export class DynamoStateStore implements StateStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ConsistentRead: true,
           ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': 'outbox#' },
           ProjectionExpression: 'sk',
           ExclusiveStartKey: startKey,
@@ -364,6 +372,7 @@ export class DynamoStateStore implements StateStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ConsistentRead: true,
           ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': `${kind}#` },
           ScanIndexForward: false,
           Limit: limit - out.length,
