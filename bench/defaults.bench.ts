@@ -12,7 +12,7 @@
 import { simulate } from '../local/simulator';
 import { scenarioConfigDoc } from '../local/simulator/config';
 import { oracleFloor } from '../local/oracle';
-import { SCENARIO_NAMES, START_UTILIZATION, scenarios } from '../local/scenarios';
+import { BENCH_SCENARIO_NAMES as SCENARIO_NAMES, START_UTILIZATION, scenarios } from '../local/scenarios';
 
 interface Candidate {
   name: string;

@@ -26,8 +26,10 @@ export interface BenchRow {
 
 async function main(): Promise<void> {
   const [scenario, policy] = process.argv.slice(2);
-  // the one tick setting of the CLI and every bench (SIM_TICK_MS)
-  const r = await simulate({ scenario, policy, seed: 1 });
+  // the one tick setting of the CLI and every bench (SIM_TICK_MS); a variant (bench/simulation.bench.ts
+  // POLICY_VARIANTS): "flink-elastic+forecast" is flink-elastic with rule 10 on
+  const [base, variant] = policy.split('+');
+  const r = await simulate({ scenario, policy: base, seed: 1, ...(variant === 'forecast' ? { forecast: true } : {}) });
   const row: BenchRow = {
     scenario,
     policy,

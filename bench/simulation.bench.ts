@@ -10,17 +10,24 @@
  * (SIM_TICK_MS, 5 s: the load model integrates in 5 s steps; collector, alarms and the scaler keep their 1-minute
  * cadence), so a row here is the run the CLI prints. BENCH_SCENARIOS / BENCH_POLICIES
  * (comma-separated) narrow the matrix; BENCH_OUT names the results file in bench/results (default simulation.json).
+ * Long scenarios (days: weekday-peaks) and policy variants (flink-elastic+forecast, rule 10 on) run only when named:
+ * BENCH_SCENARIOS=weekday-peaks BENCH_POLICIES=flink-elastic,flink-elastic+forecast npm run bench -- simulation
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICIES } from '../functions/core/policy';
 import { oracleFloor, type OracleFigures } from '../local/oracle';
-import { SCENARIO_NAMES, START_UTILIZATION, scenarios as allScenarios } from '../local/scenarios';
+import { BENCH_SCENARIO_NAMES, SCENARIO_NAMES, START_UTILIZATION, scenarios as allScenarios } from '../local/scenarios';
 import { SIM_TICK_MS } from '../local/simulator';
 import type { BenchRow } from './simulation-worker';
 
-const pick = (env: string | undefined, all: string[]) => (env ? env.split(',').filter((x) => all.includes(x)) : all);
+const pick = (env: string | undefined, all: string[], byDefault = all) => (env ? env.split(',').filter((x) => all.includes(x)) : byDefault);
+
+/** Variants of a policy, run when BENCH_POLICIES names them: `flink-elastic+forecast` is flink-elastic with rule 10 on. */
+export const POLICY_VARIANTS = ['flink-elastic+forecast'];
+/** A variant is flink-elastic itself, not a peer it is compared with. */
+const isPeer = (policy: string) => policy !== 'flink-elastic' && !POLICY_VARIANTS.includes(policy);
 
 function runOne(scenario: string, policy: string): Promise<BenchRow> {
   return new Promise((resolve, reject) => {
@@ -40,8 +47,8 @@ function runOne(scenario: string, policy: string): Promise<BenchRow> {
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export async function run(): Promise<void> {
-  const scenarios = pick(process.env.BENCH_SCENARIOS, SCENARIO_NAMES);
-  const policies = pick(process.env.BENCH_POLICIES, Object.keys(POLICIES));
+  const scenarios = pick(process.env.BENCH_SCENARIOS, SCENARIO_NAMES, BENCH_SCENARIO_NAMES);
+  const policies = pick(process.env.BENCH_POLICIES, [...Object.keys(POLICIES), ...POLICY_VARIANTS], Object.keys(POLICIES));
   const concurrency = Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 2));
   const outName = process.env.BENCH_OUT ?? 'simulation.json';
   if (!/^[\w.-]+\.json$/.test(outName)) throw new Error(`BENCH_OUT must be a file name ending in .json, written to bench/results (got "${outName}")`);
@@ -83,7 +90,7 @@ export async function run(): Promise<void> {
   for (const s of scenarios) {
     const fe = rows.find((r) => r.scenario === s && r.policy === 'flink-elastic');
     if (!fe) continue;
-    const others = rows.filter((r) => r.scenario === s && r.policy !== 'flink-elastic');
+    const others = rows.filter((r) => r.scenario === s && isPeer(r.policy));
     const beaten = others.filter((o) => fe.sloViolationSeconds < o.sloViolationSeconds);
     const msf = others.find((o) => o.policy === 'msf-cpu');
     const tm = msf ? fe.taskManagerHours <= msf.taskManagerHours : undefined;
@@ -120,7 +127,7 @@ export async function run(): Promise<void> {
   process.stdout.write('\nGoal (issue 18): SLO-violation s ÷ the best peer\'s ≤ 0.2; TM-hours ÷ the oracle\'s at the target utilization ≤ 1.1\n');
   for (const s of scenarios) {
     const fe = rows.find((r) => r.scenario === s && r.policy === 'flink-elastic');
-    const peers = rows.filter((r) => r.scenario === s && r.policy !== 'flink-elastic');
+    const peers = rows.filter((r) => r.scenario === s && isPeer(r.policy));
     if (!fe || peers.length === 0) continue;
     const best = peers.reduce((a, b) => (b.sloViolationSeconds < a.sloViolationSeconds ? b : a));
     const sloRatio = best.sloViolationSeconds > 0 ? fe.sloViolationSeconds / best.sloViolationSeconds : fe.sloViolationSeconds === 0 ? null : Infinity;

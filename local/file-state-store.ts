@@ -30,6 +30,7 @@ interface JobDoc {
   lock?: LockInfo;
   lastRescaleAt?: number;
   policy?: PolicyState;
+  forecast?: unknown;
   once: Record<string, number>;
   history: HistoryEntry[];
   outbox?: Record<string, OutboxMessage & { leaseUntil: number; attempts: number; lastError?: string }>;
@@ -146,6 +147,16 @@ export class FileStateStore implements StateStore {
       if (actual !== expectedVersion) throw new VersionConflictError(job, expectedVersion, j.policy?.version);
       j.policy = { state, version: actual + 1, updatedAt: now };
       return actual + 1;
+    });
+  }
+
+  async getForecastProfile(job: string): Promise<unknown> {
+    return this.view(job)?.forecast;
+  }
+
+  async putForecastProfile(job: string, profile: unknown, _now: number): Promise<void> {
+    this.update(job, (j) => {
+      j.forecast = profile;
     });
   }
 

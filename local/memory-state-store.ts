@@ -65,6 +65,8 @@ interface JobItems {
   history: Map<string, StoredHistory>;
   /** Per kind, the sort keys in ascending order (the table's range-key order). */
   order: Map<HistoryKind, string[]>;
+  /** sk `forecast`: the rule-10 profile, as JSON text (as the table stores it). */
+  forecast?: string;
   /** outbox#<key> → the waiting notification (attributes stored as JSON text, as the table does). */
   outbox: Map<string, { message: OutboxMessage; attributes: string; leaseUntil: number; attempts: number; expiresAt: number; lastError?: string }>;
 }
@@ -193,6 +195,17 @@ export class MemoryStateStore implements StateStore {
     const next = expectedVersion + 1;
     j.policy = { state: JSON.stringify(state ?? null), version: next, updatedAt: now };
     return next;
+  }
+
+  async getForecastProfile(job: string): Promise<unknown> {
+    await tick();
+    const p = this.jobs.get(job)?.forecast;
+    return p === undefined ? undefined : JSON.parse(p);
+  }
+
+  async putForecastProfile(job: string, profile: unknown, _now: number): Promise<void> {
+    await tick();
+    this.items(job).forecast = JSON.stringify(profile ?? null);
   }
 
   async claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean> {

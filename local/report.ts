@@ -210,7 +210,12 @@ const failureText = (r: RescaleMark) => `FAILED rescale ${r.from} → ${r.to} at
 
 function chart(title: string, durationMs: number, axes: { left: Axis; right?: Axis }, lines: Line[], failed: RescaleMark[]): string {
   const ih = H - M.t - M.b;
-  const dataMax = (axis: 'left' | 'right') => Math.max(0, ...lines.filter((l) => (l.axis ?? 'left') === axis).flatMap((l) => l.values.map((v) => v[1])));
+  // a loop, not Math.max(...values): a run of days at 5 s ticks has hundreds of thousands of values, too many arguments
+  const dataMax = (axis: 'left' | 'right') => {
+    let m = 0;
+    for (const l of lines) if ((l.axis ?? 'left') === axis) for (const v of l.values) m = Math.max(m, v[1]);
+    return m;
+  };
   const tickSets = {
     left: niceTicks(axes.left.max ?? dataMax('left'), { integer: axes.left.integer }),
     right: axes.right ? niceTicks(axes.right.max ?? dataMax('right'), { integer: axes.right.integer }) : [0, 1],

@@ -28,6 +28,10 @@ export interface Scenario {
   name: string;
   description: string;
   durationMs: number;
+  /** Epoch ms at virtual time zero (default 2026-01-01T00:00:00Z, a Thursday): where time of day and weekday matter. */
+  startEpochMs?: number;
+  /** Long (days): not in the default bench matrix (`npm run bench`); name it in BENCH_SCENARIOS. */
+  long?: boolean;
   jobs: ScenarioJob[];
 }
 
@@ -53,6 +57,9 @@ function noise(seed: number, amplitude: number, bucketMs = 10_000): (t: number) 
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+/** Monday 2026-01-05T00:00:00Z. */
+export const MONDAY_2026_01_05 = 1_767_571_200_000;
 
 /** The utilization the starting parallelism is sized for: the policy's default target (config.ts `targetUtilization`). */
 export const START_UTILIZATION = 0.7;
@@ -129,6 +136,33 @@ export function scenarios(seed = 1): Record<string, Scenario> {
       jobs: [job({ name: 'orders', initialParallelism: 4, rate: ((f) => (t: number) => 2800 * f(t))(noise(seed + 7, 0.25, 5_000)) })],
     },
     {
+      name: 'weekday-peaks',
+      description:
+        'Five weekdays (Mon 2026-01-05 to Fri, UTC): 2,000 rec/s, a ramp at 08:50-09:00 to a 4x morning peak (8,000 rec/s ±4 % by day) until 11:00, down by 11:30; weekends flat',
+      durationMs: 5 * DAY,
+      startEpochMs: MONDAY_2026_01_05,
+      long: true,
+      jobs: [
+        job({
+          name: 'orders',
+          rate: ((f, seed) => (t: number) => {
+            const day = Math.floor(t / DAY);
+            // Monday at t = 0: days 5 and 6 of each week are Saturday and Sunday
+            const weekend = day % 7 >= 5;
+            const h = (t - day * DAY) / HOUR;
+            const peak = 8000 * (1 + 0.04 * (2 * prng(seed * 7919 + day)() - 1));
+            let r = 2000;
+            if (!weekend) {
+              if (h >= 8 + 50 / 60 && h < 9) r = 2000 + (peak - 2000) * ((h - 8 - 50 / 60) * 6);
+              else if (h >= 9 && h < 11) r = peak;
+              else if (h >= 11 && h < 11.5) r = peak - (peak - 2000) * ((h - 11) * 2);
+            }
+            return r * f(t);
+          })(n(0.03, 4), seed),
+        }),
+      ],
+    },
+    {
       name: 'multi-tenant',
       description: 'Three tenants with different bounds and peaks at different times of day',
       durationMs: 12 * HOUR,
@@ -143,6 +177,8 @@ export function scenarios(seed = 1): Record<string, Scenario> {
 }
 
 export const SCENARIO_NAMES = Object.keys(scenarios());
+/** The scenarios `npm run bench` runs unless BENCH_SCENARIOS names others (the long ones take minutes each). */
+export const BENCH_SCENARIO_NAMES = Object.values(scenarios()).filter((s) => !s.long).map((s) => s.name);
 
 export class TraceError extends Error {}
 

@@ -25,6 +25,7 @@ interface SimulateCliOptions {
   json?: boolean;
   quiet?: boolean;
   fidelity: Fidelity;
+  forecast?: boolean;
 }
 
 export function registerSimulate(program: Command, io: CliIo): void {
@@ -40,6 +41,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
     .option('--fidelity <mode>', `fast: state store in memory, Flink REST in process; full: DynamoDB (dynalite) and Flink REST over loopback HTTP; same figures (${FIDELITIES.join(' | ')})`, oneOf('--fidelity', FIDELITIES) as (v: string) => Fidelity, 'fast')
     .option('--json', 'print the results as JSON instead of the summary table')
     .option('--quiet', 'no progress display')
+    .option('--forecast', 'turn on rule 10 (policy.forecast.enabled: scale ahead of recurring peaks) for every job')
     .addHelpText(
       'after',
       [
@@ -56,6 +58,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         '  $ flink-elastic simulate',
         '  $ flink-elastic simulate --scenario flash-crowd --policy msf-cpu --seed 7 --report /tmp/flash.html',
         '  $ flink-elastic simulate --config flink-elastic.config.json --trace traffic.csv --quiet',
+        '  $ flink-elastic simulate --scenario weekday-peaks --forecast',
       ].join('\n'),
     )
     .action(async (opts: SimulateCliOptions) => {
@@ -89,6 +92,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
         wake: opts.wake,
         seed,
         fidelity: opts.fidelity,
+        ...(opts.forecast ? { forecast: true } : {}),
         onProgress,
       });
       if (tty && !opts.quiet) process.stderr.write('\n');

@@ -259,6 +259,23 @@ export const CpuSchema = strict({
   alarm: CpuAlarmSchema.default(CpuAlarmSchema.parse({})),
 });
 
+/** Bucket widths of the seasonal forecast's profile: divisors of a day, in minutes. */
+export const FORECAST_BUCKET_MINUTES = [5, 10, 15, 20, 30, 60] as const;
+
+export const ForecastSchema = strict({
+  enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Rule 10: learn the daily and weekly shape of the input rate and scale up ahead of a recurring peak (off by default)'),
+  leadSeconds: int(60, 7200)
+    .default(600)
+    .describe('How far ahead the forecast looks: covers savepoint + restart + TaskManager boot (default 600 s)'),
+  bucketMinutes: z
+    .literal(FORECAST_BUCKET_MINUTES, { error: `must be one of: ${FORECAST_BUCKET_MINUTES.join(', ')} (minutes; a divisor of a day)` })
+    .default(15)
+    .describe('Width of one time-of-day bucket of the profile, minutes'),
+  minDays: int(1, 7).default(3).describe('A bucket forecasts only once it holds this many days of history of its day type (weekday / weekend)'),
+  alpha: num(0.1, 1).default(0.5).describe('EWMA factor from one day to the next for a bucket (seed 002); 1 = only the last day'),
+  utcOffsetMinutes: int(-720, 840).default(0).describe('Offset from UTC of the time of day and the weekday / weekend boundary of the profile, minutes (no daylight-saving rules)'),
+});
+
 export const PolicySchema = strict({
   maxBacklogSeconds: num(0.1, 86_400).default(10).describe('Max tolerated backlog time: lag / consume rate above this is an SLO breach (seed 001)'),
   targetUtilization: num(0.1, 1).default(0.7).describe('Target busy fraction of each subtask after a rescale'),
@@ -296,7 +313,7 @@ export const PolicySchema = strict({
   pinnedVertices: z
     .record(safeKey('a vertex name', 1024), int(1, 32768), { error: mapError('must be an object of vertex name to parallelism', 1024) })
     .default({})
-    .describe('Vertices whose parallelism is fixed, by vertex name (e.g. a source pinned to 1, per seed 001)'),
+    .describe('Vertices whose parallelism is fixed, by vertex name (e.g. a source pinned to 1, per seed 001)'),  forecast: ForecastSchema.default(ForecastSchema.parse({})).describe('Rule 10: scale ahead of known (recurring) peaks; docs/policy.md'),
 });
 
 export const ScheduleSchema = strict({

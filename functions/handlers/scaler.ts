@@ -46,7 +46,7 @@ export function productionDeps(): ScalerDeps {
   const store = new DynamoStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') });
   let sns: SNSClient | undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const snsClient = () => (sns ??= tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})));
+  const snsClient = () => (sns ??= tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } })));
   const log = {
     info: (m: string, extra?: Record<string, unknown>) => logger.info(m, extra ?? {}),
     warn: (m: string, extra?: Record<string, unknown>) => logger.warn(m, extra ?? {}),

@@ -52,6 +52,9 @@ export interface ScalerStore {
   getPolicyState(job: string): Promise<{ state: unknown; version: number } | undefined>;
   /** Throws when the stored version is no longer `expectedVersion` (a concurrent decision). */
   putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number>;
+  /** The job's seasonal demand profile (policy.forecast), undefined when none is stored. */
+  getForecastProfile(job: string): Promise<unknown>;
+  putForecastProfile(job: string, profile: unknown, now: number): Promise<void>;
   appendHistory(entry: ScalerHistoryEntry): Promise<void>;
   history(job: string, kind: 'decision' | 'rescale', opts?: { limit?: number }): Promise<ScalerHistoryEntry[]>;
 }

@@ -15,11 +15,15 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/config';
+import { ForecastProfileSchema, forecastAhead, observe, type ForecastProfile } from '../core/policy/forecast';
 import { SCALER_LOCK_OWNER_PREFIX } from '../core/rescale-timing';
 import { parseAlarmName } from '../core/signals';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
 import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
+
+/** How long the scaler spends on the notification outbox before it decides (wall ms). */
+export const OUTBOX_DRAIN_BUDGET_MS = 3_000;
 
 export type Outcome =
   | 'ignored' // not an actionable event (alarm left ALARM, disabled job)
@@ -41,6 +45,42 @@ export interface ScalerResult {
   executionName?: string;
   executionArn?: string;
   capacity?: { previous: number; desired: number; released?: string[] };
+}
+
+/**
+ * The job's demand now, for the seasonal profile (rule 10): the produce rate (what arrives; the scaler derives it from
+ * the sources' reads and the backlog's growth), else the sources' input rate when every source reports one.
+ */
+export function demandSample(snapshot: Record<string, any>): number | undefined {
+  const produce = snapshot.signals?.produceRate;
+  if (typeof produce === 'number' && Number.isFinite(produce)) return produce;
+  const sources = ((snapshot.vertices ?? []) as { inputs: string[]; inputRate?: number }[]).filter((v) => v.inputs.length === 0);
+  if (sources.length === 0 || sources.some((v) => typeof v.inputRate !== 'number')) return undefined;
+  return sources.reduce((a, v) => a + v.inputRate!, 0);
+}
+
+/** Stores the updated profile; losing one sample is harmless, so a failed write is logged and the decision stands. */
+async function storeProfile(deps: ScalerDeps, job: JobConfig, profile: ForecastProfile, now: number): Promise<void> {
+  await deps.store.putForecastProfile(job.name, profile, now).catch((e) => deps.log.warn(`could not store the forecast profile of ${job.name}`, { error: (e as Error).message }));
+}
+
+/** The stored profile (a malformed one restarts, with a warning) with this snapshot's demand sample added. */
+async function updatedProfile(deps: ScalerDeps, job: JobConfig, snapshot: Record<string, any>, now: number): Promise<ForecastProfile | undefined> {
+  let prev: ForecastProfile | undefined;
+  try {
+    const raw = await deps.store.getForecastProfile(job.name);
+    if (raw !== undefined && raw !== null) {
+      const r = ForecastProfileSchema.safeParse(raw);
+      if (r.success) prev = r.data;
+      else deps.log.warn(`the stored forecast profile of ${job.name} is malformed; it restarts`, { problems: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) });
+    }
+  } catch (e) {
+    deps.log.warn(`could not read the forecast profile of ${job.name}; deciding without it`, { error: (e as Error).message });
+    return undefined;
+  }
+  const demand = demandSample(snapshot);
+  if (demand === undefined) return prev;
+  return observe(prev, now, demand, job.policy.forecast);
 }
 
 /** Stable id of a trigger: the same alarm state change (or scheduled run) delivered twice has the same id. */
@@ -101,19 +141,30 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   const base = { job: job.name, trigger: tid };
   // Notifications SNS refused through every retry of the step that sent them go out now ('_unknown': those of
   // executions that failed before they knew their job).
+  // Within a time budget: an SNS that does not answer must not hold the decision (what is left waits, leased, for the
+  // next invocation).
   if (deps.drainOutbox) {
-    const o = await deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<{ sent: string[]; failed: string[] }>((resolve) => {
+      timer = setTimeout(() => resolve({ sent: [], failed: [`(not done within ${OUTBOX_DRAIN_BUDGET_MS} ms; the rest waits for the next invocation)`] }), OUTBOX_DRAIN_BUDGET_MS);
+    });
+    const o = await Promise.race([deps.drainOutbox([job.name, '_unknown']).catch((e: unknown) => ({ sent: [], failed: [`(${(e as Error).message})`] })), budget]);
+    clearTimeout(timer);
     if (o.sent.length || o.failed.length) deps.log.info('notification outbox', { job: job.name, sent: o.sent, failed: o.failed });
   }
   if (trigger.kind === 'alarm' && trigger.state !== 'ALARM') {
     return done(deps, { ...base, outcome: 'ignored', reason: `alarm ${trigger.alarmName} is ${trigger.state}; the scaler acts on ALARM only` });
   }
   if (!job.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `job ${job.name} is disabled (enabled: false)` });
+  // A tick with no alarm in ALARM for a job with rule 10 on: the profile still takes its demand sample, and the policy
+  // decides only when the forecast expects more than the demand now (a peak ahead, met while nothing alarms yet).
+  let quietTick = false;
   if (trigger.kind === 'reevaluate' && deps.alarmStates) {
     trigger.alarmStates = await deps.alarmStates(job);
     const inAlarm = Object.entries(trigger.alarmStates).filter(([, st]) => st === 'ALARM').map(([n]) => n);
     if (trigger.requireAlarm && inAlarm.length === 0) {
-      return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; nothing to re-evaluate` });
+      if (!job.policy.forecast.enabled) return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; nothing to re-evaluate` });
+      quietTick = true;
     }
   }
 
@@ -132,6 +183,7 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   try {
     snap = await readSnapshot(deps, job, api, trigger, now);
   } catch (e) {
+    if (e instanceof JobNotRunningError && quietTick) return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM; ${e.message}` });
     if (e instanceof JobNotRunningError) {
       const r = await record(deps, job, tid, now, undefined, { ...base, outcome: 'skipped', reason: `${e.message}; no decision` });
       return done(deps, r);
@@ -141,6 +193,18 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
   for (const w of snap.warnings) deps.log.warn(w, { job: job.name });
 
   // Decide: the policy, or the schedule's parallelism.
+  // Rule 10: the seasonal profile, updated with this snapshot's demand, goes into the snapshot; stored after the decision.
+  const profile = job.policy.forecast.enabled && trigger.kind !== 'schedule' ? await updatedProfile(deps, job, snap.snapshot, now) : undefined;
+  if (profile) snap.snapshot.forecast = profile;
+  if (quietTick) {
+    const ahead = forecastAhead(profile, now, job.policy.forecast).view;
+    const demand = demandSample(snap.snapshot);
+    if (!(ahead && demand !== undefined && ahead.rate > demand && job.schedules.length === 0)) {
+      if (profile) await storeProfile(deps, job, profile, now);
+      return done(deps, { ...base, outcome: 'ignored', reason: `no alarm of job ${job.name} is in ALARM and the forecast expects no more than now; demand sample taken, nothing to re-evaluate` });
+    }
+  }
+
   const stored = await deps.store.getPolicyState(job.name);
   let decision: ScalerDecision;
   let newState: unknown = stored?.state;
@@ -160,6 +224,8 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
       return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'skipped', reason: `a concurrent decision for ${job.name} won (${(e as Error).message})` }));
     }
   }
+
+  if (profile) await storeProfile(deps, job, profile, now);
 
   if (decision.action === 'none') {
     return done(deps, await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'no-change', reason: decision.reason }));

@@ -381,7 +381,7 @@ export function formatNotification(rawState: AnyState, execution: ExecutionRef):
   return { subject: ascii(`flink-elastic: ${subject}`).slice(0, 99), body, outcome };
 }
 
-export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef): Promise<WorkflowState['notify'] & { outcome: Outcome }> {
+export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, execution: ExecutionRef, opts: NotifyOptions = {}): Promise<WorkflowState['notify'] & { outcome: Outcome }> {
   const state = ownState(rawState, execution);
   const msg = formatNotification(state, execution);
   const now = deps.now();
@@ -391,7 +391,7 @@ export async function notifyStep(deps: WorkflowDeps, rawState: AnyState, executi
     subject: msg.subject,
     message: msg.body,
     attributes: { job, outcome: msg.outcome, actionRequired: String(ACTION_REQUIRED.includes(msg.outcome)) },
-  });
+  }, opts);
   return { ...(r.messageId ? { messageId: r.messageId } : {}), subject: msg.subject, at: now, outcome: msg.outcome };
 }
 
@@ -411,6 +411,14 @@ export function snsPublish(deps: Pick<WorkflowDeps, 'sns'>): Publish {
   };
 }
 
+export interface NotifyOptions {
+  /**
+   * The claim is shared with an earlier sender (the watchdog after the workflow's Notify): when that sender's message
+   * is still unsent in the outbox, send this one in its place; when it was sent, send nothing (one message per claim).
+   */
+  supersede?: boolean;
+}
+
 /**
  * Sends one notification once per `claim` (e.g. `notify#<execution>`) through the outbox (adapters/notification-
  * outbox.ts): the first delivery writes it to the outbox and publishes it; if SNS fails, the error propagates (the
@@ -418,14 +426,28 @@ export function snsPublish(deps: Pick<WorkflowDeps, 'sns'>): Publish {
  * if every retry fails, the scaler's next invocation for the job does. `messageId` is absent when nothing was sent
  * now (already sent, or another sender holds it).
  */
-export async function notifyOnce(deps: WorkflowDeps, job: string, claim: string, m: { subject: string; message: string; attributes: Record<string, string> }): Promise<{ messageId?: string }> {
+export async function notifyOnce(
+  deps: WorkflowDeps,
+  job: string,
+  claim: string,
+  m: { subject: string; message: string; attributes: Record<string, string> },
+  opts: NotifyOptions = {},
+): Promise<{ messageId?: string }> {
   const now = deps.now();
   const publish = snsPublish(deps);
+  const message: OutboxMessage = { topicArn: deps.topicArn, ...m, createdAt: now };
   if (!(await deps.store.claimOnce(job, claim, now, 7 * 86_400))) {
+    if (opts.supersede) {
+      // The watchdog knows more than the workflow did: while the workflow's message is still unsent in the outbox,
+      // this one takes its place (leased first, so no other sender is publishing the old one meanwhile).
+      if (!(await deps.store.leaseOutbox(job, claim, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000 }))) return {};
+      await deps.store.putOutbox(job, claim, message, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000, ttlSeconds: OUTBOX_TTL_SECONDS });
+      const r = await publishLeased(deps.store, publish, job, claim, message, deps.log);
+      return r ? { messageId: r } : {};
+    }
     const r = await resendFromOutbox(deps.store, publish, job, claim, now, deps.log);
     return r.messageId ? { messageId: r.messageId } : {};
   }
-  const message: OutboxMessage = { topicArn: deps.topicArn, ...m, createdAt: now };
   try {
     await deps.store.putOutbox(job, claim, message, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000, ttlSeconds: OUTBOX_TTL_SECONDS });
   } catch (e) {

@@ -584,7 +584,9 @@ async function releaseSafety(
   if (unplaced.length) {
     return { safe: false, reason: `Flink job ${jobId}: ${unplaced.length} subtask(s) on no TaskManager Flink lists (${unplaced.slice(0, 3).join(', ')}${unplaced.length > 3 ? ', …' : ''})`, hosting };
   }
-  const silent = tms.filter((t) => hosting.has(t.id) && !(t.lastHeartbeat > baseline[t.id]));
+  // A TaskManager whose answer has no heartbeat time (0: the field is optional) cannot be judged by it: the other
+  // checks (idle slots, placement, the job at plan) decide alone, rather than every scale-in waiting for its timeout.
+  const silent = tms.filter((t) => hosting.has(t.id) && t.lastHeartbeat > 0 && !(t.lastHeartbeat > baseline[t.id]));
   if (silent.length) {
     return {
       safe: false,

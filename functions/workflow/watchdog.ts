@@ -293,7 +293,8 @@ async function recoverStopped(
   const needsPerson = NEEDS_PERSON.includes(outcome);
   if (needsPerson) state.ended!.lockKeptUntil = await holdLock(deps, job, ev.executionArn, lock, deps.now());
   // Notified first, marked handled after: a failed publish leaves no "handled" mark, so Lambda's retry sends it.
-  await notifyStep(deps, state, ref);
+  // supersede: the workflow's own Notify may have failed, its message unsent in the outbox; this one says what is true now
+  await notifyStep(deps, state, ref, { supersede: true });
   if (needsPerson) {
     await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `${outcome} at ${new Date(deps.now()).toISOString()}` });
   } else {
@@ -331,7 +332,7 @@ async function keepLockAndNotifyUnknown(deps: WorkflowDeps, job: string, lock: L
       `Execution:  ${ev.executionArn}`,
     ].join('\n'),
     attributes: { job, outcome: 'failed-unknown', actionRequired: 'true' },
-  });
+  }, { supersede: true });
   await deps.store.recordLockProgress(job, ev.executionArn, { [WATCHDOG_PROGRESS_KEY]: `no plan recorded at ${new Date(deps.now()).toISOString()}` });
   return { action: 'action-required', reason: 'no plan recorded under the lock', job, savepointPath: sp, at: deps.now() };
 }

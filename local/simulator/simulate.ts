@@ -78,6 +78,11 @@ export interface SimulateOptions {
    * minute whatever the alarms say. Default: the policy's own (POLICY_TRIGGERS); set it to measure the difference.
    */
   wake?: Wake;
+  /**
+   * Turns on rule 10 (`policy.forecast.enabled`) for every job, with these settings over the job's own (true: the
+   * defaults). Default: the config's.
+   */
+  forecast?: boolean | Record<string, unknown>;
   /** Drives the scenario's noise. Default 1. */
   seed?: number;
   /** Run only this much virtual time (default: the scenario's or trace's duration). */
@@ -240,6 +245,16 @@ export function sourceLag(job: JobConfig, unit: MetricSpec['unit'], p: SeriesPoi
   return unit === 'milliseconds' ? seconds * 1000 : seconds;
 }
 
+/** A config document with `policy.forecast` on for every job (SimulateOptions.forecast); unchanged without it. */
+function withForecast(doc: unknown, forecast: SimulateOptions['forecast']): unknown {
+  if (!forecast || doc === undefined || typeof doc !== 'object' || doc === null || !Array.isArray((doc as any).jobs)) return doc;
+  const extra = typeof forecast === 'object' ? forecast : {};
+  return {
+    ...doc,
+    jobs: (doc as any).jobs.map((j: any) => ({ ...j, policy: { ...j?.policy, forecast: { ...j?.policy?.forecast, ...extra, enabled: true } } })),
+  };
+}
+
 function resolveScenario(opts: SimulateOptions): Scenario {
   const seed = opts.seed ?? 1;
   let sc: Scenario;
@@ -275,7 +290,7 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
   const bootDelayMs = opts.bootDelayMs ?? 60_000;
 
   // --- one clock: the world's (async activities) drives the emulators' (load model, Flink timers) ---
-  const emuClock = new EmulatorClock({ tickMs });
+  const emuClock = new EmulatorClock({ tickMs, ...(scenario.startEpochMs !== undefined ? { startEpochMs: scenario.startEpochMs } : {}) });
   const world = new VirtualClock(emuClock.now());
   const t0 = emuClock.now();
   const advance = (t: number) =>
@@ -295,16 +310,17 @@ export async function simulate(opts: SimulateOptions = {}): Promise<SimulationRe
     };
     let config: Config;
     let shapes: Map<string, ScenarioJob>;
-    if (opts.config !== undefined) {
-      const user = parseConfig(opts.config, opts.configSource ?? 'config');
+    const configDoc = withForecast(opts.config, opts.forecast);
+    if (configDoc !== undefined) {
+      const user = parseConfig(configDoc, opts.configSource ?? 'config');
       const urls: Record<string, string> = {};
       for (const j of user.jobs.filter((x) => x.enabled)) urls[j.name] = await urlOf(j.name, versionFor(j.flink.version), j.mode === 'savepoint' ? 'default' : j.mode, j.slotsPerTaskManager);
-      config = localizeConfig(opts.config, (n) => urls[n], opts.configSource ?? 'config');
+      config = localizeConfig(configDoc, (n) => urls[n], opts.configSource ?? 'config');
       shapes = new Map(config.jobs.map((j, i) => [j.name, scenario.jobs.find((s) => s.name === j.name) ?? { ...scenario.jobs[i % scenario.jobs.length], name: j.name }]));
     } else {
       const urls: Record<string, string> = {};
       for (const j of scenario.jobs) urls[j.name] = await urlOf(j.name, '1.19', 'default', j.slotsPerTaskManager);
-      config = parseConfig(scenarioConfigDoc(scenario.jobs, urls), `scenario ${scenario.name}`);
+      config = parseConfig(withForecast(scenarioConfigDoc(scenario.jobs, urls), opts.forecast), `scenario ${scenario.name}`);
       shapes = new Map(scenario.jobs.map((j) => [j.name, j]));
     }
     const stack = synthesizeCached(config);

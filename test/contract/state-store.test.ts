@@ -176,6 +176,12 @@ describe.each([
     });
   });
 
+  describe('forecast profile (rule 10)', () => {
+    test('one item per job, the last write wins, other items untouched', async () => {
+      await forecastProfileContract(store);
+    });
+  });
+
   describe('one-time claims', () => {
     test('the first caller wins, later callers lose until the claim expires', async () => {
       expect(await store.claimOnce('claims', 'notify#exec-1', T0, 3600)).toBe(true);
@@ -300,5 +306,31 @@ describe('MemoryStateStore with retainHistory', () => {
     await expect(bounded.history('j', 'decision', { limit: 4 })).rejects.toThrow(/keeps the newest 3 .* asked for 4/);
     await expect(bounded.history('j', 'decision')).rejects.toThrow(/asked for 50/);
     expect(() => new MemoryStateStore({ retainHistory: 0 })).toThrow(/retainHistory must be an integer ≥ 1/);
+  });
+});
+
+async function forecastProfileContract(s: StateStore): Promise<void> {
+  expect(await s.getForecastProfile('fc')).toBeUndefined();
+  const p1 = { version: 1, bucketMinutes: 15, utcOffsetMinutes: 0, buckets: { 'weekday:36': { e: 8000.5, d: [20458], v: [8000.5] } } };
+  await s.putForecastProfile('fc', p1, T0);
+  await s.putPolicyState('fc', { x: 1 }, 0, T0);
+  const p2 = { ...p1, open: { day: 20459, bucket: 3, max: 10, at: T0 + 60_000 } };
+  await s.putForecastProfile('fc', p2, T0 + 60_000);
+  expect(await s.getForecastProfile('fc')).toEqual(p2);
+  expect(await s.getForecastProfile('fc-other')).toBeUndefined();
+  expect(await s.getPolicyState('fc')).toMatchObject({ state: { x: 1 }, version: 1 });
+}
+
+describe('FileStateStore: forecast profile (rule 10)', () => {
+  test('one item per job, the last write wins, other items untouched', async () => {
+    await forecastProfileContract(new FileStateStore(join(mkdtempSync(join(tmpdir(), 'fe-forecast-')), 'state.json')));
+  });
+});
+
+describe('DynamoStateStore: a corrupted forecast item', () => {
+  test('is handed on as text (which the profile schema refuses, so the scaler restarts the profile) instead of throwing on every read', async () => {
+    const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    await db.client.send(new PutItemCommand({ TableName: db.tableName, Item: { pk: { S: 'job#fc-corrupt' }, sk: { S: 'forecast' }, profile: { S: '{"version":1,"buck' } } }));
+    await expect(store.getForecastProfile('fc-corrupt')).resolves.toBe('{"version":1,"buck');
   });
 });

@@ -302,3 +302,13 @@ describe('long series are decimated for drawing', () => {
     expect(decimate(values, 90 * 60_000)).toBe(values);
   });
 });
+
+test('a run of days at 5 s ticks (5 days: 86,400 points a line) renders: the axis maximum is not a spread of every value (it overflowed the call stack)', () => {
+  const input = sample();
+  const n = 86_400;
+  input.durationMs = n * 5_000;
+  input.jobs[0].series = Array.from({ length: n }, (_, i) => ({ t: i * 5_000, inputRate: 2000 + (i % 97), capacity: 4000, lagRecords: i % 1000, backlogSeconds: 0, parallelism: 4, taskManagers: 2, cpuPercent: 40 }));
+  const html = renderReport(input);
+  expect(html).toContain('<svg');
+  expect(html.length).toBeGreaterThan(1000);
+});

@@ -1,7 +1,7 @@
-import { diurnalWeeklyTrace, parseTrace, prng, scenarios, SCENARIO_NAMES, TraceError } from '../../local/scenarios';
+import { BENCH_SCENARIO_NAMES, diurnalWeeklyTrace, parseTrace, prng, scenarios, SCENARIO_NAMES, TraceError } from '../../local/scenarios';
 
 test('ships the six scenarios the README promises', () => {
-  expect([...SCENARIO_NAMES].sort()).toEqual(['diurnal-day', 'flash-crowd', 'multi-tenant', 'noisy', 'slow-ramp', 'step-spike']);
+  expect([...SCENARIO_NAMES].sort()).toEqual(['diurnal-day', 'flash-crowd', 'multi-tenant', 'noisy', 'slow-ramp', 'step-spike', 'weekday-peaks']);
   expect(scenarios()['multi-tenant'].jobs.map((j) => j.name)).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
 });
 
@@ -69,4 +69,24 @@ describe('diurnalWeeklyTrace: the 30-day trace of the simspeed benchmark', () =>
     expect(() => diurnalWeeklyTrace({ days: 0 })).toThrow(/days must be > 0 and ≤ 366 \(got 0\)/);
     expect(() => diurnalWeeklyTrace({ stepSeconds: 0.5 })).toThrow(/stepSeconds must be an integer from 1 to 3600 \(got 0.5\)/);
   });
+});
+
+test('weekday-peaks: starts on a Monday; 2,000 rec/s, the ramp 08:50-09:00 to the 4x peak until 11:00, down by 11:30; weekends flat; long (not in the default bench)', () => {
+  const sc = scenarios(1)['weekday-peaks'];
+  expect(new Date(sc.startEpochMs!).toISOString()).toBe('2026-01-05T00:00:00.000Z');
+  expect(new Date(sc.startEpochMs!).getUTCDay()).toBe(1);
+  expect(sc.long).toBe(true);
+  expect(BENCH_SCENARIO_NAMES).not.toContain('weekday-peaks');
+  const r = sc.jobs[0].rate;
+  const at = (d: number, h: number) => (d * 24 + h) * 3_600_000;
+  for (const d of [0, 1, 2, 3, 4]) {
+    expect(r(at(d, 8.5))).toBeGreaterThan(2000 * 0.96);
+    expect(r(at(d, 8.5))).toBeLessThan(2000 * 1.04);
+    expect(r(at(d, 10))).toBeGreaterThan(8000 * 0.96 * 0.96);
+    expect(r(at(d, 10))).toBeLessThan(8000 * 1.04 * 1.04);
+    expect(r(at(d, 12))).toBeLessThan(2000 * 1.04);
+  }
+  // Saturday and Sunday of the week (days 5, 6) stay flat
+  expect(r(at(5, 10))).toBeLessThan(2000 * 1.04);
+  expect(r(at(6, 10))).toBeLessThan(2000 * 1.04);
 });

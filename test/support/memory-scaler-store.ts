@@ -7,6 +7,7 @@ export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
   const entries: ScalerHistoryEntry[] = [];
   let policy: { state: unknown; version: number } | undefined;
   let lock: { owner: string; expiresAtMs: number } | undefined;
+  const forecasts = new Map<string, unknown>();
   return {
     entries,
     getLock: async () => lock,
@@ -32,6 +33,8 @@ export function memoryStore(): ScalerStore & { entries: ScalerHistoryEntry[] } {
       policy = { state, version: expected + 1 };
       return expected + 1;
     },
+    getForecastProfile: async (job) => forecasts.get(job),
+    putForecastProfile: async (job, profile) => void forecasts.set(job, profile),
     appendHistory: async (e) => void entries.push(e),
     history: async (job, kind) => entries.filter((e) => e.job === job && e.kind === kind).reverse(),
   };

@@ -11,7 +11,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 test.each([
-  [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, multi-tenant (got \"nope\")"],
+  [['--scenario', 'nope'], "option '--scenario <name>' argument 'nope' is invalid. --scenario must be one of step-spike, diurnal-day, flash-crowd, slow-ramp, noisy, weekday-peaks, multi-tenant (got \"nope\")"],
   [['--policy', 'magic'], '--policy must be one of flink-elastic, msf-cpu, aws-step-throughput, seed-001 (got "magic")'],
   [['--wake', 'hourly'], '--wake must be one of while-alarm, every-minute (got "hourly")'],
   [['--fidelity', 'turbo'], '--fidelity must be one of fast, full (got "turbo")'],

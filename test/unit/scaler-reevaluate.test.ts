@@ -6,6 +6,7 @@
 import type { Config } from '../../functions/core/config';
 import { parseScalerEvent, ScalerEventError } from '../../functions/scaler/event';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
+import { dayTypeOf } from '../../functions/core/policy/forecast';
 import { startEmulator, type Emulator } from '../../local/emulator';
 import { memoryScalerDeps, reactiveOrdersConfig } from '../support/memory-scaler-store';
 
@@ -117,4 +118,43 @@ test('dry run: every tick in ALARM is decided and recorded, nothing changes, and
   to = 3;
   await handleScalerEvent(tick('2026-01-01T00:23:00Z'), d);
   expect(notes).toEqual(['[dry run] orders: would TaskManagers 2 → 4', '[dry run] orders: would TaskManagers 2 → 3']);
+});
+
+test('rule 10: for a job with policy.forecast on, a tick with no alarm in ALARM takes a demand sample for the profile, and decides only when the forecast expects more than now', async () => {
+  const c = config();
+  // (a copy: the parsed defaults are shared objects)
+  const j = c.jobs[0];
+  c.jobs[0] = { ...j, policy: { ...j.policy, forecast: { ...j.policy.forecast, enabled: true } } };
+  const { d, snapshots, store } = deps(c, { 'FlinkElastic-orders-lag-high': 'OK' });
+  const t0 = emu.clock.now();
+  const r1 = await handleScalerEvent(tick(new Date(t0).toISOString()), d);
+  emu.clock.advance(60_000);
+  const r2 = await handleScalerEvent(tick(new Date(emu.clock.now()).toISOString()), d);
+  // no history yet: no forecast, so no decision (as without rule 10), but each tick added its sample
+  for (const r of [r1, r2]) expect(r).toMatchObject({ outcome: 'ignored', reason: 'no alarm of job orders is in ALARM and the forecast expects no more than now; demand sample taken, nothing to re-evaluate' });
+  expect(snapshots).toHaveLength(0);
+  expect(store.entries).toHaveLength(0);
+  const profile = (await store.getForecastProfile('orders')) as any;
+  expect(profile).toMatchObject({ version: 1, bucketMinutes: 15, utcOffsetMinutes: 0, open: { at: emu.clock.now() } });
+  expect(profile.open.max).toBeGreaterThan(0);
+
+  // a profile whose next buckets held 50,000 rec/s on the last 3 days of this day type: the quiet tick decides, with
+  // the profile in the snapshot
+  const bucket = profile.open.bucket;
+  const type = dayTypeOf(profile.open.day);
+  const days = [profile.open.day - 7, profile.open.day - 6, profile.open.day - 1].filter((x) => dayTypeOf(x) === type);
+  const peak = { e: 50_000, d: days, v: days.map(() => 50_000) };
+  await store.putForecastProfile('orders', { ...profile, buckets: { [`${type}:${bucket}`]: peak, [`${type}:${bucket + 1}`]: peak } }, emu.clock.now());
+  emu.clock.advance(60_000);
+  const r3 = await handleScalerEvent(tick(new Date(emu.clock.now()).toISOString()), d);
+  expect(r3.outcome).toBe('no-change');
+  expect(snapshots).toHaveLength(1);
+  expect(snapshots[0].forecast.buckets[`${type}:${bucket}`]).toEqual(peak);
+  expect(snapshots[0].forecast.open.at).toBe(emu.clock.now());
+
+  // off (the default): the profile is neither read nor stored, and the tick is ignored as before
+  const off = deps(config(), { 'FlinkElastic-orders-lag-high': 'OK' });
+  const r4 = await handleScalerEvent(tick(new Date(emu.clock.now() + 60_000).toISOString()), off.d);
+  expect(r4).toMatchObject({ outcome: 'ignored', reason: 'no alarm of job orders is in ALARM; nothing to re-evaluate' });
+  expect(await off.store.getForecastProfile('orders')).toBeUndefined();
 });

@@ -8,7 +8,10 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { drainOutbox } from '../../functions/adapters/notification-outbox';
 import { snsOutboxPublisher } from '../../functions/scaler/aws';
 import { handleScalerEvent } from '../../functions/scaler/scaler';
+import type { WorkflowDeps } from '../../functions/workflow/deps';
+import { notifyOnce } from '../../functions/workflow/finish';
 import type { Emulator } from '../../local/emulator';
+import { MemoryStateStore } from '../../local/memory-state-store';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
 import { memoryScalerDeps } from '../support/memory-scaler-store';
 import { useMoto } from '../support/moto';
@@ -98,4 +101,49 @@ test('the normal case: published at once, exactly one message, nothing left in t
   const sent = await published('sns-up');
   expect(sent).toHaveLength(1);
   expect(sent[0].attributes).toMatchObject({ outcome: 'succeeded', dedupId: 'notify#sns-up' });
+});
+
+describe('the watchdog after a Notify that never got through (shared claim notify#<execution>)', () => {
+  // notifyOnce as the workflow's Notify and the watchdog call it; the state store is the simulator's in-memory one
+  // (it passes the same contract as the table), SNS is moto behind the gate.
+  const depsFor = (store: MemoryStateStore, sns: SNSClient, now: () => number) => {
+    const logs: string[] = [];
+    const log = { info: (m: string) => void logs.push(m), warn: (m: string) => void logs.push(m), error: (m: string) => void logs.push(m), debug: () => undefined };
+    return { deps: { store, sns, topicArn: TOPIC_ARN, now, log } as unknown as WorkflowDeps, logs };
+  };
+  const mine = async (subject: string) => (await moto.server.published(TOPIC_ARN)).filter((m) => m.subject === subject);
+
+  test("its message takes the place of the workflow's unsent one: subscribers get what is true now, once", async () => {
+    gate = await TcpGate.open(moto.endpoint);
+    const sns = new SNSClient({ ...moto.config, endpoint: gate.endpoint, maxAttempts: 1 });
+    const store = new MemoryStateStore();
+    let t = Date.UTC(2026, 11, 8, 1, 0, 0);
+    const { deps } = depsFor(store, sns, () => t);
+    const old = { subject: `wd-${n} ACTION REQUIRED: stop-with-savepoint still pending`, message: 'old', attributes: { job: 'wd', outcome: 'failed-stop-pending' } };
+    const now = { subject: `wd-${n} recovered: the job runs`, message: 'new', attributes: { job: 'wd', outcome: 'recovered' } };
+    await gate.shut();
+    await expect(notifyOnce(deps, 'wd', 'notify#exec-wd', old)).rejects.toThrow();
+    expect(await store.listOutbox('wd')).toEqual(['notify#exec-wd']);
+    await gate.reopen();
+    t += 61_000;
+    await notifyOnce(deps, 'wd', 'notify#exec-wd', now, { supersede: true });
+    expect(await mine(old.subject)).toEqual([]);
+    expect(await mine(now.subject)).toHaveLength(1);
+    expect(await store.listOutbox('wd')).toEqual([]);
+    // the outbox is empty: a later drain or retry sends nothing, and a second watchdog delivery sends nothing more
+    await notifyOnce(deps, 'wd', 'notify#exec-wd', now, { supersede: true });
+    expect(await mine(now.subject)).toHaveLength(1);
+  });
+
+  test('when the workflow did get its message out, the watchdog sends nothing (one message per execution)', async () => {
+    gate = await TcpGate.open(moto.endpoint);
+    const sns = new SNSClient({ ...moto.config, endpoint: gate.endpoint });
+    const store = new MemoryStateStore();
+    const { deps } = depsFor(store, sns, () => Date.UTC(2026, 11, 8, 1, 0, 0));
+    const first = { subject: `wd2-${n} rescaled 2 -> 4`, message: 'a', attributes: { job: 'wd2', outcome: 'succeeded' } };
+    await notifyOnce(deps, 'wd2', 'notify#exec-wd2', first);
+    await notifyOnce(deps, 'wd2', 'notify#exec-wd2', { ...first, subject: `wd2-${n} other` }, { supersede: true });
+    expect(await mine(first.subject)).toHaveLength(1);
+    expect(await mine(`wd2-${n} other`)).toEqual([]);
+  });
 });

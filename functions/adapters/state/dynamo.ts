@@ -3,6 +3,7 @@
  *   `lock`                         the rescale lock (owner, expiry, progress); TTL removes stale ones eventually
  *   `cooldown`                     lastRescaleAt
  *   `policy`                       opaque policy state with an optimistic version
+ *   `forecast`                     the seasonal demand profile (policy.forecast), opaque, last write wins
  *   `decision#<iso time>#<id>`     decision history (TTL: historyTtlDays)
  *   `rescale#<iso time>#<id>`      rescale history (TTL: historyTtlDays)
  *   `once#<key>`                   one-time claims (duplicate deliveries act once; TTL)
@@ -225,6 +226,23 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
+  async getForecastProfile(job: string): Promise<unknown> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: pkOf(job), sk: 'forecast' }, ConsistentRead: true }));
+    if (!r.Item) return undefined;
+    try {
+      return JSON.parse(String(r.Item.profile));
+    } catch {
+      // not JSON (a corrupted item): handed on as text, which the profile's schema refuses, so the scaler starts a new
+      // profile with a warning instead of failing to read one every minute
+      return String(r.Item.profile);
+    }
+  }
+
+  async putForecastProfile(job: string, profile: unknown, now: number): Promise<void> {
+    // bounded by its schema (at most 2 × 1440 ÷ bucketMinutes buckets of 7 days: ~10 KB at 15-minute buckets)
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: pkOf(job), sk: 'forecast', profile: JSON.stringify(profile ?? null), updatedAt: now } }));
+  }
+
   async claimOnce(job: string, key: string, now: number, ttlSeconds: number): Promise<boolean> {
     try {
       await this.doc.send(
@@ -310,6 +328,7 @@ export class DynamoStateStore implements StateStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ConsistentRead: true,
           ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': 'outbox#' },
           ProjectionExpression: 'sk',
           ExclusiveStartKey: startKey,
@@ -353,6 +372,7 @@ export class DynamoStateStore implements StateStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ConsistentRead: true,
           ExpressionAttributeValues: { ':pk': pkOf(job), ':prefix': `${kind}#` },
           ScanIndexForward: false,
           Limit: limit - out.length,

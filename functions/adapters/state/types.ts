@@ -121,6 +121,11 @@ export interface StateStore {
    */
   putPolicyState(job: string, state: unknown, expectedVersion: number, now: number): Promise<number>;
 
+  /** The job's seasonal demand profile (policy.forecast; opaque here), or undefined when none is stored. */
+  getForecastProfile(job: string): Promise<unknown>;
+  /** Stores the profile (one item per job, last write wins: the scaler writes it once a decision). */
+  putForecastProfile(job: string, profile: unknown, now: number): Promise<void>;
+
   /**
    * Claims a one-time key (e.g. "notify#<execution>", "alarm#<id>") for `ttlSeconds`. True for the first caller,
    * false for every later one: duplicate deliveries act once.

@@ -71,6 +71,8 @@ export class Ctx {
   unconfirmed: string[] = [];
   /** Series whose level shift was confirmed at this decision. */
   shifted = new Set<string>();
+  /** Rule 10: the forecast that raised the target rate ("forecast: 14,200 rec/s at 09:30, seen 5 of the last 7 weekdays"). */
+  forecast?: string;
   constructor(
     readonly snap: JobSnapshot,
     readonly job: JobConfig,

@@ -21,6 +21,9 @@
  *    not restart the delay), backlog freeze, minimum change; a scale-up's catch-up capacity is given back, at once
  *    and once, when the backlog is worked off.
  *  9 ineffective scale-up: if the last scale-up did not raise the processing rate, do not repeat it.
+ * 10 forecast (policy.forecast, off by default): the job's seasonal demand profile (snapshot.forecast, per time-of-day
+ *    bucket and day type, EWMA from day to day) raises the sources' target rate for a recurring peak within the
+ *    lead window; it never lowers a target, and a job with schedules does not use it (functions/core/policy/forecast.ts).
  */
 import type { JobConfig } from '../config';
 import { Ctx } from './context';

@@ -7,6 +7,7 @@ import { topoOrder, type VertexSnapshot } from './snapshot';
 import { pct, sum, type Ctx, type VertexCalc } from './context';
 import type { JobConfig } from '../config';
 import type { Limit } from './types';
+import { describeForecast, forecastAhead } from './forecast';
 
 /**
  * The utilization band outside which a vertex is rescaled: `policy.utilizationMin`/`utilizationMax` when set, else
@@ -183,6 +184,8 @@ export function evaluate(x: Ctx): Evaluation {
     `utilization band ${pct(uMin)}–${pct(uMax)} around target ${pct(u)}${backlog ? ' (backlog: up to 100%, no scale-down)' : ''}; restart time ${fmt(restartSec)} s ${observed.length > 0 ? `(max of last ${observed.length} observed)` : '(configured)'}`,
   );
 
+  const seasonal = seasonalForecast(x, sources);
+
   for (const c of order.map((v) => calcs.get(v.id)!)) {
     const v = c.v;
     // target and catch-up rates: sources from demand/lag, others through the measured edge ratios
@@ -197,6 +200,15 @@ export function evaluate(x: Ctx): Evaluation {
           `${c.key}: demand rising for ${c.trend.rises} decisions (≥ ${TREND_SAMPLES}) at ${fmt(c.trend.slope)} rec/s per s → forecast ${fmt(c.demand!)} + ${fmt(c.trend.slope)} × (restart ${fmt(restartSec)} + capacity lead ${CAPACITY_LEAD_SECONDS} s) = ${fmt(fc)} rec/s, used as the target rate`,
         );
         c.target = fc;
+      }
+      if (seasonal !== undefined && c.demand !== undefined) {
+        // rule 10: a recurring peak within the lead window raises the target rate (never lowers it)
+        const share = seasonal * srcWeight(c);
+        if (share > c.target!) {
+          x.step(`${c.key}: target rate ${fmt(c.target!)} → ${fmt(share)} rec/s, the forecast${sources.length > 1 ? ` × its share ${pct(srcWeight(c))} of the sources` : ''}`);
+          x.fig(`${c.key}.seasonalTarget`, share);
+          c.target = share;
+        }
       }
       c.catchUp = c.lag !== undefined && catchUpSec > 0 ? c.lag / catchUpSec : 0;
     } else {
@@ -327,4 +339,40 @@ export function evaluate(x: Ctx): Evaluation {
   const rateAvailable = measured.length > 0;
   if (!rateAvailable) x.missing.add('per-vertex rates and busy time (rule 1)');
   return { s, maxSlots, order, calcs, all, free, sources, measured, pinnedSlots, cur, curTMs, lagRecords, backlogSeconds, backlog, consume, produce, u, uMin, uMax, catchUpSec, restartSec };
+}
+
+/**
+ * Rule 10: the demand the seasonal profile expects within the lead window (all sources together), when it is above
+ * the demand now; undefined when the forecast is off, inactive (too little history, a level not seen on most days),
+ * when the job has schedules (they win) or when it expects no more than now. Steps say which.
+ */
+function seasonalForecast(x: Ctx, sources: VertexCalc[]): number | undefined {
+  const cfg = x.job.policy.forecast;
+  if (!cfg.enabled) return undefined;
+  if (x.job.schedules.length > 0) {
+    x.step(`forecast: not used, the job has ${x.job.schedules.length} schedule(s), which win`);
+    return undefined;
+  }
+  if (!x.snap.forecast) {
+    x.missing.add('forecast profile (policy.forecast is on)');
+    return undefined;
+  }
+  const r = forecastAhead(x.snap.forecast, x.snap.now, cfg);
+  if (!r.view) {
+    x.step(`forecast: none for the next ${fmt(cfg.leadSeconds)} s (${r.why})`);
+    return undefined;
+  }
+  const v = r.view;
+  x.fig('forecast.rate', v.rate);
+  x.fig('forecast.at', v.at);
+  x.fig('forecast.seenDays', v.seen);
+  x.fig('forecast.days', v.days);
+  const now = sum(sources.map((c) => c.demand ?? 0));
+  if (!(v.rate > now)) {
+    x.step(`forecast: ${fmt(v.rate)} rec/s within the next ${fmt(cfg.leadSeconds)} s, not above the demand now (${fmt(now)} rec/s)`);
+    return undefined;
+  }
+  x.forecast = describeForecast(v);
+  x.step(`${x.forecast}: above the demand now (${fmt(now)} rec/s) within the next ${fmt(cfg.leadSeconds)} s (policy.forecast.leadSeconds); it raises the target rate ahead of the peak`);
+  return v.rate;
 }

@@ -3,6 +3,24 @@ export { decide, EFFECTIVENESS_THRESHOLD, RESTART_SAMPLES, lastChangeAt } from '
 export { POLICIES, policyNames, policyFor, msfCpuPolicy, awsStepThroughputPolicy, seedRulesPolicy, AWS_STEP, type AwsStepParams } from './baselines';
 export { explainDecision } from './explain';
 export {
+  ForecastProfileSchema,
+  ProfileBucketSchema,
+  FORECAST_HISTORY_DAYS,
+  FORECAST_SEEN_FRACTION,
+  observe as observeForecast,
+  forecastAhead,
+  describeForecast,
+  dayNumber,
+  dayTypeOf,
+  bucketOf,
+  emptyProfile,
+  seenDays,
+  type ForecastProfile,
+  type ForecastView,
+  type ForecastResult,
+  type DayType,
+} from './forecast';
+export {
   alignUp,
   alignDown,
   isAligned,

@@ -89,6 +89,8 @@ export function propose(x: Ctx, ev: Evaluation): { plan: Plan; finish: Finish } 
       if (plan.p === cur) plan.inBand = { p: Math.min(cur, b.want!) };
     }
     plan.urgent = backlog;
+    // rule 10: say when the target rate was the forecast's
+    if (x.forecast) plan.why += ` (${x.forecast})`;
   } else {
     // rule 2: the seed's lag rule
     if (backlog && produce !== undefined && consume !== undefined && consume > 0 && cur > 0) {

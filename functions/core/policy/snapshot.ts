@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { ConfigError, int, jsonPath, nonEmpty, num, problemsFrom, strict, type ConfigProblem } from '../config';
+import { ForecastProfileSchema } from './forecast';
 
 const rate = (what: string) => num(0, Number.MAX_SAFE_INTEGER, 'a rate in records/s').optional().describe(what);
 
@@ -82,6 +83,7 @@ export const JobSnapshotSchema = strict({
   cluster: ClusterSnapshotSchema,
   signals: SignalsSchema.default({}),
   history: HistorySchema.default({ decisions: [], restartSeconds: [] }),
+  forecast: ForecastProfileSchema.optional().describe('Rule 10: the job\'s seasonal demand profile (policy.forecast), read from the state store and updated with this snapshot\'s demand'),
 });
 export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
 export type JobSnapshotInput = z.input<typeof JobSnapshotSchema>;
