@@ -10,7 +10,8 @@
  *     rescale             → StartExecution of the rescale workflow, name derived from job, direction and trigger
  *                           (the same trigger always gives the same name; ExecutionAlreadyExists is success)
  *     scale-out-capacity  → target.setDesired(TMs)
- *     scale-in-capacity   → reactive: target.setDesired(TMs); otherwise release only idle TaskManagers
+ *     scale-in-capacity   → reactive: target.setDesired(TMs); otherwise release only idle TaskManagers that Flink
+ *                           runs none of the job's subtasks on (its placement; a lagging slot report never releases one)
  *   → history entry, decision metric, notification.
  */
 import { createHash } from 'node:crypto';
@@ -18,6 +19,7 @@ import { ConfigError, findJob, taskManagersFor, type JobConfig } from '../core/c
 import { ForecastProfileSchema, forecastAhead, observe, type ForecastProfile } from '../core/policy/forecast';
 import { SCALER_LOCK_OWNER_PREFIX } from '../core/rescale-timing';
 import { parseAlarmName } from '../core/signals';
+import type { FlinkApi, TaskManagerInfo } from '../adapters/flink/types';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
 import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
@@ -253,7 +255,8 @@ export async function handleScalerEvent(event: unknown, deps: ScalerDeps): Promi
 
   let result: ScalerResult;
   try {
-    result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler', now);
+    const placement = { jobId: snap.flinkJobId, vertexIds: snap.details.vertices.map((v) => v.id) };
+    result = await act(deps, job, decision, snap.taskManagers, { ...base, decision }, name, trigger.kind === 'schedule' ? 'schedule' : 'scaler', now, placement);
   } catch (e) {
     const failed = await record(deps, job, tid, now, snap.sample, { ...base, decision, outcome: 'failed', reason: `${shortAction(decision)} failed: ${(e as Error).message}` });
     await notifySafe(deps, `${job.name}: ${shortAction(decision)} FAILED`, explain(job, decision, failed, trigger));
@@ -274,6 +277,7 @@ async function act(
   name: string,
   startedBy: 'scaler' | 'schedule',
   decidedAt: number,
+  placement?: JobPlacement,
 ): Promise<ScalerResult> {
   if (decision.action === 'rescale') {
     if (!deps.startExecution) throw new Error('no rescale workflow is attached to this stack (STATE_MACHINE_ARN is not set)');
@@ -325,7 +329,7 @@ async function act(
         throw e;
       });
     };
-    return await changeCapacity(deps, job, decision, taskManagers, base, fence);
+    return await changeCapacity(deps, job, decision, taskManagers, base, fence, placement);
   } catch (e) {
     if ((e as Error).name !== 'LockLost') throw e;
     const reason = `lost the lock of ${job.name} before acting: ${(e as Error).message} (the capacity lock expires after ${CAPACITY_LOCK_SECONDS} s and another owner took it over); this capacity change (${shortAction(decision)}) changed nothing`;
@@ -335,6 +339,22 @@ async function act(
     // A failed release must not turn a done change into a reported failure: the lock expires in CAPACITY_LOCK_SECONDS.
     await deps.store.releaseLock(job.name, owner).catch((e) => deps.log.warn(`could not release the capacity lock of ${job.name}; it expires in ${CAPACITY_LOCK_SECONDS} s`, { error: (e as Error).message }));
   }
+}
+
+/** The running Flink job and its vertices, for reading where its subtasks run. */
+interface JobPlacement {
+  jobId: string;
+  vertexIds: string[];
+}
+
+/** The TaskManagers Flink runs the job's subtasks on (by resource id, or by host where Flink gives no id). */
+async function hostingTaskManagers(flink: FlinkApi, p: JobPlacement, tms: TaskManagerInfo[]): Promise<Set<string>> {
+  const hosting = new Set<string>();
+  for (const s of await flink.subtaskPlacement(p.jobId, p.vertexIds)) {
+    if (s.taskManagerId !== undefined) hosting.add(s.taskManagerId);
+    else if (s.host !== undefined) for (const t of tms) if (t.host === s.host) hosting.add(t.id);
+  }
+  return hosting;
 }
 
 /** How long a capacity-only change may hold the job's lock (one scaler invocation at most). */
@@ -347,6 +367,7 @@ async function changeCapacity(
   taskManagers: Parameters<ReturnType<ScalerDeps['target']>['release']>[1],
   base: Omit<ScalerResult, 'outcome' | 'reason'>,
   fence: (what: string) => Promise<void>,
+  placement?: JobPlacement,
 ): Promise<ScalerResult> {
   const target = deps.target(job);
   if (decision.action === 'scale-out-capacity' || job.mode === 'reactive') {
@@ -361,7 +382,17 @@ async function changeCapacity(
   // Scale-in of surplus capacity outside reactive mode: release only TaskManagers that hold no slots.
   const d = await target.describe(taskManagers);
   const surplus = Math.max(0, d.desired - decision.targetTaskManagers);
-  const idle = d.members.filter((m) => m.idle === true).map((m) => m.id).slice(0, surplus);
+  // Flink's placement, as the workflow's drain reads it: a member whose slot counts read idle but that runs subtasks
+  // of the job (a slot report that lags) is never released. Without the placement, nothing is.
+  let hosting = new Set<string>();
+  if (placement) {
+    try {
+      hosting = await hostingTaskManagers(await deps.flink(job), placement, taskManagers);
+    } catch (e) {
+      return { ...base, outcome: 'capacity-unchanged', capacity: { previous: d.desired, desired: d.desired, released: [] }, reason: `could not read where Flink runs the job's subtasks (${(e as Error).message}); nothing released; ${decision.reason}` };
+    }
+  }
+  const idle = d.members.filter((m) => m.idle === true && !(m.taskManagerId !== undefined && hosting.has(m.taskManagerId))).map((m) => m.id).slice(0, surplus);
   if (idle.length === 0) {
     return { ...base, outcome: 'capacity-unchanged', capacity: { previous: d.desired, desired: d.desired, released: [] }, reason: `no idle TaskManager to release on ${target.name}; ${decision.reason}` };
   }
