@@ -20,6 +20,7 @@ import { ForecastProfileSchema, forecastAhead, observe, type ForecastProfile } f
 import { SCALER_LOCK_OWNER_PREFIX } from '../core/rescale-timing';
 import { parseAlarmName } from '../core/signals';
 import type { FlinkApi, TaskManagerInfo } from '../adapters/flink/types';
+import { placeSubtasks } from '../adapters/flink/wire';
 import { parseScalerEvent, ScalerEventError, type Trigger } from './event';
 import type { RescaleInput, ScalerDecision, ScalerDeps, ScalerHistoryEntry } from './ports';
 import { JobNotRunningError, readSnapshot, type RateSample } from './snapshot';
@@ -347,13 +348,10 @@ interface JobPlacement {
   vertexIds: string[];
 }
 
-/** The TaskManagers Flink runs the job's subtasks on (by resource id, or by host where Flink gives no id). */
+/** The TaskManagers Flink runs the job's subtasks on; a subtask on none Flink lists (a failover under way) is an error. */
 async function hostingTaskManagers(flink: FlinkApi, p: JobPlacement, tms: TaskManagerInfo[]): Promise<Set<string>> {
-  const hosting = new Set<string>();
-  for (const s of await flink.subtaskPlacement(p.jobId, p.vertexIds)) {
-    if (s.taskManagerId !== undefined) hosting.add(s.taskManagerId);
-    else if (s.host !== undefined) for (const t of tms) if (t.host === s.host) hosting.add(t.id);
-  }
+  const { hosting, unplaced } = placeSubtasks(await flink.subtaskPlacement(p.jobId, p.vertexIds), tms);
+  if (unplaced.length) throw new Error(`${unplaced.length} subtask(s) on no TaskManager Flink lists (${unplaced.slice(0, 3).join(', ')})`);
   return hosting;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { PublishCommand, PublishCommandInput } from '@aws-sdk/client-sns';
 import { DECISION_METRICS } from '../core/signals';
-import { OUTBOX_LEASE_SECONDS, OUTBOX_TTL_SECONDS, publishLeased, resendFromOutbox, type Publish } from '../adapters/notification-outbox';
+import { OUTBOX_LEASE_SECONDS, OUTBOX_TTL_SECONDS, publishLeased, resendFromOutbox, sendThroughOutbox, type Publish } from '../adapters/notification-outbox';
 import type { OutboxMessage } from '../adapters/state/types';
 import type { WorkflowDeps } from './deps';
 import { causeMessage, TRANSIENT } from './errors';
@@ -441,8 +441,7 @@ export async function notifyOnce(
       // The watchdog knows more than the workflow did: while the workflow's message is still unsent in the outbox,
       // this one takes its place (leased first, so no other sender is publishing the old one meanwhile).
       if (!(await deps.store.leaseOutbox(job, claim, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000 }))) return {};
-      await deps.store.putOutbox(job, claim, message, { now, leaseUntil: now + OUTBOX_LEASE_SECONDS * 1000, ttlSeconds: OUTBOX_TTL_SECONDS });
-      const r = await publishLeased(deps.store, publish, job, claim, message, deps.log);
+      const r = await sendThroughOutbox(deps.store, publish, job, claim, message, now, deps.log);
       return r ? { messageId: r } : {};
     }
     const r = await resendFromOutbox(deps.store, publish, job, claim, now, deps.log);

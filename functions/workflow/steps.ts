@@ -7,7 +7,7 @@
 import type { JobConfig } from '../core/config';
 import { DEFAULT_SAVEPOINT_DIR_KEYS, isLocationUnder } from '../core/savepoint-location';
 import { preview } from '../core/preview';
-import { isRequirementsUpdateInProgress, isUnknownSavepointTrigger } from '../adapters/flink/wire';
+import { isRequirementsUpdateInProgress, isUnknownSavepointTrigger, placeSubtasks } from '../adapters/flink/wire';
 import { INLINE_POLL_INTERVAL_SECONDS, INLINE_POLL_SECONDS, LOCK_LOST_ERROR, SCALER_LOCK_OWNER_PREFIX, STOP_PENDING_ERROR, WAIT_SECONDS } from '../core/rescale-timing';
 import type { FlinkApi, JobDetails, JobStatus, ResourceRequirements, SavepointStatus, TaskManagerInfo } from '../adapters/flink/types';
 import type { TargetDescription } from '../adapters/targets/types';
@@ -573,14 +573,7 @@ async function releaseSafety(
   const run = runningAtPlan(d, plan, true);
   if (!run.ok) return { safe: false, reason: `Flink job ${jobId}: ${run.detail} (a failover may be under way, and it needs slots)`, hosting: new Set() };
   const placement = await flink.subtaskPlacement(jobId, d.vertices.map((v) => v.id));
-  const hosting = new Set<string>();
-  const unplaced: string[] = [];
-  for (const p of placement) {
-    const byId = p.taskManagerId !== undefined ? tms.filter((t) => t.id === p.taskManagerId) : [];
-    const on = byId.length ? byId : p.host !== undefined ? tms.filter((t) => t.host === p.host) : [];
-    if (on.length === 0) unplaced.push(`${p.vertexId}#${p.subtask}`);
-    for (const t of on) hosting.add(t.id);
-  }
+  const { hosting, unplaced } = placeSubtasks(placement, tms);
   if (unplaced.length) {
     return { safe: false, reason: `Flink job ${jobId}: ${unplaced.length} subtask(s) on no TaskManager Flink lists (${unplaced.slice(0, 3).join(', ')}${unplaced.length > 3 ? ', …' : ''})`, hosting };
   }

@@ -2,7 +2,7 @@
  * Wire-format helpers shared by the REST client and the local emulator (so both read the same rules).
  * Sources: test/fixtures/flink-rest/endpoints.md (§ numbers cited below).
  */
-import type { FlinkVersionInfo, JobStatus } from './types';
+import type { FlinkVersionInfo, JobStatus, SubtaskPlacement, TaskManagerInfo } from './types';
 
 /** Parses "1.19.1", "1.18-SNAPSHOT", "2.0.0" → {major, minor}; undefined when it is not a Flink version. */
 export function parseFlinkVersion(version: string): { major: number; minor: number } | undefined {
@@ -94,4 +94,20 @@ export function isRequirementsUpdateInProgress(e: unknown): boolean {
   const err = e as { status?: unknown; errors?: unknown } | null;
   if (!err || err.status !== 409 || !Array.isArray(err.errors)) return false;
   return err.errors.some((m) => typeof m === 'string' && /resource requirements is in progress/.test(m));
+}
+
+/**
+ * Which TaskManagers run the subtasks of a placement (by Flink's resource id; by host where Flink names no id known
+ * in `tms`), and which subtasks run on none of them (not assigned, or on a TaskManager Flink does not list).
+ */
+export function placeSubtasks(placement: SubtaskPlacement[], tms: TaskManagerInfo[]): { hosting: Set<string>; unplaced: string[] } {
+  const hosting = new Set<string>();
+  const unplaced: string[] = [];
+  for (const p of placement) {
+    const byId = p.taskManagerId !== undefined ? tms.filter((t) => t.id === p.taskManagerId) : [];
+    const on = byId.length ? byId : p.host !== undefined ? tms.filter((t) => t.host === p.host) : [];
+    if (on.length === 0) unplaced.push(`${p.vertexId}#${p.subtask}`);
+    for (const t of on) hosting.add(t.id);
+  }
+  return { hosting, unplaced };
 }
